@@ -1,0 +1,3 @@
+from bagu2anki.cli import main
+
+main()

@@ -1,0 +1,176 @@
+"""Command line: thin commands over `pipeline`; user errors become clean messages and exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bagu2anki import __version__
+from bagu2anki.config import Config, apply_settings, load_settings
+from bagu2anki.diagnostics import Diagnostics
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def paths_argument(f: F) -> F:
+    return click.argument("paths", nargs=-1, type=click.Path(path_type=Path))(f)
+
+
+def common_options(f: F) -> F:
+    f = click.option("--lock", type=click.Path(path_type=Path), default=None,
+                     help="Lock file keeping note identities (default: bagu2anki.lock beside the notes folder).")(f)
+    f = click.option("--catalogue", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+                     help="Extra concept catalogue (YAML or TOML); default: concepts.yaml in the notes folder.")(f)
+    return f
+
+
+def _config(ctx: click.Context, paths: tuple[Path, ...], **kwargs: Any) -> Config:
+    explicit = {k for k, v in kwargs.items() if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
+    cfg = Config(paths=paths or (Path("notes"),), **{k: v for k, v in kwargs.items() if v is not None})
+    cfg = apply_settings(cfg, load_settings(Path.cwd()), explicit)
+    for p in cfg.paths:
+        if not p.exists():
+            raise click.UsageError(f"no such file or folder: {p}")
+    return cfg
+
+
+def _print_diagnostics(diags: Diagnostics, fmt: str, verbose: bool = False) -> None:
+    for d in diags.sorted():
+        if d.severity == "info" and not verbose:
+            continue
+        line = d.format_github() if fmt == "github" else d.format()
+        click.echo(line, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bagu2anki")
+def main() -> None:
+    """Turn Chinese interview notes (八股) into an Anki deck and an offline concept map."""
+
+
+@main.command()
+@paths_argument
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: out/).")
+@click.option("--deck", default=None, help="Root deck name (default: the notes folder's name).")
+@click.option("--include-unanswered", is_flag=True, default=None, help="Add unanswered questions, tagged 待补充.")
+@click.option("--no-concept-cards", "concept_cards", flag_value=False, default=None, help="No card per concept.")
+@click.option("--strict", is_flag=True, default=False, help="Fail (exit 1) on warnings too.")
+@click.option("--no-cache", is_flag=True, default=False, help="Force a cold build (ignore the build cache).")
+@click.option("--fold-threshold", type=click.IntRange(min=100), default=None,
+              help="Answers longer than this many visible characters open with a summary and fold the rest (default 1000).")
+@click.option("-v", "--verbose", is_flag=True, help="Also print informational notes.")
+@common_options
+@click.pass_context
+def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: str | None,
+          include_unanswered: bool | None, concept_cards: bool | None, strict: bool, no_cache: bool,
+          fold_threshold: int | None, verbose: bool, lock: Path | None, catalogue: Path | None) -> None:
+    """Build OUT/<deck>.apkg, OUT/graph.html and OUT/report.md from the notes (default: notes/)."""
+    from bagu2anki.pipeline import build as run_build
+
+    cfg = _config(ctx, paths, out=out, deck=deck, include_unanswered=include_unanswered,
+                  concept_cards=concept_cards, fold_threshold=fold_threshold, lock=lock, catalogue=catalogue)
+    cfg = replace(cfg, strict=strict, use_cache=not no_cache)
+    bar_state: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if total < 200 or not sys.stderr.isatty():
+            return
+        bar = bar_state.get(stage)
+        if bar is None:
+            bar = click.progressbar(length=total, label=stage, file=sys.stderr)
+            bar.__enter__()
+            bar_state[stage] = bar
+        bar.update(1)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    result = run_build(cfg, progress)
+    diags = result.diagnostics
+    _print_diagnostics(diags, "text", verbose)
+    atoms = result.analysis.atoms
+    n_cards = len(result.cards) - result.concept_cards
+    unanswered = sum(1 for a in atoms if a.status == "unanswered")
+    click.echo(
+        f"{len(atoms)} questions from {len(result.analysis.documents)} files -> {n_cards} question cards"
+        f" + {result.concept_cards} concept cards; {unanswered} unanswered;"
+        f" {diags.errors} errors, {diags.warnings} warnings"
+    )
+    for p in result.outputs:
+        click.echo(f"  wrote {p}")
+    if diags.failed(strict):
+        raise SystemExit(1)
+
+
+@main.command()
+@paths_argument
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text",
+              help="Message format: text (path:line: message), github (Actions annotations), json.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print informational notes.")
+@common_options
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[Path, ...], strict: bool, fmt: str, verbose: bool,
+          lock: Path | None, catalogue: Path | None) -> None:
+    """Read the notes and report problems only; writes nothing."""
+    from bagu2anki.identity import Lock, assign
+    from bagu2anki.pipeline import analyse, make_cards
+    from bagu2anki.render import Renderer
+
+    cfg = _config(ctx, paths, lock=lock, catalogue=catalogue)
+    diags = Diagnostics()
+    analysis = analyse(cfg, diags)
+    lk = Lock.load(cfg.lock_path())
+    identity = assign(analysis.atoms, lk, diags)
+    make_cards(cfg, analysis, identity, lk, Renderer(diags, cfg.fold_threshold), diags)
+    if fmt == "json":
+        click.echo(diags.to_json())
+    else:
+        _print_diagnostics(diags, fmt, verbose)
+        click.echo(f"{len(analysis.atoms)} questions; {diags.errors} errors, {diags.warnings} warnings", err=True)
+    if diags.failed(strict):
+        raise SystemExit(1)
+
+
+@main.group()
+def export() -> None:
+    """Print what was read, as JSON, for other tools."""
+
+
+@export.command("atoms")
+@paths_argument
+@common_options
+@click.pass_context
+def export_atoms(ctx: click.Context, paths: tuple[Path, ...], lock: Path | None, catalogue: Path | None) -> None:
+    """One JSON object per question (JSON Lines), in source order."""
+    from bagu2anki.pipeline import atom_records
+
+    cfg = _config(ctx, paths, lock=lock, catalogue=catalogue)
+    diags = Diagnostics()
+    out = click.get_text_stream("stdout")
+    for rec in atom_records(cfg, diags):
+        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    _print_diagnostics(diags, "text")
+
+
+@export.command("graph")
+@paths_argument
+@common_options
+@click.pass_context
+def export_graph(ctx: click.Context, paths: tuple[Path, ...], lock: Path | None, catalogue: Path | None) -> None:
+    """The concept graph: {"nodes": [...], "edges": [...]}."""
+    from bagu2anki.pipeline import graph_export
+
+    cfg = _config(ctx, paths, lock=lock, catalogue=catalogue)
+    diags = Diagnostics()
+    click.echo(json.dumps(graph_export(cfg, diags), ensure_ascii=False, indent=1))
+    _print_diagnostics(diags, "text")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

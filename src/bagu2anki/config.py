@@ -1,0 +1,107 @@
+"""Build settings (frozen), from the command line and `[tool.bagu2anki]` / `bagu2anki.toml`."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bagu2anki.diagnostics import UserError
+from bagu2anki.render import FOLD_THRESHOLD
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    paths: tuple[Path, ...] = (Path("notes"),)
+    out: Path = Path("out")
+    deck: str | None = None
+    include_unanswered: bool = False
+    strict: bool = False
+    concept_cards: bool = True
+    fold_threshold: int = FOLD_THRESHOLD
+    lock: Path | None = None
+    write_lock: bool = True
+    use_cache: bool = True
+    catalogue: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def notes_dirs(self) -> tuple[Path, ...]:
+        return tuple(p for p in self.paths if p.is_dir())
+
+    def deck_name(self) -> str:
+        if self.deck:
+            return self.deck
+        first = self.paths[0] if self.paths else Path("notes")
+        name = first.resolve().name if first.is_dir() else first.stem
+        return name or "bagu2anki"
+
+    def lock_path(self) -> Path:
+        if self.lock is not None:
+            return self.lock
+        first = self.paths[0] if self.paths else Path("notes")
+        if first.is_dir():
+            return first.resolve().parent / "bagu2anki.lock"
+        return self.out / "bagu2anki.lock"
+
+    def user_catalogue(self) -> Path | None:
+        if self.catalogue is not None:
+            return self.catalogue
+        for d in self.notes_dirs:
+            for name in ("concepts.yaml", "concepts.yml", "concepts.toml"):
+                if (d / name).is_file():
+                    return d / name
+        return None
+
+
+_KEYS = {
+    "deck": str,
+    "out": str,
+    "include_unanswered": bool,
+    "concept_cards": bool,
+    "fold_threshold": int,
+    "lock": str,
+    "catalogue": str,
+}
+
+
+def load_settings(cwd: Path) -> dict[str, Any]:
+    """`bagu2anki.toml` or `[tool.bagu2anki]` in pyproject.toml of the working folder."""
+    for name, table in (("bagu2anki.toml", None), ("pyproject.toml", ("tool", "bagu2anki"))):
+        p = cwd / name
+        if not p.is_file():
+            continue
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise UserError(f"{p}: cannot read settings: {e}") from e
+        if table:
+            for k in table:
+                data = data.get(k, {}) if isinstance(data, dict) else {}
+        if not data:
+            continue
+        settings: dict[str, Any] = {}
+        for k, v in data.items():
+            typ = _KEYS.get(k.replace("-", "_"))
+            if typ is None:
+                raise UserError(f"{p}: unknown setting '{k}' (known: {', '.join(sorted(_KEYS))})")
+            if not isinstance(v, typ):
+                raise UserError(f"{p}: setting '{k}' must be a {typ.__name__}")
+            settings[k.replace("-", "_")] = v
+        return settings
+    return {}
+
+
+def apply_settings(cfg: Config, settings: dict[str, Any], explicit: set[str]) -> Config:
+    changes: dict[str, Any] = {}
+    for k, v in settings.items():
+        if k in explicit:
+            continue
+        changes[k] = Path(v) if k in ("out", "lock", "catalogue") else v
+    return replace(cfg, **changes) if changes else cfg

@@ -1,0 +1,345 @@
+"""Reader for Markdown notes (Obsidian, Typora, VS Code, Hexo, VitePress): SourceFile -> Document.
+
+markdown-it-py finds the block structure (so a `#` inside a code fence or a `$$` block is never
+a heading); the rules in `rules.py` decide which blocks ask a question. Atoms are then cut
+from the source lines, so every line lands in exactly one atom or section preamble.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.model import Atom, Document, SourceFile, Unattached
+from bagu2anki.parse import rules
+from bagu2anki.parse.common import classify_answer, explicit_id
+
+CONTAINERS = ("tip", "info", "warning", "danger", "details", "note", "important", "caution", "success")
+
+
+def block_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.use(front_matter_plugin)
+    md.use(dollarmath_plugin, allow_space=True, allow_digits=False, double_inline=True)
+    for name in CONTAINERS:
+        md.use(container_plugin, name=name)
+    return md
+
+
+_MD = block_parser()
+
+
+@dataclass
+class _Event:
+    line: int  # 0-based first line
+    kind: str  # "topic" | "question"
+    level: int = 0  # heading level (0 for inline questions)
+    title: str = ""
+    number: str | None = None
+    qkind: str | None = None
+    answer_head: str = ""
+    body_start: int = 0  # first line of the answer body
+    item_indent: int = 0  # list item content indent to strip from the answer
+    via: str = ""
+
+
+def _inline_text(tokens: list[Token], i: int) -> str:
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    return nxt.content if nxt is not None and nxt.type == "inline" else ""
+
+
+def _strip_heading(text: str) -> str:
+    t = text.strip()
+    lead = rules.bold_lead(t)
+    if lead is not None and not lead[1]:
+        t = lead[0]
+    return t.strip()
+
+
+def read_markdown(src: SourceFile, diags: Diagnostics) -> Document:
+    lines = src.text.split("\n")
+    tokens = _MD.parse(src.text)
+    events = _find_events(tokens, lines)
+    events = _demote_containers(events)
+    return _assemble(src, lines, events, tokens, diags)
+
+
+_CN_NUMBER = re.compile(r"^[一二三四五六七八九十百]+\s*[、.．]\s*")
+
+
+def _heading_question(text: str, numbered_majority: bool) -> tuple[str, str | None, str | None] | None:
+    t = _CN_NUMBER.sub("", _strip_heading(text))
+    num, kind, q = rules.split_question(t)
+    if kind is not None or rules.q_label(t) is not None:
+        return q, num, kind
+    if rules.ends_with_question_mark(t):
+        return q, num, kind
+    if num is not None and (rules.asks(q) or numbered_majority):
+        return q, num, kind
+    return None
+
+
+def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
+    # Numbered headings at a level are questions when most of them ask (an interview file),
+    # topics when most do not (a tutorial's `### 1.1 直觉`).
+    asked: Counter[int] = Counter()
+    numbered: Counter[int] = Counter()
+    for i, t in enumerate(tokens):
+        if t.type == "heading_open" and t.level == 0:
+            lvl = int(t.tag[1])
+            num, _k, q = rules.split_question(_strip_heading(_inline_text(tokens, i)))
+            if num is not None:
+                numbered[lvl] += 1
+                if rules.asks(q):
+                    asked[lvl] += 1
+    majority = {lvl: asked[lvl] * 2 >= numbered[lvl] for lvl in numbered}
+
+    events: list[_Event] = []
+    open_kind: str | None = None  # "heading" | "inline" | None
+    plain_section = False
+    after_heading = False
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t.level != 0 or t.map is None:
+            i += 1
+            continue
+        start = t.map[0]
+        if t.type == "heading_open":
+            lvl = int(t.tag[1])
+            text = _inline_text(tokens, i)
+            hq = _heading_question(text, majority.get(lvl, False)) if lvl > 1 else None
+            if hq is not None:
+                q, num, kind = hq
+                events.append(_Event(start, "question", lvl, q, num, kind, "", t.map[1], via="heading"))
+                open_kind = "heading"
+            else:
+                events.append(_Event(start, "topic", lvl, _strip_heading(text), body_start=t.map[1]))
+                open_kind = None
+            plain_section = False
+            after_heading = True
+            i += 1
+            continue
+        if t.type == "paragraph_open":
+            content = _inline_text(tokens, i)
+            first = content.split("\n", 1)[0]
+            mark = rules.match_line(first)
+            if mark is not None:
+                events.append(
+                    _Event(
+                        start, "question", 0, mark.question, mark.number, mark.kind, mark.answer_head, start + 1, via=mark.rule
+                    )
+                )
+                open_kind = "inline"
+            elif (
+                "\n" not in content
+                and rules.ends_with_question_mark(content)
+                and len(content) <= 80
+                and (after_heading or plain_section)
+                and open_kind != "heading"
+            ):
+                num, kind, q = rules.split_question(content)
+                events.append(_Event(start, "question", 0, q, num, kind, "", start + 1, via="plain"))
+                open_kind = "inline"
+                plain_section = True
+            after_heading = False
+            i += 1
+            continue
+        if t.type in ("bullet_list_open", "ordered_list_open"):
+            items = _top_items(tokens, i)
+            asking = [it for it in items if rules.asks(it[1].split("\n", 1)[0])]
+            q_list = (
+                t.type == "ordered_list_open"
+                and open_kind is None
+                and len(items) >= 2
+                and len(asking) * 5 >= len(items) * 3
+            )
+            for item_line, item_text, indent, item_number in items:
+                first = item_text.split("\n", 1)[0]
+                mark = rules.match_line(first)
+                if mark is None and q_list:
+                    q, _, after = first.partition("→")
+                    num, kind, qtext = rules.split_question(q.strip())
+                    mark = rules.QuestionMark(qtext, num or item_number, kind, after.strip(), "list-question")
+                if mark is not None and mark.question:
+                    events.append(
+                        _Event(
+                            item_line,
+                            "question",
+                            0,
+                            mark.question,
+                            mark.number,
+                            mark.kind,
+                            mark.answer_head,
+                            item_line + 1,
+                            item_indent=indent,
+                            via=mark.rule or "list",
+                        )
+                    )
+                    open_kind = "inline"
+            after_heading = False
+            i = _skip_block(tokens, i)
+            continue
+        after_heading = False if t.type not in ("front_matter",) else after_heading
+        i += 1
+    return events
+
+
+def _top_items(tokens: list[Token], i: int) -> list[tuple[int, str, int, str | None]]:
+    """(line, first paragraph text, content indent, number) of each item of the list opened at i."""
+    items: list[tuple[int, str, int, str | None]] = []
+    depth = tokens[i].level
+    j = i + 1
+    while j < len(tokens):
+        t = tokens[j]
+        if t.type in ("bullet_list_close", "ordered_list_close") and t.level == depth:
+            break
+        if t.type == "list_item_open" and t.level == depth + 1 and t.map is not None:
+            text = ""
+            k = j + 1
+            if k < len(tokens) and tokens[k].type == "paragraph_open":
+                text = _inline_text(tokens, k)
+            marker = t.markup or "-"
+            indent = len(t.info) + len(marker) + 1 if t.info else len(marker) + 1
+            items.append((t.map[0], text, indent, t.info or None))
+        j += 1
+    return items
+
+
+def _skip_block(tokens: list[Token], i: int) -> int:
+    open_type = tokens[i].type
+    close_type = open_type.replace("_open", "_close")
+    level = tokens[i].level
+    j = i + 1
+    while j < len(tokens):
+        if tokens[j].type == close_type and tokens[j].level == level:
+            return j + 1
+        j += 1
+    return j
+
+
+def _demote_containers(events: list[_Event]) -> list[_Event]:
+    """A heading that asks but holds two or more questions is a topic heading."""
+    out = list(events)
+    for k, ev in enumerate(out):
+        if ev.kind != "question" or ev.level == 0:
+            continue
+        inner = 0
+        for later in out[k + 1 :]:
+            if later.level and later.level <= ev.level:
+                break
+            if later.kind == "question":
+                inner += 1
+        if inner >= 2:
+            out[k] = _Event(ev.line, "topic", ev.level, ev.title, body_start=ev.body_start)
+    return out
+
+
+def _assemble(
+    src: SourceFile, lines: list[str], events: list[_Event], tokens: list[Token], diags: Diagnostics
+) -> Document:
+    n = len(lines)
+    meta_lines: set[int] = set()
+    for t in tokens:
+        if t.type == "front_matter" and t.map is not None:
+            meta_lines.update(range(t.map[0], t.map[1]))
+    fence_lines: set[int] = set()
+    for t in tokens:
+        if t.type in ("fence", "code_block", "math_block") and t.map is not None:
+            fence_lines.update(range(t.map[0], t.map[1]))
+    chains: list[tuple[tuple[str, ...], int]] = []
+    for idx, ln in enumerate(lines):
+        if idx in fence_lines or idx in meta_lines:
+            continue
+        ch = rules.find_chain(ln)
+        if ch:
+            chains.append((ch, idx + 1))
+
+    # Decide where each question ends: a heading question runs to the next heading of its
+    # level or above (deeper headings are part of its answer); any other runs to the next event.
+    kept: list[_Event] = []
+    stack_level = 0
+    for ev in events:
+        if stack_level and ev.level > stack_level and ev.kind == "topic":
+            continue  # a sub-heading inside a heading question's answer
+        kept.append(ev)
+        stack_level = ev.level if (ev.kind == "question" and ev.level) else 0
+
+    atoms: list[Atom] = []
+    unattached: list[Unattached] = []
+    section: list[tuple[int, str]] = []
+    first = kept[0].line if kept else n
+    _collect_unattached(src, lines, 0, first, (), meta_lines, unattached)
+    for k, ev in enumerate(kept):
+        end = kept[k + 1].line if k + 1 < len(kept) else n
+        if ev.kind == "topic":
+            while section and section[-1][0] >= ev.level:
+                section.pop()
+            section.append((ev.level, ev.title))
+            _collect_unattached(src, lines, ev.body_start, end, _titles(section), meta_lines, unattached)
+            continue
+        if ev.level:
+            while section and section[-1][0] >= ev.level:
+                section.pop()
+        body_lines = lines[ev.body_start : end]
+        if ev.item_indent:
+            body_lines = [_dedent(b, ev.item_indent) for b in body_lines]
+        while body_lines and not body_lines[-1].strip():
+            body_lines.pop()
+        last_line = ev.body_start + len(body_lines)
+        body = "\n".join(body_lines).strip("\n")
+        answer = "\n".join(x for x in (ev.answer_head.strip(), body) if x)
+        answer, given_id = explicit_id(answer)
+        status, ref = classify_answer(answer)
+        atoms.append(
+            Atom(
+                source=src.rel,
+                line=ev.line + 1,
+                end_line=max(ev.line + 1, last_line),
+                section=_titles(section),
+                number=ev.number,
+                kind=ev.qkind,
+                question=ev.title,
+                answer=answer,
+                status=status,
+                explicit_id=given_id,
+                reference=ref,
+                fmt="markdown",
+            )
+        )
+    return Document(src, tuple(atoms), tuple(unattached), tuple(chains))
+
+
+def _titles(section: list[tuple[int, str]]) -> tuple[str, ...]:
+    return tuple(t for _, t in section)
+
+
+def _dedent(line: str, indent: int) -> str:
+    k = 0
+    while k < indent and k < len(line) and line[k] == " ":
+        k += 1
+    return line[k:]
+
+
+def _collect_unattached(
+    src: SourceFile,
+    lines: list[str],
+    start: int,
+    end: int,
+    section: tuple[str, ...],
+    skip: set[int],
+    out: list[Unattached],
+) -> None:
+    run: list[int] = [i for i in range(start, end) if i not in skip and lines[i].strip()]
+    if not run:
+        return
+    a, b = run[0], run[-1] + 1
+    out.append(Unattached(src.rel, a + 1, b, section, "\n".join(lines[a:b])))

@@ -1,0 +1,292 @@
+"""How a line announces a question: an ordered table of small predicates shared by both readers.
+
+Each rule takes the text of a line (or heading, or list item) and returns a `QuestionMark` or
+None. Adding a note style is one function and one row in `LINE_RULES`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Interview-note kinds written as a prefix: `八股：…`, `项目:…`, `代码题：…`.
+KINDS = (
+    "八股",
+    "项目",
+    "智力题",
+    "代码题",
+    "算法题",
+    "场景题",
+    "手撕",
+    "手撕代码",
+    "开放题",
+    "系统设计",
+    "论文",
+    "追问",
+    "反问",
+    "HR",
+    "行为题",
+    "概念题",
+)
+_KIND_RE = re.compile(
+    r"^(?P<kind>" + "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True)) + r")\s*[:：]\s*(?P<rest>\S.*)$"
+)
+_NUMBER_RE = re.compile(
+    r"^(?:(?P<q>[Qq])\s*(?P<qn>\d{1,3})\s*[:：.．、]?|(?P<n>\d{1,3}(?:\.\d{1,2})*)\s*(?:[.．、]|\s)(?!\d))\s*(?P<rest>\S.*)$"
+)
+_QLABEL_RE = re.compile(r"^(?:Q|问|问题|面试官|Question)\s*\d*\s*[:：]\s*(?P<rest>\S.*)$", re.I)
+_ALABEL_RE = re.compile(r"^(?:A|答|答案|回答|Answer)\s*[:：]\s*", re.I)
+_BOLD_RE = re.compile(r"^\*\*(?P<inner>[^*]+?)\s*\*\*(?P<rest>.*)$|^__(?P<inner2>[^_]+?)\s*__(?P<rest2>.*)$")
+
+_ASK_WORDS = (
+    "什么",
+    "为什么",
+    "为何",
+    "如何",
+    "怎么",
+    "怎样",
+    "哪些",
+    "哪个",
+    "哪种",
+    "是否",
+    "有没有",
+    "能否",
+    "能不能",
+    "可不可以",
+    "区别",
+    "差异",
+    "异同",
+    "对比",
+    "原理",
+    "介绍",
+    "讲一下",
+    "讲讲",
+    "谈谈",
+    "说说",
+    "说一下",
+    "解释",
+    "优缺点",
+    "作用",
+    "流程",
+    "理解",
+    "比较",
+    "了解",
+    "多少",
+)
+_ASK_RE = re.compile("|".join(_ASK_WORDS))
+
+
+def nfkc(s: str) -> str:
+    return unicodedata.normalize("NFKC", s)
+
+
+def ends_with_question_mark(text: str) -> bool:
+    t = text.rstrip().rstrip("*_ ").rstrip()
+    return t.endswith(("?", "？")) or t.endswith(("吗", "呢"))
+
+
+def asks(text: str) -> bool:
+    """Does this text read as a question (mark, or interrogative wording)?"""
+    t = text.strip()
+    return ends_with_question_mark(t) or "？" in t or "?" in t or bool(_ASK_RE.search(t))
+
+
+def question_score(text: str) -> int:
+    """How strongly a numbered line reads as a question rather than a list item in an answer."""
+    t = text.strip()
+    score = 0
+    if ends_with_question_mark(t) or "？" in t or "?" in t:
+        score += 2
+    if _ASK_RE.search(t):
+        score += 1
+    if kind_prefix(t)[0]:
+        score += 2
+    if t.endswith((":", "：")):
+        score -= 3
+    if t.endswith("。") and not ("？" in t or "?" in t):
+        score -= 1
+    if t.startswith(("-", "–", "—", "|")):
+        score -= 3
+    return score
+
+
+def kind_prefix(text: str) -> tuple[str | None, str]:
+    """`八股：Attention 如何计算？` -> ("八股", "Attention 如何计算？")."""
+    m = _KIND_RE.match(text.strip())
+    if not m:
+        return None, text.strip()
+    return m.group("kind"), m.group("rest").strip()
+
+
+def number_prefix(text: str) -> tuple[str | None, str]:
+    """`3.xxx` / `3. xxx` / `1.1 xxx` / `Q3：xxx` -> ("3", "xxx")."""
+    m = _NUMBER_RE.match(text.strip())
+    if not m:
+        return None, text.strip()
+    num = m.group("n") or m.group("qn")
+    return num, m.group("rest").strip()
+
+
+def q_label(text: str) -> str | None:
+    """`Q：…` / `问：…` / `面试官：…` -> the question text."""
+    m = _QLABEL_RE.match(text.strip())
+    return m.group("rest").strip() if m else None
+
+
+def strip_answer_label(text: str) -> str:
+    return _ALABEL_RE.sub("", text.lstrip(), count=1)
+
+
+def is_answer_label(text: str) -> bool:
+    return bool(_ALABEL_RE.match(text.lstrip()))
+
+
+def bold_lead(text: str) -> tuple[str, str] | None:
+    """`**问题？** 答案` -> ("问题？", "答案"); None when the line does not start bold."""
+    m = _BOLD_RE.match(text.strip())
+    if not m:
+        return None
+    inner = m.group("inner") if m.group("inner") is not None else m.group("inner2")
+    rest = m.group("rest") if m.group("inner") is not None else m.group("rest2")
+    return inner.strip(), (rest or "").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionMark:
+    """What a rule found: the question text (without number/prefix) and its labels."""
+
+    question: str
+    number: str | None
+    kind: str | None
+    answer_head: str = ""  # answer text written on the same line as the question
+    rule: str = ""
+
+
+def split_question(text: str) -> tuple[str | None, str | None, str]:
+    """Peel a number and a kind prefix off a question line (in either order)."""
+    t = text.strip()
+    num, rest = number_prefix(t)
+    kind, rest = kind_prefix(rest)
+    if num is None and kind is not None:
+        num2, rest2 = number_prefix(rest)
+        if num2 is not None:
+            num, rest = num2, rest2
+    ql = q_label(rest)
+    if ql is not None:
+        rest = ql
+    return num, kind, rest
+
+
+def rule_kind_prefixed(text: str) -> QuestionMark | None:
+    num, rest = number_prefix(text)
+    kind, q = kind_prefix(rest)
+    if kind is None:
+        return None
+    return QuestionMark(q, num, kind, rule="kind-prefix")
+
+
+def rule_q_label(text: str) -> QuestionMark | None:
+    q = q_label(text)
+    if q is None:
+        return None
+    kind, q2 = kind_prefix(q)
+    return QuestionMark(q2, None, kind, rule="q-label")
+
+
+def rule_bold_question(text: str) -> QuestionMark | None:
+    """`**…？**` alone, `**Q：…？** answer`, `**面试官：…**`."""
+    lead = bold_lead(text)
+    if lead is None:
+        return None
+    inner, rest = lead
+    labelled = q_label(inner)
+    if labelled is not None:
+        num, kind, q = split_question(labelled)
+        return QuestionMark(q, num, kind, answer_head=rest, rule="bold-q")
+    if not ends_with_question_mark(inner):
+        return None
+    num, kind, q = split_question(inner)
+    return QuestionMark(q, num, kind, answer_head=rest, rule="bold-q")
+
+
+LineRule = Callable[[str], "QuestionMark | None"]
+
+# Order matters: the first rule that matches a line wins.
+LINE_RULES: tuple[tuple[str, LineRule], ...] = (
+    ("bold-question", rule_bold_question),
+    ("kind-prefix", rule_kind_prefixed),
+    ("q-label", rule_q_label),
+)
+
+
+def match_line(text: str) -> QuestionMark | None:
+    for _name, rule in LINE_RULES:
+        mark = rule(text)
+        if mark is not None and mark.question:
+            return mark
+    return None
+
+
+# --- references and links ----------------------------------------------------------------------
+
+_URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>()（）\]]+")
+_MD_LINK_RE = re.compile(r"!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]+\]\]|<https?://[^>]+>")
+_LINK_LABEL_RE = re.compile(
+    r"^(?:答案|参考|参考链接|链接|详见|见|原文|来源|reference|ref|see|看这个简单些|看这个)\s*[:：]?\s*", re.I
+)
+REFERENCE_RE = re.compile(
+    r"^(?:同|见|参考|参见|详见|答案见|同上|参照)\s*[:：]?\s*(?P<section>[^\s,，第:/]*?)\s*"
+    r"(?:第\s*(?P<n1>\d+)\s*题|问题\s*(?P<n2>\d+)|(?P<n3>\d+(?:\.\d+)?)\s*(?:题)?)\s*[。.]?$"
+)
+
+
+def is_link_only(answer: str) -> bool:
+    """An answer made of links (and link labels) only."""
+    rest = answer
+    rest = _MD_LINK_RE.sub(" ", rest)
+    rest = _URL_RE.sub(" ", rest)
+    leftover = []
+    for line in rest.splitlines():
+        s = line.strip().lstrip("-*+>").strip()
+        s = _LINK_LABEL_RE.sub("", s).strip(" :：→-—,，;；。.")
+        if s:
+            leftover.append(s)
+    return not leftover and bool(_URL_RE.search(answer) or _MD_LINK_RE.search(answer))
+
+
+def parse_reference(answer: str) -> tuple[str, str] | None:
+    """`见模板2 第5题` / `同 3.2` / `参考 模板1 问题4` -> (section, number)."""
+    lines = [ln.strip() for ln in answer.strip().splitlines() if ln.strip()]
+    if len(lines) != 1:
+        return None
+    m = REFERENCE_RE.match(nfkc(lines[0]))
+    if not m:
+        return None
+    num = m.group("n1") or m.group("n2") or m.group("n3") or ""
+    return m.group("section") or "", num
+
+
+# --- prose chains --------------------------------------------------------------------------------
+
+_TERM = r"[A-Za-z][A-Za-z0-9.+/_]*(?:-(?!>)[A-Za-z0-9.+/_]+)*"
+_ARROW = r"\s*(?:->|→|=>|⇒|⟶)\s*"
+_CHAIN_RE = re.compile(rf"(?<![\w/-])({_TERM}(?:{_ARROW}{_TERM})+)(?![\w/])")
+_CHAIN_SPLIT_RE = re.compile(_ARROW)
+
+
+def find_chain(line: str) -> tuple[str, ...] | None:
+    """`MHA -> MQA -> GQA -> MLA`, alone or inside a sentence -> its parts (Latin terms)."""
+    if "->" not in line and "→" not in line and "=>" not in line and "⇒" not in line and "⟶" not in line:
+        return None
+    best: tuple[str, ...] | None = None
+    for m in _CHAIN_RE.finditer(line.replace("`", "").replace("**", "")):
+        parts = tuple(p.strip().strip(".") for p in _CHAIN_SPLIT_RE.split(m.group(1)))
+        if len(parts) >= 2 and all(parts) and (best is None or len(parts) > len(best)):
+            best = parts
+    return best
+
+
+def url_spans(text: str) -> list[str]:
+    return _URL_RE.findall(text)

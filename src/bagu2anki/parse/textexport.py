@@ -1,0 +1,513 @@
+"""Reader for flat text exports (a blog page copied as plain text): SourceFile -> Document.
+
+Headings and code fences are lost in such files. Sections are short title lines; questions
+are kind-prefixed lines (`八股:…`) or numbered lines whose numbers go up within a section;
+a section with neither may still hold questions written as lines that ask. `to_markdown()`
+rebuilds what the export flattened (code, tables, list items, formulas) for rendering.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.model import Atom, Document, SourceFile, Unattached
+from bagu2anki.parse import rules
+from bagu2anki.parse.common import classify_answer, explicit_id
+from bagu2anki.parse.math import find_math, repair_flattened
+
+_SENTENCE_PUNCT = re.compile(r"[，。,:：？?！!；;、]|https?://")
+_LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_GUTTER_CODE = re.compile(r"^\s*(\d{1,4}) \| (.*?)\s*\|\s*$")
+_CONTINUATION = re.compile(r"^[:：,，、;；)）。.!！?？]")
+_DIGITS = re.compile(r"\d+")
+
+
+def _shape(title: str) -> str:
+    return _DIGITS.sub("#", rules.nfkc(title).strip().lower())
+
+
+def _title_like(line: str) -> bool:
+    s = line.strip()
+    if not s or len(s) > 24:
+        return False
+    if _SENTENCE_PUNCT.search(s) or _LIST_START.match(s) or s.startswith(("|", "\\", "(", "（")):
+        return False
+    if rules.kind_prefix(s)[0] or rules.number_prefix(s)[0]:
+        return False
+    return True
+
+
+@dataclass
+class _Open:
+    line: int  # 0-based index of the question line
+    number: str | None
+    kind: str | None
+    question: str
+    section: tuple[str, ...]
+    answer_head: str = ""
+
+
+@dataclass
+class _State:
+    section: tuple[str, ...] = ()
+    mode: str | None = None  # "prefixed" | "numbered" | "plain" within the current section
+    current_number: int = 0
+    sublist_last: int = 0
+    section_shapes: set[str] = field(default_factory=set)
+    title_depth: int = 0
+
+
+def read_text(src: SourceFile, diags: Diagnostics) -> Document:
+    lines = src.text.split("\n")
+    n = len(lines)
+    marks: list[tuple[int, str, object]] = []  # (index, "q"|"section", payload)
+    st = _State()
+    atom_open = False
+
+    def next_nonblank(i: int) -> int:
+        j = i + 1
+        while j < n and not lines[j].strip():
+            j += 1
+        return j
+
+    def numbered_candidate(idx: int, restart_ok: bool) -> tuple[str, str] | None:
+        num, rest = rules.number_prefix(lines[idx])
+        if num is None or not rest:
+            return None
+        try:
+            value = int(num.split(".")[0])
+        except ValueError:
+            return None
+        score = rules.question_score(lines[idx])
+        if score < 0:
+            return None
+        if restart_ok and value <= 3:
+            return num, rest
+        if st.mode == "prefixed":
+            return None
+        if st.current_number == 0:
+            if value <= 5 and (score >= 1 or not atom_open):
+                return num, rest
+            return None
+        if value <= st.current_number or value > st.current_number + 10:
+            return None
+        if st.sublist_last and value == st.sublist_last + 1 and score < 1:
+            return None
+        return num, rest
+
+    def section_title_at(i: int) -> bool:
+        if not _title_like(lines[i]):
+            return False
+        j = next_nonblank(i)
+        if j >= n:
+            return False
+        nxt = lines[j]
+        known_shape = _shape(lines[i]) in st.section_shapes
+        if rules.kind_prefix(rules.number_prefix(nxt)[1])[0]:
+            return (not atom_open) or known_shape
+        num, rest = rules.number_prefix(nxt)
+        if num is not None and rest:
+            value = int(num.split(".")[0]) if num.split(".")[0].isdigit() else 0
+            score = rules.question_score(nxt)
+            if score < 0:
+                return False
+            if known_shape or not atom_open:
+                return value <= 3 or not atom_open
+            return value == 1 and score >= 1 and value <= st.current_number
+        if _title_like(nxt) and not atom_open:
+            # A title over a section title: the page title, or a part heading.
+            return section_title_at(j)
+        if not atom_open and st.title_depth == 0 and not marks:
+            return True  # the very first line of the page: its title
+        return False
+
+    def _page_title(i: int) -> bool:
+        """A first title line is the page's title when another section title comes before any question."""
+        for j in range(i + 1, min(n, i + 200)):
+            s = lines[j].strip()
+            if not s or s == lines[i].strip():
+                continue
+            if rules.kind_prefix(rules.number_prefix(s)[1])[0] or rules.number_prefix(s)[0]:
+                return False
+            if _title_like(s) and section_title_at(j):
+                return True
+        return False
+
+    i = 0
+    chains: list[tuple[tuple[str, ...], int]] = []
+    while i < n:
+        raw = lines[i]
+        s = raw.strip()
+        if not s:
+            i += 1
+            continue
+        chain = rules.find_chain(s)
+        if chain:
+            chains.append((chain, i + 1))
+        kind, rest = rules.kind_prefix(rules.number_prefix(s)[1])
+        if kind is None and section_title_at(i):
+            title = s
+            prev_title = st.section[-1] if st.section else None
+            if prev_title is not None and title == prev_title and not atom_open:
+                marks.append((i, "dup", None))  # the export repeats the page title
+                i += 1
+                continue
+            if not atom_open and not st.section_shapes and st.title_depth == 0 and _page_title(i):
+                # an outer title (page title) above the first real section title
+                st.section = (title,)
+                st.title_depth = 1
+            else:
+                st.section = st.section[: st.title_depth] + (title,)
+                st.section_shapes.add(_shape(title))
+            st.mode = None
+            st.current_number = 0
+            st.sublist_last = 0
+            atom_open = False
+            marks.append((i, "section", st.section))
+            i += 1
+            continue
+        if kind is not None:
+            num, _ = rules.number_prefix(s)
+            if num is not None and num.split(".")[0].isdigit():
+                st.current_number = max(st.current_number, int(num.split(".")[0]))
+                st.mode = st.mode or "numbered"
+            else:
+                st.mode = st.mode or "prefixed"
+            st.sublist_last = 0
+            atom_open = True
+            marks.append((i, "q", _Open(i, num, kind, rest, st.section)))
+            i += 1
+            continue
+        cand = numbered_candidate(i, restart_ok=False)
+        if cand is not None and st.mode in (None, "numbered", "plain"):
+            num, rest = cand
+            st.mode = "numbered"
+            st.current_number = int(num.split(".")[0])
+            st.sublist_last = 0
+            atom_open = True
+            marks.append((i, "q", _Open(i, num, None, rest, st.section)))
+            i += 1
+            continue
+        num, _rest = rules.number_prefix(s)
+        if num is not None and num.split(".")[0].isdigit() and atom_open:
+            st.sublist_last = int(num.split(".")[0])
+        if st.mode in (None, "plain") and _standalone_question(lines, i):
+            st.mode = "plain"
+            atom_open = True
+            marks.append((i, "q", _Open(i, None, None, s, st.section)))
+            i += 1
+            continue
+        i += 1
+
+    return _assemble(src, lines, marks, chains, diags)
+
+
+def _standalone_question(lines: list[str], i: int) -> bool:
+    s = lines[i].strip()
+    if len(s) > 80 or not rules.ends_with_question_mark(s) or _LIST_START.match(s):
+        return False
+    if s.startswith(("|", "\\", "(", "（")):
+        return False
+    # followed by an answer line that is not itself a question
+    j = i + 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    return j < len(lines) and not rules.ends_with_question_mark(lines[j].strip())
+
+
+def _assemble(
+    src: SourceFile,
+    lines: list[str],
+    marks: list[tuple[int, str, object]],
+    chains: list[tuple[tuple[str, ...], int]],
+    diags: Diagnostics,
+) -> Document:
+    atoms: list[Atom] = []
+    unattached: list[Unattached] = []
+    n = len(lines)
+    bounds = [m[0] for m in marks] + [n]
+    first = marks[0][0] if marks else n
+    if any(ln.strip() for ln in lines[:first]):
+        _add_unattached(src, lines, 0, first, (), unattached)
+    section: tuple[str, ...] = ()
+    for k, (idx, what, payload) in enumerate(marks):
+        end = bounds[k + 1]
+        if what == "section":
+            assert isinstance(payload, tuple)
+            section = payload
+            if any(ln.strip() for ln in lines[idx + 1 : end]):
+                _add_unattached(src, lines, idx + 1, end, section, unattached)
+            continue
+        if what == "dup":
+            if any(ln.strip() for ln in lines[idx + 1 : end]):
+                _add_unattached(src, lines, idx + 1, end, section, unattached)
+            continue
+        assert isinstance(payload, _Open)
+        body = lines[idx + 1 : end]
+        while body and not body[-1].strip():
+            body.pop()
+        answer = "\n".join(body).strip("\n")
+        answer, given_id = explicit_id(answer)
+        status, ref = classify_answer(answer)
+        last = idx + 1 + len(body)
+        atoms.append(
+            Atom(
+                source=src.rel,
+                line=idx + 1,
+                end_line=max(idx + 1, last),
+                section=payload.section,
+                number=payload.number,
+                kind=payload.kind,
+                question=payload.question,
+                answer=answer,
+                status=status,
+                explicit_id=given_id,
+                reference=ref,
+                fmt="text",
+            )
+        )
+    return Document(src, tuple(atoms), tuple(unattached), tuple(chains))
+
+
+def _add_unattached(
+    src: SourceFile,
+    lines: list[str],
+    start: int,
+    end: int,
+    section: tuple[str, ...],
+    out: list[Unattached],
+) -> None:
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    if start < end:
+        out.append(Unattached(src.rel, start + 1, end, section, "\n".join(lines[start:end])))
+
+
+# --- rebuilding Markdown from a flattened answer ------------------------------------------------
+
+
+def to_markdown(answer: str) -> str:
+    """Rebuild lists, tables, code and formulas that the plain-text export flattened."""
+    lines = answer.split("\n")
+    lines = _join_open_math(lines)
+    blocks: list[tuple[str, list[str]]] = []  # (kind, lines): kind in text|list|table|code
+    i = 0
+    n = len(lines)
+    while i < n:
+        s = lines[i].rstrip()
+        if not s.strip():
+            i += 1
+            continue
+        gutter = _GUTTER_CODE.match(s)
+        if gutter:
+            code: list[str] = []
+            while i < n and (m := _GUTTER_CODE.match(lines[i])):
+                code.append(m.group(2))
+                i += 1
+            blocks.append(("code", code))
+            continue
+        run = _gutter_run(lines, i)
+        if run:
+            code, i, tail = run
+            blocks.append(("code", code))
+            if tail:
+                lines[i - 1] = tail
+                i -= 1
+            continue
+        if _TABLE_ROW.match(s) or (s.lstrip().startswith("|") and i + 1 < n and _TABLE_SEP.match(lines[i + 1])):
+            table, i = _collect_table(lines, i)
+            blocks.append(("table", table))
+            continue
+        stripped = s.strip()
+        if stripped in ("-", "*", "•"):
+            j = i + 1
+            while j < n and not lines[j].strip():
+                j += 1
+            if j < n and not _LIST_START.match(lines[j]):
+                item = "- " + lines[j].strip()
+                i = j + 1
+                item, i = _absorb_continuations(item, lines, i)
+                _add_line(blocks, "list", item)
+                continue
+            i += 1
+            continue
+        if re.match(r"^[-*•]\s+", stripped):
+            item = "- " + re.sub(r"^[-*•]\s+", "", stripped)
+            item, i = _absorb_continuations(item, lines, i + 1)
+            _add_line(blocks, "list", item)
+            continue
+        text, i = _absorb_continuations(stripped, lines, i + 1)
+        if blocks and blocks[-1][0] in ("text", "list") and _is_continuation(text):
+            blocks[-1][1][-1] += text
+            continue
+        _add_line(blocks, "text", text)
+    out: list[str] = []
+    for kind, blines in blocks:
+        if kind == "code":
+            out.append("```\n" + "\n".join(blines) + "\n```")
+        elif kind == "table":
+            out.append("\n".join(_repair_table_line(b) for b in blines))
+        elif kind == "list":
+            out.append("\n".join(_escape_text(repair_flattened(b)) for b in blines))
+        else:
+            out.append("\n\n".join(_escape_text(repair_flattened(b)) for b in blines))
+    return "\n\n".join(out)
+
+
+def _add_line(blocks: list[tuple[str, list[str]]], kind: str, line: str) -> None:
+    if blocks and blocks[-1][0] == kind:
+        blocks[-1][1].append(line)
+    else:
+        blocks.append((kind, [line]))
+
+
+def _is_continuation(text: str) -> bool:
+    return bool(_CONTINUATION.match(text))
+
+
+def _absorb_continuations(item: str, lines: list[str], i: int) -> tuple[str, int]:
+    """Join the pieces an export split off a sentence: `\\(x\\)` / `:说明` on their own lines."""
+    n = len(lines)
+    while i < n:
+        nxt = lines[i].strip()
+        if not nxt:
+            break
+        if _is_continuation(nxt) or (item.rstrip().endswith(("(", "（")) and nxt):
+            item += nxt
+            i += 1
+            continue
+        if nxt.startswith("\\(") and not _LIST_START.match(nxt) and not item.rstrip().endswith(("。", "：", ":")):
+            item += nxt
+            i += 1
+            continue
+        break
+    return item, i
+
+
+def _join_open_math(lines: list[str]) -> list[str]:
+    """A `\\(…\\)` / `\\[…\\]` split over lines becomes one line again."""
+    out: list[str] = []
+    buf: str | None = None
+    count = 0
+    for ln in lines:
+        if buf is not None:
+            buf += " " + ln.strip()
+            count += 1
+            if not _has_open_math(buf) or count > 12:
+                out.append(buf)
+                buf = None
+            continue
+        if _has_open_math(ln):
+            buf = ln
+            count = 0
+            continue
+        out.append(ln)
+    if buf is not None:
+        out.append(buf)
+    return out
+
+
+def _has_open_math(line: str) -> bool:
+    _, problems = find_math(line)
+    return any(p.message.startswith(("unclosed \\(", "unclosed \\[")) for p in problems)
+
+
+def _gutter_run(lines: list[str], i: int) -> tuple[list[str], int, str] | None:
+    """`1` `2` `3` `4mask = …`: a code block whose line-number gutter was glued to the code."""
+    n = len(lines)
+    if lines[i].strip() != "1":
+        return None
+    k = 1
+    j = i + 1
+    while j < n and lines[j].strip() == str(k + 1):
+        k += 1
+        j += 1
+    if j >= n:
+        return None
+    last = str(k + 1)
+    first = lines[j]
+    if k >= 1 and first.startswith(last) and len(first) > len(last) and not first[len(last)].isdigit():
+        count = k + 1
+        code = [first[len(last) :]]
+        j += 1
+        while len(code) < count and j < n:
+            code.append(lines[j])
+            j += 1
+        tail = ""
+        m = re.search(r"[\u4e00-\u9fff]", code[-1])
+        if m and m.start() > 0 and code[-1][: m.start()].rstrip()[-1:] in ")]}\"';":
+            tail = code[-1][m.start() :]
+            code[-1] = code[-1][: m.start()]
+        return code, j, tail
+    return None
+
+
+def _collect_table(lines: list[str], i: int) -> tuple[list[str], int]:
+    n = len(lines)
+    header = lines[i].strip()
+    cells = header.strip("|").count("|") + 1
+    rows = [header]
+    i += 1
+    while i < n:
+        s = lines[i].strip()
+        if not s:
+            break
+        if s.startswith("|"):
+            row = s
+            i += 1
+            # a row broken across lines: glue until it has as many cells as the header
+            while row.strip("|").count("|") + 1 < cells and i < n and lines[i].strip() and not lines[i].strip().startswith("|"):
+                row = row.rstrip() + " " + lines[i].strip()
+                if not row.endswith("|"):
+                    row += " |"
+                i += 1
+            rows.append(row)
+            continue
+        break
+    return rows, i
+
+
+def _repair_table_line(row: str) -> str:
+    if _TABLE_SEP.match(row):
+        return row
+    cells = row.strip().strip("|").split("|")
+    return "| " + " | ".join(_escape_text(repair_flattened(c.strip())) for c in cells) + " |"
+
+
+_MD_SPECIAL = re.compile(r"(?<!\\)([<`])")
+
+
+def _escape_text(line: str) -> str:
+    """Flat text has no Markdown: escape what Markdown would read, outside formulas and URLs."""
+    spans, _ = find_math(line)
+    out: list[str] = []
+    pos = 0
+    for sp in spans:
+        out.append(_escape_plain(line[pos : sp.start]))
+        out.append(line[sp.start : sp.end])
+        pos = sp.end
+    out.append(_escape_plain(line[pos:]))
+    return "".join(out)
+
+
+_URL_OR_TEXT = re.compile(r"(https?://\S+)")
+
+
+def _escape_plain(seg: str) -> str:
+    parts = _URL_OR_TEXT.split(seg)
+    res = []
+    for k, p in enumerate(parts):
+        if k % 2 == 1:
+            res.append(p)
+        else:
+            esc = _MD_SPECIAL.sub(r"\\\1", p).replace("$", "\\$")
+            if k == 0:
+                esc = re.sub(r"^(\s*)([#=+>])", r"\1\\\2", esc)
+            res.append(esc)
+    return "".join(res)

@@ -1,0 +1,1 @@
+"""Writers: the Anki deck, the concept map, reports."""

@@ -1,0 +1,164 @@
+"""Cards -> `.apkg` through genanki, with pinned identities and byte-for-byte reproducible output.
+
+genanki would hash all fields into the GUID, stamp every note with one build time, zip with
+wall-clock times and order media through a set; we pass our own GUIDs, give each note its own
+modification time (from the lock file), fix the package timestamp and rewrite the zip with
+fixed entry times in a fixed order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import genanki
+
+from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.model import Card
+
+MODEL_ID = 1_742_026_118
+MODEL_NAME = "bagu2anki 问答"
+FIELDS = ("Question", "Answer", "Prerequisites", "Related", "Source", "Section")
+# When templates/front.html, back.html or card.css change, set TEMPLATES_HASH to the new
+# hash (tests/test_apkg.py tells it) and move TEMPLATES_RELEASED forward: Anki updates a
+# note type on import only when its modification time is newer.
+TEMPLATES_RELEASED = 1_764_374_400  # 2025-11-29 00:00 UTC
+TEMPLATES_HASH = "see tests"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def template_text(name: str) -> str:
+    return resources.files("bagu2anki.templates").joinpath(name).read_text(encoding="utf-8")
+
+
+def templates_digest() -> str:
+    h = hashlib.sha256()
+    for name in ("front.html", "back.html", "card.css"):
+        h.update(template_text(name).encode())
+    return h.hexdigest()[:16]
+
+
+def build_model(extra_css: str) -> genanki.Model:
+    return genanki.Model(
+        MODEL_ID,
+        MODEL_NAME,
+        fields=[{"name": f, "font": "Arial"} for f in FIELDS],
+        templates=[
+            {
+                "name": "问答",
+                "qfmt": template_text("front.html"),
+                "afmt": template_text("back.html"),
+            }
+        ],
+        css=template_text("card.css") + "\n" + extra_css,
+        sort_field_index=0,
+    )
+
+
+def deck_id(name: str) -> int:
+    return int(hashlib.sha256(("bagu2anki-deck:" + name).encode()).hexdigest()[:12], 16) + (1 << 40)
+
+
+class _Note(genanki.Note):  # type: ignore[misc]
+    """A note that carries its own modification time instead of the package's."""
+
+    def __init__(self, *args: Any, mod: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.b2a_mod = mod
+
+    def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
+        super().write_to_db(cursor, float(self.b2a_mod), deck_id, id_gen)
+
+
+def write_apkg(
+    cards: Sequence[Card],
+    out: Path,
+    extra_css: str,
+    diags: Diagnostics,
+    description: str = "",
+) -> None:
+    model = build_model(extra_css)
+    decks: dict[str, genanki.Deck] = {}
+    media: dict[str, Path] = {}
+    for card in cards:
+        deck = decks.get(card.deck)
+        if deck is None:
+            deck = genanki.Deck(deck_id(card.deck), card.deck, description=description)
+            decks[card.deck] = deck
+        a = card.atom
+        fields = [
+            card.front_html,
+            card.back_html,
+            card.prereq_html,
+            card.related_html,
+            f"{a.source}:{a.line}",
+            " › ".join(a.section),
+        ]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            note = _Note(
+                model=model,
+                fields=fields,
+                tags=list(card.tags),
+                guid=card.guid,
+                due=card.due_rank,
+                mod=card.mod,
+            )
+            _ = note.cards
+        for w in caught:
+            diags.warning(a.source, a.line, f"Anki note: {w.message}", "genanki")
+        deck.add_note(note)
+        for p in card.media:
+            media.setdefault(p.name if p.name.startswith("b2a-") else p.name, p)
+    package = genanki.Package([decks[k] for k in sorted(decks)])
+    with tempfile.TemporaryDirectory(prefix="b2a-media-") as tmp:
+        staged = []
+        for name in sorted(media):
+            dst = Path(tmp) / name
+            shutil.copyfile(media[name], dst)
+            staged.append(str(dst))
+        package.media_files = staged
+        raw = Path(tmp) / "raw.apkg"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            package.write_to_file(str(raw), timestamp=TEMPLATES_RELEASED)
+        for w in caught:
+            diags.warning(str(out), None, f"genanki: {w.message}", "genanki")
+        _reproducible_zip(raw, out, Path(tmp))
+
+
+def _reproducible_zip(raw: Path, out: Path, tmp: Path) -> None:
+    """Same entries, fixed times, fixed order; the SQLite file vacuumed for stable bytes."""
+    with zipfile.ZipFile(raw) as zin:
+        names = zin.namelist()
+        blobs = {n: zin.read(n) for n in names}
+    db = tmp / "collection.anki2"
+    db.write_bytes(blobs["collection.anki2"])
+    conn = sqlite3.connect(db)
+    conn.execute("VACUUM")
+    conn.close()
+    blobs["collection.anki2"] = db.read_bytes()
+    media_map = json.loads(blobs.get("media", "{}"))
+    ordered = ["collection.anki2", "media"] + sorted((n for n in names if n not in ("collection.anki2", "media")), key=int)
+    part = out.with_name(out.name + ".part")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        for n in ordered:
+            if n not in blobs:
+                continue
+            info = zipfile.ZipInfo(n, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            data = blobs[n] if n != "media" else json.dumps(media_map, sort_keys=True).encode()
+            zout.writestr(info, data)
+    os.replace(part, out)

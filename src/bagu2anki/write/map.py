@@ -1,0 +1,47 @@
+"""Analysis + cards -> the offline concept map (`graph.html`), through `graph_html`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bagu2anki.model import Card
+from bagu2anki.write.graph_html import MapData, MapEdge, MapNode, MapQuestion, write_map
+
+if TYPE_CHECKING:
+    from bagu2anki.pipeline import Analysis
+
+
+def map_data(title: str, analysis: Analysis, cards: Sequence[Card]) -> MapData:
+    questions: dict[str, list[MapQuestion]] = defaultdict(list)
+    atom_ids: dict[str, list[str]] = defaultdict(list)
+    for c in cards:
+        if c.atom.source == "concepts":
+            continue
+        for cid in c.concepts:
+            questions[cid].append(
+                MapQuestion(c.guid, c.atom.question, c.back_html, f"{c.atom.source}:{c.atom.line}")
+            )
+            atom_ids[cid].append(c.guid)
+    export: dict[str, Any] = analysis.graph.to_export(dict(atom_ids), only_used=False)
+    layers = analysis.graph.layers()
+    nodes = tuple(
+        MapNode(
+            id=str(n["id"]),
+            label=str(n["label"]),
+            aliases=tuple(str(a) for a in n["aliases"]),
+            description=str(n["description"]),
+            domain=str(n["domain"]),
+            layer=int(layers.get(str(n["id"]), 0)),
+            questions=tuple(questions.get(str(n["id"]), ())),
+        )
+        for n in export["nodes"]
+    )
+    edges = tuple(MapEdge(str(e["source"]), str(e["target"]), str(e["origin"])) for e in export["edges"])
+    return MapData(title, nodes, edges)
+
+
+def write_concept_map(title: str, analysis: Analysis, cards: Sequence[Card], path: Path) -> None:
+    write_map(map_data(title, analysis, cards), path)

@@ -1,0 +1,106 @@
+"""Build results -> `report.md`: counts per section, the to-do list, every diagnostic."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bagu2anki.config import Config
+from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.identity import Identity
+from bagu2anki.model import Card
+
+if TYPE_CHECKING:
+    from bagu2anki.pipeline import Analysis
+
+
+def render_report(
+    cfg: Config, analysis: Analysis, cards: Sequence[Card], identity: Identity, diags: Diagnostics
+) -> str:
+    atoms = analysis.atoms
+    out: list[str] = [f"# bagu2anki report: {cfg.deck_name()}", ""]
+    statuses = Counter(a.status for a in atoms)
+    note_cards = [c for c in cards if c.atom.source != "concepts"]
+    out.append(
+        f"{len(atoms)} questions in {len(analysis.documents)} files; {len(note_cards)} question cards "
+        f"and {len(cards) - len(note_cards)} concept cards in the deck."
+    )
+    out.append("")
+    out.append("| status | count |")
+    out.append("|---|---|")
+    for s in ("answered", "link_only", "reference", "unanswered"):
+        out.append(f"| {s} | {statuses.get(s, 0)} |")
+    out.append("")
+    out.append("## Questions per section")
+    out.append("")
+    out.append("| file | section | questions | unanswered |")
+    out.append("|---|---|---|---|")
+    per: Counter[tuple[str, str]] = Counter()
+    unans: Counter[tuple[str, str]] = Counter()
+    for a in atoms:
+        key = (a.source, " › ".join(a.section) or "—")
+        per[key] += 1
+        if a.status == "unanswered":
+            unans[key] += 1
+    for key in sorted(per, key=lambda k: (k[0], min(a.line for a in atoms if (a.source, " › ".join(a.section) or "—") == k))):
+        out.append(f"| {_cell(key[0])} | {_cell(key[1])} | {per[key]} | {unans[key]} |")
+    out.append("")
+    todo = [a for a in atoms if a.status == "unanswered"]
+    out.append(f"## To do: unanswered questions ({len(todo)})")
+    out.append("")
+    if not cfg.include_unanswered and todo:
+        out.append("Left out of the deck; `--include-unanswered` adds them tagged `待补充`.")
+        out.append("")
+    for a in todo:
+        out.append(f"- [ ] {a.source}:{a.line} — {a.question}")
+    out.append("")
+    links = [a for a in atoms if a.status in ("link_only", "reference")]
+    if links:
+        out.append(f"## Answers that are only links or references ({len(links)})")
+        out.append("")
+        for a in links:
+            out.append(f"- {a.source}:{a.line} ({a.status}) — {a.question}")
+        out.append("")
+    stray = [u for d in analysis.documents for u in d.unattached]
+    out.append(f"## Text not attached to any question ({len(stray)})")
+    out.append("")
+    out.append("Section introductions and stray lines: kept out of the cards, listed so nothing is lost silently.")
+    out.append("")
+    for u in stray:
+        first = u.text.strip().split("\n", 1)[0][:70]
+        span = f"{u.line}" if u.line == u.end_line else f"{u.line}-{u.end_line}"
+        out.append(f"- {u.source}:{span} — {first}")
+    out.append("")
+    if identity.orphans:
+        out.append(f"## Orphans: questions gone from the notes ({len(identity.orphans)})")
+        out.append("")
+        out.append(
+            "Anki never deletes notes on import. To remove these from your collection, open the Browser "
+            "and search for the question text (e.g. `\"Question:*text*\"`), then delete the note."
+        )
+        out.append("")
+        for o in identity.orphans:
+            out.append(f"- {o.source} — {o.question} (id `{o.guid}`)")
+        out.append("")
+    out.append(f"## Diagnostics ({diags.errors} errors, {diags.warnings} warnings)")
+    out.append("")
+    for d in diags.sorted():
+        out.append(f"- `{d.location()}`: {d.severity}: {d.message}")
+    out.append("")
+    return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def write_report(
+    path: Path, cfg: Config, analysis: Analysis, cards: Sequence[Card], identity: Identity, diags: Diagnostics
+) -> None:
+    text = render_report(cfg, analysis, cards, identity, diags)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""Card templates, CSS and the map template, shipped as package data."""

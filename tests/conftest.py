@@ -1,0 +1,36 @@
+"""Shared fixtures: paths to the starter notes and to ../shared (skipped cleanly when absent)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTES = ROOT / "notes"
+SHARED = ROOT.parent / "shared"
+SEED = SHARED / "seeds" / "bagu-notes-part1.txt"
+CORPUS = SHARED / "corpora" / "meko1-llm-interview-guide"
+CHROMIUM = Path("/usr/bin/chromium")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def need_seed() -> Path:
+    if not SEED.is_file():
+        pytest.skip(f"seed notes not available at {SEED} (../shared is absent in this checkout)")
+    return SEED
+
+
+def need_corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus not available at {CORPUS} (../shared is absent in this checkout)")
+    return CORPUS
+
+
+@pytest.fixture
+def notes_copy(tmp_path: Path) -> Path:
+    """A private copy of the starter notes, so tests may edit them."""
+    dst = tmp_path / "notes"
+    shutil.copytree(NOTES, dst)
+    return dst
