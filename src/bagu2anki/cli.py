@@ -60,6 +60,8 @@ def main() -> None:
 @click.option("--deck", default=None, help="Root deck name (default: the notes folder's name).")
 @click.option("--include-unanswered", is_flag=True, default=None, help="Add unanswered questions, tagged 待补充.")
 @click.option("--no-concept-cards", "concept_cards", flag_value=False, default=None, help="No card per concept.")
+@click.option("--flat", "flat_decks", is_flag=True, default=None,
+              help="One deck for everything (sections stay as tags): new cards then follow prerequisite order under Anki's default options.")
 @click.option("--strict", is_flag=True, default=False, help="Fail (exit 1) on warnings too.")
 @click.option("--no-cache", is_flag=True, default=False, help="Force a cold build (ignore the build cache).")
 @click.option("--fold-threshold", type=click.IntRange(min=100), default=None,
@@ -68,13 +70,13 @@ def main() -> None:
 @common_options
 @click.pass_context
 def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: str | None,
-          include_unanswered: bool | None, concept_cards: bool | None, strict: bool, no_cache: bool,
+          include_unanswered: bool | None, concept_cards: bool | None, flat_decks: bool | None, strict: bool, no_cache: bool,
           fold_threshold: int | None, verbose: bool, lock: Path | None, catalogue: Path | None) -> None:
     """Build OUT/<deck>.apkg, OUT/graph.html and OUT/report.md from the notes (default: notes/)."""
     from bagu2anki.pipeline import build as run_build
 
     cfg = _config(ctx, paths, out=out, deck=deck, include_unanswered=include_unanswered,
-                  concept_cards=concept_cards, fold_threshold=fold_threshold, lock=lock, catalogue=catalogue)
+                  concept_cards=concept_cards, flat_decks=flat_decks, fold_threshold=fold_threshold, lock=lock, catalogue=catalogue)
     cfg = replace(cfg, strict=strict, use_cache=not no_cache)
     bar_state: dict[str, Any] = {}
 

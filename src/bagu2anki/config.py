@@ -24,6 +24,7 @@ class Config:
     include_unanswered: bool = False
     strict: bool = False
     concept_cards: bool = True
+    flat_decks: bool = False
     fold_threshold: int = FOLD_THRESHOLD
     lock: Path | None = None
     write_lock: bool = True
@@ -65,6 +66,7 @@ _KEYS = {
     "out": str,
     "include_unanswered": bool,
     "concept_cards": bool,
+    "flat_decks": bool,
     "fold_threshold": int,
     "lock": str,
     "catalogue": str,

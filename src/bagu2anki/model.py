@@ -62,6 +62,8 @@ class Document:
     unattached: tuple[Unattached, ...]
     chains: tuple[tuple[tuple[str, ...], int], ...] = field(default=())
     """Concept chains stated in prose (`MHA -> GQA -> MLA`), with their line."""
+    structure: tuple[int, ...] = field(default=())
+    """Lines that are structure, not content: topic headings, section titles, front matter."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,16 +86,25 @@ def _check_atoms(atoms: Sequence[Atom], diags: Diagnostics) -> None:
 
 
 def resolve_reference(atom: Atom, atoms: Sequence[Atom]) -> Atom | None:
-    """`见模板2 第5题` -> the atom it points at (same file first), or None."""
+    """`见模板2 第5题` / `同 3.2` -> the atom it points at (same file first), or None.
+
+    The number is the question's own number where it has one, else its position in its section.
+    """
     if not atom.reference:
         return None
     section, _, number = atom.reference.partition("#")
     sec = rules.nfkc(section).strip().lower()
+    ordinal: dict[int, int] = {}
+    counters: dict[tuple[str, tuple[str, ...]], int] = defaultdict(int)
+    for k, cand in enumerate(atoms):
+        counters[(cand.source, cand.section)] += 1
+        ordinal[k] = counters[(cand.source, cand.section)]
     best: Atom | None = None
-    for cand in atoms:
-        if cand is atom or cand.number is None or cand.status in ("unanswered", "reference"):
+    for k, cand in enumerate(atoms):
+        if cand is atom or cand.status in ("unanswered", "reference"):
             continue
-        if cand.number.split(".")[0] != number.split(".")[0] and cand.number != number:
+        own = cand.number if cand.number is not None else str(ordinal[k])
+        if own != number and own.split(".")[0] != number:
             continue
         titles = [rules.nfkc(t).lower() for t in cand.section]
         if sec and not any(t == sec or t.endswith(sec) or sec.endswith(t) for t in titles):
@@ -105,7 +114,9 @@ def resolve_reference(atom: Atom, atoms: Sequence[Atom]) -> Atom | None:
     return best
 
 
-def deck_for(root: str, atom: Atom) -> str:
+def deck_for(root: str, atom: Atom, flat: bool = False) -> str:
+    if flat:
+        return root
     parts = [root] + [p.replace("::", ":").strip() or "_" for p in atom.section[:2]]
     if len(parts) == 1:
         parts.append(Path(atom.source).stem)
@@ -214,7 +225,7 @@ def make_cards(
             )
             related = f"<ul>{items}</ul>"
         tags = tags_for(a, concepts)
-        deck = deck_for(root_deck, a)
+        deck = deck_for(root_deck, a, cfg.flat_decks)
         guid = identity.guids[i]
         fields = (front, rendered_answers[i], prereq, related, f"{a.source}:{a.line}", " › ".join(a.section))
         chash = content_hash(fields + tags + (deck,))
@@ -264,7 +275,7 @@ def make_cards(
             front = html.escape(atom.question)
             guid = "b2a-concept-" + re.sub(r"[^A-Za-z0-9_.-]", "_", cid)
             tags = ("概念", "concept::" + _tag(cid), "domain::" + _tag(concept.domain))
-            deck = f"{root_deck}::概念"
+            deck = root_deck if cfg.flat_decks else f"{root_deck}::概念"
             fields = (front, back, prereq, "", f"concept:{cid}", "概念")
             chash = content_hash(fields + tags + (deck,))
             mod = modification_time(guid, chash, lock, now)

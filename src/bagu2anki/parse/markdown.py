@@ -315,7 +315,11 @@ def _assemble(
                 fmt="markdown",
             )
         )
-    return Document(src, tuple(atoms), tuple(unattached), tuple(chains))
+    structure = set(m + 1 for m in meta_lines)
+    for ev in kept:
+        if ev.kind == "topic":
+            structure.update(range(ev.line + 1, ev.body_start + 1))
+    return Document(src, tuple(atoms), tuple(unattached), tuple(chains), tuple(sorted(structure)))
 
 
 def _titles(section: list[tuple[int, str]]) -> tuple[str, ...]:

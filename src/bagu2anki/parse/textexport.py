@@ -27,7 +27,10 @@ _DIGITS = re.compile(r"\d+")
 
 
 def _shape(title: str) -> str:
-    return _DIGITS.sub("#", rules.nfkc(title).strip().lower())
+    """`模板1` / `模板2` / `模板B` / `第三轮` all have the shape of a numbered title."""
+    t = _DIGITS.sub("#", rules.nfkc(title).strip().lower())
+    t = re.sub(r"[一二三四五六七八九十]+", "#", t)
+    return re.sub(r"(?<=[^a-z])[a-z]$|^[a-z](?=[^a-z])", "#", t)
 
 
 def _title_like(line: str) -> bool:
@@ -36,7 +39,7 @@ def _title_like(line: str) -> bool:
         return False
     if _SENTENCE_PUNCT.search(s) or _LIST_START.match(s) or s.startswith(("|", "\\", "(", "（")):
         return False
-    if rules.kind_prefix(s)[0] or rules.number_prefix(s)[0]:
+    if rules.kind_prefix(s)[0] or rules.number_prefix(s)[0] or rules.parse_reference(s):
         return False
     return True
 
@@ -67,6 +70,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
     marks: list[tuple[int, str, object]] = []  # (index, "q"|"section", payload)
     st = _State()
     atom_open = False
+    atom_open_flag = False
 
     def next_nonblank(i: int) -> int:
         j = i + 1
@@ -102,6 +106,8 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
     def section_title_at(i: int) -> bool:
         if not _title_like(lines[i]):
             return False
+        # a question whose answer has not started yet does not hold this line
+        atom_open = atom_open_flag and not (marks and marks[-1][1] == "q" and marks[-1][0] == i - 1)
         j = next_nonblank(i)
         if j >= n:
             return False
@@ -116,7 +122,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             if score < 0:
                 return False
             if known_shape or not atom_open:
-                return value <= 3 or not atom_open
+                return value <= 3
             return value == 1 and score >= 1 and value <= st.current_number
         if _title_like(nxt) and not atom_open:
             # A title over a section title: the page title, or a part heading.
@@ -166,7 +172,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             st.mode = None
             st.current_number = 0
             st.sublist_last = 0
-            atom_open = False
+            atom_open = atom_open_flag = False
             marks.append((i, "section", st.section))
             i += 1
             continue
@@ -178,7 +184,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             else:
                 st.mode = st.mode or "prefixed"
             st.sublist_last = 0
-            atom_open = True
+            atom_open = atom_open_flag = True
             marks.append((i, "q", _Open(i, num, kind, rest, st.section)))
             i += 1
             continue
@@ -188,7 +194,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             st.mode = "numbered"
             st.current_number = int(num.split(".")[0])
             st.sublist_last = 0
-            atom_open = True
+            atom_open = atom_open_flag = True
             marks.append((i, "q", _Open(i, num, None, rest, st.section)))
             i += 1
             continue
@@ -197,7 +203,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             st.sublist_last = int(num.split(".")[0])
         if st.mode in (None, "plain") and _standalone_question(lines, i):
             st.mode = "plain"
-            atom_open = True
+            atom_open = atom_open_flag = True
             marks.append((i, "q", _Open(i, None, None, s, st.section)))
             i += 1
             continue
@@ -270,7 +276,8 @@ def _assemble(
                 fmt="text",
             )
         )
-    return Document(src, tuple(atoms), tuple(unattached), tuple(chains))
+    structure = tuple(idx + 1 for idx, what, _ in marks if what in ("section", "dup"))
+    return Document(src, tuple(atoms), tuple(unattached), tuple(chains), structure)
 
 
 def _add_unattached(

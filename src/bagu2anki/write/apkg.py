@@ -25,6 +25,7 @@ import genanki
 
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Card
+from bagu2anki.render import media_name
 
 MODEL_ID = 1_742_026_118
 MODEL_NAME = "bagu2anki 问答"
@@ -119,7 +120,7 @@ def write_apkg(
             diags.warning(a.source, a.line, f"Anki note: {w.message}", "genanki")
         deck.add_note(note)
         for p in card.media:
-            media.setdefault(p.name if p.name.startswith("b2a-") else p.name, p)
+            media.setdefault(media_name(p), p)
     package = genanki.Package([decks[k] for k in sorted(decks)])
     with tempfile.TemporaryDirectory(prefix="b2a-media-") as tmp:
         staged = []

@@ -1,0 +1,179 @@
+"""Readers: golden fixtures, the real flat-text seed, a real Markdown corpus, and properties."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import NOTES, need_corpus, need_seed
+from golden import expected_path, inputs, parse_fixture
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bagu2anki import sources
+from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.model import Document, SourceFile
+from bagu2anki.parse import read
+
+
+def read_path(path: Path) -> list[Document]:
+    diags = Diagnostics()
+    docs = []
+    for f in sources.discover([path], diags):
+        src = sources.load(f, diags)
+        if src is not None:
+            docs.append(read(src, diags))
+    return docs
+
+
+def read_text(text: str, name: str = "n.md") -> Document:
+    fmt = sources.detect_format(Path(name), text)
+    src = SourceFile(Path(name), name, sources.normalise(text), "utf-8", fmt, Path("."))
+    return read(src, Diagnostics())
+
+
+@pytest.mark.parametrize("path", inputs(), ids=lambda p: p.name)
+def test_golden(path: Path) -> None:
+    expected = json.loads(expected_path(path).read_text(encoding="utf-8"))
+    assert parse_fixture(path) == expected
+
+
+def test_seed_has_37_questions_in_4_sections() -> None:
+    [doc] = read_path(need_seed())
+    atoms = doc.atoms
+    assert len(atoms) == 37
+    assert sorted({a.section[-1] for a in atoms}) == ["模板1", "模板2", "模板3", "模板4"]
+    counts = {s: sum(1 for a in atoms if a.section[-1] == s) for s in ("模板1", "模板2", "模板3", "模板4")}
+    assert counts == {"模板1": 10, "模板2": 12, "模板3": 10, "模板4": 5}
+    kinds = [a.kind for a in atoms if a.section[-1] == "模板1"]
+    assert kinds == ["八股"] * 5 + ["项目"] * 3 + ["智力题", "代码题"]
+    numbers = [a.number for a in atoms if a.section[-1] == "模板4"]
+    assert numbers == ["1", "4", "5", "7", "9"]  # numbers may skip
+
+
+def test_seed_answers_stay_whole() -> None:
+    [doc] = read_path(need_seed())
+    by_q = {a.question: a for a in doc.atoms}
+    rag_noise = by_q["RAG如果有噪声怎么办"]
+    # the answer's own numbered list (2., 3.) stays inside answer 8
+    assert "2. 检索阶段去噪技术" in rag_noise.answer and "3. 推理阶段抗噪优化" in rag_noise.answer
+    zero = next(a for a in doc.atoms if "ZeRO Stage" in a.question)
+    assert "1.模型参数:" in zero.answer and "megatron就是列切,行切" in zero.answer
+    cross = next(a for a in doc.atoms if a.question.startswith("attention 及其变体"))
+    assert "4. 为什么这样设计?" in cross.answer
+    mla = next(a for a in doc.atoms if a.question.startswith("除了MHA"))
+    assert "为什么这些改进重要?" in mla.answer  # a line ending in ？ inside an answer is no new card
+    assert doc.atoms[0].status == "link_only"
+    statuses = {a.question[:8]: a.status for a in doc.atoms}
+    assert statuses["介绍RAG项目"] == "unanswered"
+
+
+def test_seed_every_line_accounted_for() -> None:
+    [doc] = read_path(need_seed())
+    assert_lines_accounted(doc)
+
+
+def assert_lines_accounted(doc: Document) -> None:
+    lines = doc.source.text.split("\n")
+    owner: dict[int, str] = {}
+    for a in doc.atoms:
+        for ln in range(a.line, a.end_line + 1):
+            assert ln not in owner, f"line {ln} in two places"
+            owner[ln] = "atom"
+    for u in doc.unattached:
+        for ln in range(u.line, u.end_line + 1):
+            assert ln not in owner, f"line {ln} in two places"
+            owner[ln] = "unattached"
+    for ln in doc.structure:
+        owner.setdefault(ln, "structure")
+    missing = [i + 1 for i, t in enumerate(lines) if t.strip() and (i + 1) not in owner]
+    assert not missing, f"lines lost: {missing[:10]}"
+    starts = [a.line for a in doc.atoms]
+    assert starts == sorted(starts)
+
+
+def test_starter_notes_read() -> None:
+    docs = read_path(NOTES)
+    atoms = [a for d in docs for a in d.atoms]
+    assert len(atoms) >= 40
+    assert sum(1 for a in atoms if a.status == "answered") >= 40
+    for d in docs:
+        assert_lines_accounted(d)
+    chains = {parts for d in docs for parts, _ in d.chains}
+    assert ("MHA", "MQA", "GQA", "MLA") in chains
+    assert ("DP", "ZeRO-1", "ZeRO-2", "ZeRO-3", "FSDP") in chains
+    assert any(a.status == "reference" for a in atoms)
+    assert any(a.status == "link_only" for a in atoms)
+
+
+def test_corpus_styles_found() -> None:
+    docs = read_path(need_corpus() / "docs")
+    by_file = {d.source.rel: d for d in docs}
+    assert len(by_file["interview/high-frequency.md"].atoms) >= 50  # **问题？** 答案
+    assert len(by_file["interview/finetuning-platform-qna.md"].atoms) >= 15  # **Q：…** then answer
+    assert len(by_file["interview/real-questions.md"].atoms) >= 100  # numbered lists of questions
+    attention = by_file["basics/attention.md"]
+    assert any(a.question.startswith("为什么除以") for a in attention.atoms)
+    # a tutorial's `### 1.1 直觉` stays a section, its text is reported, not turned into a card
+    assert not any(a.question == "直觉" for a in attention.atoms)
+    assert attention.unattached
+    for d in docs:
+        assert_lines_accounted(d)
+
+
+def test_headings_in_code_are_not_headings() -> None:
+    doc = read_text("## 代码\n\n### 1. 怎么写 causal mask？\n\n```python\n# 这是注释\nx = 1\n```\n")
+    assert len(doc.atoms) == 1
+    assert "# 这是注释" in doc.atoms[0].answer
+
+
+def test_explicit_id_is_read_and_removed() -> None:
+    doc = read_text("## A\n\n### 为什么？\n<!-- id: why-1 -->\n答案。\n")
+    assert doc.atoms[0].explicit_id == "why-1"
+    assert "id:" not in doc.atoms[0].answer
+
+
+def test_text_detected_without_markdown_structure() -> None:
+    assert sources.detect_format(Path("a.txt"), "模板1\n八股:x?\n答案\n") == "text"
+    assert sources.detect_format(Path("a.txt"), "# 标题\n\n```\ncode\n```\n") == "markdown"
+
+
+_line = st.one_of(
+    st.sampled_from(
+        [
+            "## 注意力",
+            "### 1. 为什么要除以根号 dk？",
+            "**Q：什么是 GQA？** 分组共享 KV。",
+            "**RoPE 怎么外推？**",
+            "- **Q：MCP 是什么？**",
+            "  A：一个协议。",
+            "八股：LoRA 的原理？",
+            "项目:介绍项目",
+            "1. 介绍 RAG",
+            "2.怎么评估？",
+            "模板1",
+            "```python",
+            "```",
+            "$$",
+            "x_1 + y",
+            "$a_b$ 与 \\(c\\)",
+            "| a | b |",
+            "|---|---|",
+            "- 列表项",
+            "",
+            "::: tip",
+            ":::",
+            "<eos> 和 <pad>",
+            "\\[CLS] \\*\\*",
+        ]
+    ),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_line, max_size=40), st.sampled_from(["n.md", "n.txt"]))
+def test_parser_never_raises_and_keeps_every_line(lines: list[str], name: str) -> None:
+    doc = read_text("\n".join(lines), name)
+    assert_lines_accounted(doc)
