@@ -83,3 +83,5 @@ class Card:
     due_rank: int
     prereq_html: str = ""
     related_html: str = ""
+    content: str = ""
+    """Hash of everything the note shows; its modification time moves only when this changes."""

@@ -247,6 +247,7 @@ def make_cards(
                 due_rank=0,
                 prereq_html=prereq,
                 related_html=related,
+                content=chash,
             )
         )
     n_concept_cards = 0
@@ -281,7 +282,7 @@ def make_cards(
             mod = modification_time(guid, chash, lock, now)
             order.append(((rank.get(cid, big), 0, 0), len(cards)))
             cards.append(
-                Card(atom, guid, (cid,), cid, front, back, deck, tags, (), mod, 0, prereq, "")
+                Card(atom, guid, (cid,), cid, front, back, deck, tags, (), mod, 0, prereq, "", chash)
             )
             n_concept_cards += 1
     ranked = sorted(order)
@@ -291,7 +292,7 @@ def make_cards(
         final.append(
             Card(
                 c.atom, c.guid, c.concepts, c.main_concept, c.front_html, c.back_html, c.deck,
-                c.tags, c.media, c.mod, due + 1, c.prereq_html, c.related_html,
+                c.tags, c.media, c.mod, due + 1, c.prereq_html, c.related_html, c.content,
             )
         )
     return final, n_concept_cards
@@ -389,18 +390,13 @@ def _updated_lock(lock: Lock, cards: Sequence[Card], identity: Identity) -> Lock
 
     entries = {}
     for c in cards:
-        chash = content_hash(
-            (c.front_html, c.back_html, c.prereq_html, c.related_html, f"{c.atom.source}:{c.atom.line}", " › ".join(c.atom.section))
-            + c.tags
-            + (c.deck,)
-        )
         entries[c.guid] = LockEntry(
             guid=c.guid,
             fingerprint=fingerprint(c.atom),
             question=c.atom.question[:80],
             source=f"{c.atom.source}:{c.atom.line}",
             section=" › ".join(c.atom.section),
-            content=chash,
+            content=c.content,
             changed=c.mod,
         )
     for g in identity.guids:

@@ -1,0 +1,550 @@
+"""The concept catalogue: the shipped bilingual YAML, optionally merged with a user file.
+
+Takes `catalogue.yaml` from this package and an optional user YAML/TOML file; gives one frozen
+`Catalogue`. Problems in either file become diagnostics (`path:line`), never exceptions.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import yaml
+from rapidfuzz import fuzz, process, utils
+
+from bagu2anki.diagnostics import Diagnostics
+
+SHIPPED_PATH = "bagu2anki/concepts/catalogue.yaml"
+"""How diagnostics name the shipped catalogue."""
+SHIPPED_ORIGIN = "shipped"
+"""`Concept.origin` of concepts that come only from the shipped catalogue."""
+
+_SEPARATORS = re.compile(r"[\s\-_–—]+")
+_FIELDS = ("id", "name", "aliases", "description", "domain", "prereqs", "replace")
+_LIST_FIELDS = ("aliases", "prereqs")
+_TEXT_FIELDS = ("id", "name", "description", "domain")
+
+T = TypeVar("T")
+
+
+def normalize(text: str) -> str:
+    """The form all matching works on: NFKC (full-width to half-width) and lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def alias_key(text: str) -> str:
+    """Lookup key of a name: normalized, with spaces, hyphens and underscores removed."""
+    return _SEPARATORS.sub("", normalize(text))
+
+
+def is_guarded(alias: str) -> bool:
+    """A Latin alias of at most two letters/digits (DP, TP, RM, BN) is too ambiguous to count
+    without support from its context; recognition decides what counts as support."""
+    key = alias_key(alias)
+    return key.isascii() and key.isalnum() and len(key) <= 2
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    description: str
+    domain: str
+    prereqs: tuple[str, ...]
+    origin: str
+    """"shipped", or the path of the user catalogue that added or changed the concept."""
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """All known concepts, in catalogue order, with lookup by id and by alias.
+
+    `domains` maps each domain to its context words (what makes a guarded alias count).
+    """
+
+    concepts: tuple[Concept, ...]
+    domains: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    _by_id: dict[str, Concept] = field(init=False, repr=False, compare=False, hash=False)
+    _by_key: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+    _memo: dict[str, object] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        by_id = {c.id: c for c in reversed(self.concepts)}
+        by_key: dict[str, str] = {}
+        for c in self.concepts:
+            by_key.setdefault(alias_key(c.id), c.id)
+        for c in self.concepts:
+            for alias in c.aliases:
+                by_key.setdefault(alias_key(alias), c.id)
+        object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_by_key", by_key)
+        object.__setattr__(self, "_memo", {})
+
+    def __getitem__(self, concept_id: str) -> Concept:
+        return self._by_id[concept_id]
+
+    def __contains__(self, concept_id: object) -> bool:
+        return concept_id in self._by_id
+
+    def __iter__(self) -> Iterator[Concept]:
+        return iter(self.concepts)
+
+    def __len__(self) -> int:
+        return len(self.concepts)
+
+    def get(self, concept_id: str) -> Concept | None:
+        return self._by_id.get(concept_id)
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.concepts)
+
+    def context_words(self, domain: str) -> tuple[str, ...]:
+        for name, words in self.domains:
+            if name == domain:
+                return words
+        return ()
+
+    def domain_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.domains)
+
+    def resolve(self, name: str) -> str | None:
+        """The id a written name stands for: an id (exact, then loosely) or an alias."""
+        name = name.strip()
+        if name in self._by_id:
+            return name
+        return self._by_key.get(alias_key(name))
+
+    def suggest(self, name: str) -> str | None:
+        """The closest known name, shown as `'alias' (id)`, for "did you mean" hints."""
+        spellings: dict[str, str] = {}
+        for c in self.concepts:
+            spellings.setdefault(c.id, c.id)
+            for alias in c.aliases:
+                spellings.setdefault(alias, c.id)
+        best = process.extractOne(
+            name,
+            list(spellings),
+            scorer=fuzz.ratio,
+            processor=utils.default_process,
+            score_cutoff=60,
+        )
+        if best is None:
+            return None
+        spelling = str(best[0])
+        concept_id = spellings[spelling]
+        return f"'{spelling}'" if spelling == concept_id else f"'{spelling}' ({concept_id})"
+
+    def memo(self, key: str, build: Callable[[Catalogue], T]) -> T:
+        """Something derived from this catalogue (the compiled recogniser), built once."""
+        if key not in self._memo:
+            self._memo[key] = build(self)
+        return cast(T, self._memo[key])
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+@dataclass
+class _Field:
+    value: object
+    line: int | None
+    item_lines: tuple[int | None, ...] = ()
+
+    def item_line(self, index: int) -> int | None:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+@dataclass
+class _RawConcept:
+    fields: dict[str, _Field]
+    line: int | None
+
+
+@dataclass
+class _RawFile:
+    path: str
+    origin: str
+    concepts: list[_RawConcept]
+    domains: dict[str, _Field]
+
+
+def _line(node: Any) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _yaml_field(loader: Any, node: Any) -> _Field:
+    items: tuple[int | None, ...] = ()
+    if isinstance(node, yaml.SequenceNode):
+        items = tuple(_line(item) for item in node.value)
+    return _Field(loader.construct_object(node, deep=True), _line(node), items)
+
+
+def _read_yaml(text: str, path: str, origin: str, diags: Diagnostics) -> _RawFile | None:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        raw = _RawFile(path, origin, [], {})
+        if root is None:
+            return raw
+        if isinstance(root, yaml.SequenceNode):
+            concepts_node: Any = root
+        elif isinstance(root, yaml.MappingNode):
+            concepts_node = None
+            for key_node, value_node in root.value:
+                key = loader.construct_object(key_node)
+                if key == "concepts":
+                    concepts_node = value_node
+                elif key == "domains":
+                    if not isinstance(value_node, yaml.MappingNode):
+                        diags.error(path, _line(value_node), "'domains' must be a mapping")
+                        continue
+                    for dkey, dvalue in value_node.value:
+                        raw.domains[str(loader.construct_object(dkey))] = _yaml_field(
+                            loader, dvalue
+                        )
+                else:
+                    diags.warning(
+                        path,
+                        _line(key_node),
+                        f"unknown top-level key {key!r} (expected 'concepts', 'domains')",
+                        code="catalogue-schema",
+                    )
+        else:
+            diags.error(path, _line(root), "a catalogue must be a mapping with 'concepts'")
+            return None
+        if concepts_node is None:
+            return raw
+        if not isinstance(concepts_node, yaml.SequenceNode):
+            diags.error(path, _line(concepts_node), "'concepts' must be a list")
+            return None
+        for entry in concepts_node.value:
+            if not isinstance(entry, yaml.MappingNode):
+                diags.error(path, _line(entry), "each concept must be a mapping with an 'id'")
+                continue
+            fields = {
+                str(loader.construct_object(k)): _yaml_field(loader, v) for k, v in entry.value
+            }
+            raw.concepts.append(_RawConcept(fields, _line(entry)))
+        return raw
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = int(mark.line) + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        diags.error(path, line, f"cannot read catalogue: {problem}", code="catalogue-syntax")
+        return None
+    finally:
+        loader.dispose()
+
+
+def _parse_toml(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return cast(dict[str, Any], tomllib.loads(text))
+
+
+def _read_toml(text: str, path: str, origin: str, diags: Diagnostics) -> _RawFile | None:
+    try:
+        data = _parse_toml(text)
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10 without tomli
+        diags.error(path, None, "reading TOML catalogues needs Python 3.11+ or 'tomli'")
+        return None
+    except ValueError as exc:  # tomllib.TOMLDecodeError
+        found = re.search(r"line (\d+)", str(exc))
+        line = int(found.group(1)) if found else None
+        diags.error(path, line, f"cannot read catalogue: {exc}", code="catalogue-syntax")
+        return None
+    raw = _RawFile(path, origin, [], {})
+    for key, value in data.items():
+        if key == "concepts":
+            if not isinstance(value, list):
+                diags.error(path, None, "'concepts' must be an array of tables")
+                return None
+            for entry in value:
+                if not isinstance(entry, dict):
+                    diags.error(path, None, "each concept must be a table with an 'id'")
+                    continue
+                fields = {str(k): _Field(v, None) for k, v in entry.items()}
+                raw.concepts.append(_RawConcept(fields, None))
+        elif key == "domains":
+            if not isinstance(value, dict):
+                diags.error(path, None, "'domains' must be a table")
+                continue
+            raw.domains.update({str(k): _Field(v, None) for k, v in value.items()})
+        else:
+            diags.warning(
+                path,
+                None,
+                f"unknown top-level key {key!r} (expected 'concepts', 'domains')",
+                code="catalogue-schema",
+            )
+    return raw
+
+
+# --------------------------------------------------------------------------- merging
+
+
+@dataclass
+class _Draft:
+    id: str
+    name: str
+    description: str
+    domain: str
+    aliases: list[tuple[str, str, int | None]]
+    """(alias, path, line) — where each alias was declared."""
+    prereqs: list[tuple[str, str, int | None]]
+    origin: str
+
+
+def _is_text_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+def _check_fields(raw: _RawConcept, path: str, diags: Diagnostics) -> bool:
+    ok = True
+    for name, fld in raw.fields.items():
+        if name not in _FIELDS:
+            close = process.extractOne(name, _FIELDS, scorer=fuzz.ratio, score_cutoff=60)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            diags.warning(
+                path, fld.line, f"unknown concept field {name!r}{hint}", code="catalogue-schema"
+            )
+        elif name in _TEXT_FIELDS and not isinstance(fld.value, str):
+            diags.error(path, fld.line, f"'{name}' must be a string", code="catalogue-schema")
+            ok = False
+        elif name in _LIST_FIELDS and not _is_text_list(fld.value):
+            diags.error(
+                path,
+                fld.line,
+                f"'{name}' must be a list of non-empty strings",
+                code="catalogue-schema",
+            )
+            ok = False
+        elif name == "replace" and not isinstance(fld.value, bool):
+            diags.error(path, fld.line, "'replace' must be true or false", code="catalogue-schema")
+            ok = False
+    return ok
+
+
+def _text(raw: _RawConcept, name: str) -> str | None:
+    fld = raw.fields.get(name)
+    return fld.value.strip() if fld is not None and isinstance(fld.value, str) else None
+
+
+def _items(raw: _RawConcept, name: str, path: str) -> list[tuple[str, str, int | None]]:
+    fld = raw.fields.get(name)
+    if fld is None or not isinstance(fld.value, list):
+        return []
+    return [(str(v).strip(), path, fld.item_line(i)) for i, v in enumerate(fld.value)]
+
+
+def _merge_domains(raw: _RawFile, domains: dict[str, list[str]], diags: Diagnostics) -> None:
+    for name, fld in raw.domains.items():
+        if fld.value is None:
+            fld.value = []
+        if not _is_text_list(fld.value):
+            diags.error(
+                raw.path,
+                fld.line,
+                f"domain {name!r}: context words must be a list of strings",
+                code="catalogue-schema",
+            )
+            continue
+        words = domains.setdefault(name, [])
+        words.extend(w for w in cast(list[str], fld.value) if w not in words)
+
+
+def _merge_concepts(
+    raw: _RawFile, drafts: dict[str, _Draft], domains: Mapping[str, list[str]], diags: Diagnostics
+) -> None:
+    path = raw.path
+    seen: set[str] = set()
+    for entry in raw.concepts:
+        if not _check_fields(entry, path, diags):
+            continue
+        concept_id = _text(entry, "id")
+        if not concept_id:
+            diags.error(path, entry.line, "concept without an 'id'", code="catalogue-schema")
+            continue
+        if concept_id in seen:
+            diags.error(
+                path,
+                entry.line,
+                f"concept {concept_id!r} is defined twice in this file",
+                code="catalogue-schema",
+            )
+            continue
+        seen.add(concept_id)
+        domain = _text(entry, "domain")
+        if domain is not None and domain not in domains:
+            close = process.extractOne(domain, list(domains), scorer=fuzz.ratio, score_cutoff=60)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            line = entry.fields["domain"].line
+            diags.error(
+                path,
+                line,
+                f"concept {concept_id!r}: unknown domain {domain!r}{hint}",
+                code="catalogue-schema",
+            )
+            continue
+        aliases = _items(entry, "aliases", path)
+        prereqs = _items(entry, "prereqs", path)
+        draft = drafts.get(concept_id)
+        if draft is None:
+            if domain is None:
+                diags.error(
+                    path,
+                    entry.line,
+                    f"new concept {concept_id!r} needs a 'domain'",
+                    code="catalogue-schema",
+                )
+                continue
+            drafts[concept_id] = _Draft(
+                id=concept_id,
+                name=_text(entry, "name") or concept_id,
+                description=_text(entry, "description") or "",
+                domain=domain,
+                aliases=aliases,
+                prereqs=prereqs,
+                origin=raw.origin,
+            )
+            continue
+        replace = entry.fields.get("replace", _Field(False, None)).value is True
+        draft.name = _text(entry, "name") or draft.name
+        draft.description = _text(entry, "description") or draft.description
+        draft.domain = domain or draft.domain
+        if "aliases" in entry.fields:
+            draft.aliases = aliases if replace else draft.aliases + aliases
+        if "prereqs" in entry.fields:
+            draft.prereqs = prereqs if replace else draft.prereqs + prereqs
+        draft.origin = raw.origin
+
+
+def _finish(
+    drafts: Mapping[str, _Draft], domains: Mapping[str, list[str]], diags: Diagnostics
+) -> Catalogue:
+    """Drop aliases that are unusable or taken by another concept, then resolve prerequisites."""
+    owner: dict[str, str] = {alias_key(d.id): d.id for d in reversed(list(drafts.values()))}
+    concepts: list[Concept] = []
+    for draft in drafts.values():
+        aliases: list[str] = []
+        for alias, path, line in draft.aliases:
+            key = alias_key(alias)
+            taken = owner.setdefault(key, draft.id)
+            if not key:
+                diags.warning(path, line, f"{draft.id}: empty alias {alias!r} ignored")
+            elif key.isascii() and len(key) == 1:
+                diags.warning(
+                    path,
+                    line,
+                    f"{draft.id}: one-letter alias {alias!r} is too ambiguous; ignored",
+                    code="catalogue-alias",
+                )
+            elif taken != draft.id:
+                diags.warning(
+                    path,
+                    line,
+                    f"{draft.id}: alias {alias!r} already names {taken!r}; ignored here",
+                    code="catalogue-alias",
+                )
+            elif normalize(alias) not in (normalize(a) for a in aliases):
+                aliases.append(alias)
+        concepts.append(
+            Concept(
+                id=draft.id,
+                name=draft.name,
+                aliases=tuple(aliases),
+                description=draft.description,
+                domain=draft.domain,
+                prereqs=(),
+                origin=draft.origin,
+            )
+        )
+    domain_table = tuple((name, tuple(words)) for name, words in domains.items())
+    unresolved = Catalogue(tuple(concepts), domain_table)
+    resolved: list[Concept] = []
+    for concept in concepts:
+        prereqs: list[str] = []
+        for name, path, line in drafts[concept.id].prereqs:
+            target = unresolved.resolve(name)
+            if target is None:
+                hint = unresolved.suggest(name)
+                diags.warning(
+                    path,
+                    line,
+                    f"{concept.id}: unknown prerequisite {name!r}"
+                    + (f"; did you mean {hint}?" if hint else ""),
+                    code="catalogue-prereq",
+                )
+            elif target == concept.id:
+                diags.warning(
+                    path,
+                    line,
+                    f"{concept.id}: a concept cannot be its own prerequisite",
+                    code="catalogue-prereq",
+                )
+            elif target not in prereqs:
+                prereqs.append(target)
+        resolved.append(
+            Concept(
+                concept.id,
+                concept.name,
+                concept.aliases,
+                concept.description,
+                concept.domain,
+                tuple(prereqs),
+                concept.origin,
+            )
+        )
+    return Catalogue(tuple(resolved), domain_table)
+
+
+def _read_user_file(user_file: Path, diags: Diagnostics) -> _RawFile | None:
+    path = str(user_file)
+    try:
+        text = user_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        diags.error(path, None, f"cannot read concept catalogue: {exc}", code="catalogue-read")
+        return None
+    suffix = user_file.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return _read_yaml(text, path, path, diags)
+    if suffix == ".toml":
+        return _read_toml(text, path, path, diags)
+    diags.error(
+        path, None, "a concept catalogue must be .yaml, .yml or .toml", code="catalogue-read"
+    )
+    return None
+
+
+def load_catalogue(user_file: Path | None, diags: Diagnostics) -> Catalogue:
+    """The shipped catalogue, merged with `user_file` when given.
+
+    A user concept with a known id changes that concept: `name`, `description` and `domain`
+    replace the shipped values, `aliases` and `prereqs` are appended (or replace them when the
+    entry says `replace: true`). A new id adds a concept (it needs a `domain`). A user file may
+    also add context words, or new domains, under `domains`.
+    """
+    shipped_text = (
+        importlib.resources.files("bagu2anki.concepts")
+        .joinpath("catalogue.yaml")
+        .read_text(encoding="utf-8")
+    )
+    files = [_read_yaml(shipped_text, SHIPPED_PATH, SHIPPED_ORIGIN, diags)]
+    if user_file is not None:
+        files.append(_read_user_file(user_file, diags))
+    domains: dict[str, list[str]] = {}
+    drafts: dict[str, _Draft] = {}
+    for raw in files:
+        if raw is not None:
+            _merge_domains(raw, domains, diags)
+            _merge_concepts(raw, drafts, domains, diags)
+    return _finish(drafts, domains, diags)

@@ -1,0 +1,366 @@
+"""Which catalogue concepts an atom is about, and its main concept.
+
+Takes an `Atom` and a `Catalogue`; gives concept ids, most relevant first. How it decides:
+
+Matching. Question, answer and section headings are NFKC-normalised (full-width ＧＱＡ is GQA)
+and lower-cased, then scanned once by a regex compiled from every alias (a trie, so it is
+one pass per text). At each position the longest alias wins, so 分组查询注意力 is GQA and not
+also 注意力. Latin aliases match whole terms only: no letter, digit or `_` may touch either
+end (MLA is not found in MLAX, PPO not in PPO2). A space, `-` or `_` inside an alias matches
+any of them or nothing (KV-Cache, kv cache, KVCache), and so does the seam between Latin and
+Chinese (kv缓存, KV 缓存). Chinese aliases match as substrings.
+
+Guarded aliases. A Latin alias of one or two letters/digits (DP, TP, PP, RM, RL, KL, BN, LN)
+counts only with support. Support is another mention of: the same concept under a longer
+alias, any concept of the same domain (DP, TP and PP support each other), a concept that is a
+direct prerequisite or dependant of it, or a context word of its domain (catalogue `domains`,
+e.g. 并行, 显存 for distributed). A mention in the question or a section heading is supported
+by such a mention anywhere in the atom; a mention in the answer by one in the question, the
+headings, or within 40 characters of it in the answer. So `dp[i]` in a 动态规划 answer is not
+data parallelism.
+
+Selection. The focus is every concept named in the question, in order of first mention. When
+the question names none, the focus is the concepts named by the innermost section heading
+that names any. An answer concept is added when it is mentioned at least twice in the answer,
+or is a direct prerequisite or dependant of a focus concept; when the focus is empty, also
+when the answer names at most three distinct concepts. Added concepts are ranked by mentions
+in the answer (more first), then by first position, and cut so that at most six concepts are
+returned (focus concepts are always kept). An answer that names thirty concepts once each in
+passing therefore adds only those linked to the question's concepts.
+
+Main concept. The first focus concept that is not a domain root; if every focus concept is a
+domain root, the first focus concept; with no focus, None. A domain root is a concept none of
+whose prerequisites is in its own domain: the entry points Attention, Transformer, RAG, Agent,
+PEFT, DP, ... — usually the setting of a question, not its subject ("RAG 中 Rerank 怎么做" is
+about Rerank). We deliberately do not pick the deepest concept: in "MHA、MQA、GQA、MLA 的区别"
+the first-named MHA is the main concept, not MLA. The returned tuple starts with the main
+concept, then the other focus concepts in mention order, then the added answer concepts.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bagu2anki.concepts.catalogue import Catalogue, alias_key, is_guarded, normalize
+from bagu2anki.model import Atom
+
+MAX_CONCEPTS = 6
+"""At most this many concepts per atom, unless the question itself names more."""
+MIN_REPEATS = 2
+"""An answer-only concept needs this many mentions (or a link to the question's concepts)."""
+SHORT_ANSWER = 3
+"""With nothing named in question or heading, an answer naming this few concepts keeps all."""
+NEAR = 40
+"""How close (in characters) support must be to a guarded mention in the answer."""
+
+_SEP = "[\\s\\-_–—]{0,2}"
+_SEPARATORS = re.compile("[\\s\\-_–—]+")
+_SEP_TOKEN = " "
+_WORD = "a-z0-9_"
+_SEPARATOR_CHARS = frozenset(" \t\r\n\f\v-_–—")
+
+# Acronym candidates: letters/digits (with inner hyphens), 2-8 chars, mostly upper case.
+_ACRONYM = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
+_NOT_CONCEPTS = frozenset(
+    "AI ML DL NLP CV LLM LLMS GPU GPUS CPU TPU NPU API SDK JSON XML YAML HTML CSS HTTP HTTPS URL "
+    "SQL PDF ID IO OS OK QA FAQ TODO NOTE CUDA OOM PS".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    concept: str | None
+    """The concept this alias names; None for a domain context word."""
+    guarded: bool
+    domains: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    start: int
+    end: int
+    term: _Term
+
+
+class _TrieNode:
+    __slots__ = ("children", "terminal")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _TrieNode] = {}
+        self.terminal = False
+
+
+def _is_ascii_word(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch == "_")
+
+
+def _tokens(text: str) -> list[str]:
+    """Characters of a normalised alias; separators, and Latin/Chinese seams, become SEP."""
+    tokens: list[str] = []
+    for ch in text:
+        if ch in _SEPARATOR_CHARS:
+            if tokens and tokens[-1] != _SEP_TOKEN:
+                tokens.append(_SEP_TOKEN)
+            continue
+        if tokens and tokens[-1] != _SEP_TOKEN:
+            prev = tokens[-1]
+            if prev.isalnum() and ch.isalnum() and _is_ascii_word(prev) != _is_ascii_word(ch):
+                tokens.append(_SEP_TOKEN)
+        tokens.append(ch)
+    while tokens and tokens[-1] == _SEP_TOKEN:
+        tokens.pop()
+    return tokens
+
+
+def _token_pattern(token: str) -> str:
+    return _SEP if token == _SEP_TOKEN else re.escape(token)
+
+
+def _emit(node: _TrieNode, via: str) -> str:
+    """Regex for everything below `node`; `via` is the token that led here."""
+    branches = [
+        _token_pattern(tok) + _emit(child, tok) for tok, child in sorted(node.children.items())
+    ]
+    if node.terminal:
+        branches.append(f"(?![{_WORD}])" if _is_ascii_word(via) else "")
+    if len(branches) == 1 and not node.terminal:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"
+
+
+def _trie(spellings: Iterable[str]) -> _TrieNode:
+    root = _TrieNode()
+    for text in spellings:
+        tokens = _tokens(text)
+        if not tokens:
+            continue
+        node = root
+        for tok in tokens:
+            node = node.children.setdefault(tok, _TrieNode())
+        node.terminal = True
+    return root
+
+
+def _compile(root: _TrieNode, latin: bool) -> re.Pattern[str]:
+    """One regex for the aliases that start with a Latin letter/digit (or for the others).
+
+    Two regexes are about twice as fast as one: the engine tries a position's alternatives
+    one by one, and each regex has half as many. Every alternative starts with a literal
+    (the whole-term lookbehind sits after the first character) so the engine can skip
+    positions whose character starts no alias.
+    """
+    branches = []
+    for tok, child in sorted(root.children.items()):
+        if _is_ascii_word(tok) != latin:
+            continue
+        start = re.escape(tok) + (f"(?<![{_WORD}].)" if latin else "")
+        branches.append(start + _emit(child, tok))
+    return re.compile("|".join(branches) if branches else "(?!)")
+
+
+def _nfkc_that_matters(alias_chars: frozenset[str]) -> re.Pattern[str]:
+    """Characters whose NFKC form can change what matches.
+
+    NFKC of a whole note costs more than the scan itself, and almost all it changes in Chinese
+    notes is full-width punctuation (，（）：), which no alias or word boundary looks at. So a
+    text is normalised only when it holds a character that NFKC turns into a letter, digit,
+    `_`, a non-ASCII character (ＧＱＡ, ⽤ -> 用) or a character some alias contains (＋).
+    """
+    matters: list[int] = []
+    for cp in range(0x80, 0x10000):
+        ch = chr(cp)
+        if unicodedata.is_normalized("NFKC", ch):
+            continue
+        folded = unicodedata.normalize("NFKC", ch).lower()
+        if any(c.isalnum() or c == "_" or not c.isascii() or c in alias_chars for c in folded):
+            matters.append(cp)
+    # Only BMP characters: the engine tests a class of those with one table lookup. Texts with
+    # characters beyond the BMP (rare) are always normalised.
+    ranges: list[list[int]] = []
+    for cp in matters:
+        if ranges and cp == ranges[-1][1] + 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    parts = (f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+    return re.compile("[" + "".join(parts) + "]")
+
+
+class _Matcher:
+    """Everything recognition derives from one catalogue, built once (see Catalogue.memo)."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        terms: dict[str, _Term] = {}
+        spellings: list[str] = []
+        for concept in catalogue:
+            for alias in concept.aliases:
+                key = alias_key(alias)
+                if key and key not in terms:
+                    terms[key] = _Term(concept.id, is_guarded(alias), frozenset({concept.domain}))
+                spellings.append(normalize(alias))
+        for domain, words in catalogue.domains:
+            for word in words:
+                key = alias_key(word)
+                if not key:
+                    continue
+                old = terms.get(key)
+                if old is None:
+                    terms[key] = _Term(None, False, frozenset({domain}))
+                    spellings.append(normalize(word))
+                else:
+                    terms[key] = _Term(old.concept, old.guarded, old.domains | {domain})
+        # Most matches are spelled exactly like an alias: look those up without re-keying.
+        self.terms = dict(terms)
+        for spelling in spellings:
+            term = terms.get(alias_key(spelling))
+            if term is not None:
+                self.terms.setdefault(spelling, term)
+        root = _trie(spellings)
+        self.latin = _compile(root, latin=True)
+        self.other = _compile(root, latin=False)
+        self.unsafe = _nfkc_that_matters(frozenset("".join(spellings)))
+        self.domain = {c.id: c.domain for c in catalogue}
+        neighbours: dict[str, set[str]] = {c.id: set() for c in catalogue}
+        for c in catalogue:
+            for p in c.prereqs:
+                if p in neighbours:
+                    neighbours[c.id].add(p)
+                    neighbours[p].add(c.id)
+        self.neighbours = {k: frozenset(v) for k, v in neighbours.items()}
+        self.domain_roots = frozenset(
+            c.id for c in catalogue if all(self.domain.get(p) != c.domain for p in c.prereqs)
+        )
+
+    def fold(self, text: str) -> str:
+        """`normalize(text)` for matching purposes (see `_nfkc_that_matters`)."""
+        if text.isascii() or unicodedata.is_normalized("NFKC", text):
+            return text.lower()
+        if self.unsafe.search(text) or max(text) > "\uffff":
+            text = unicodedata.normalize("NFKC", text)
+        return text.lower()
+
+    def scan(self, text: str) -> list[_Hit]:
+        """Alias and context-word mentions, left to right, longest first, not overlapping."""
+        text = self.fold(text)
+        terms = self.terms
+        found: list[tuple[int, int, str]] = [
+            (m.start(), m.end(), m.group()) for m in self.latin.finditer(text)
+        ]
+        if not text.isascii():
+            other = [(m.start(), m.end(), m.group()) for m in self.other.finditer(text)]
+            if other:
+                found = sorted(found + other, key=lambda f: (f[0], -f[1])) if found else other
+        hits: list[_Hit] = []
+        last_end = 0
+        for start, end, matched in found:
+            if start < last_end:
+                continue  # overlaps a mention found by the other regex
+            term = terms.get(matched) or terms.get(_SEPARATORS.sub("", matched))
+            if term is not None:
+                hits.append(_Hit(start, end, term))
+                last_end = end
+        return hits
+
+    def supports(self, other: _Hit, hit: _Hit) -> bool:
+        concept = hit.term.concept
+        assert concept is not None
+        if other is hit:
+            return False
+        if other.term.concept == concept:
+            return not other.term.guarded
+        if self.domain[concept] in other.term.domains:
+            return True
+        return other.term.concept is not None and other.term.concept in self.neighbours[concept]
+
+    def supported(self, hit: _Hit, pool: Iterable[_Hit]) -> bool:
+        return any(self.supports(other, hit) for other in pool)
+
+
+def _matcher(catalogue: Catalogue) -> _Matcher:
+    return catalogue.memo("recognize._Matcher", _Matcher)
+
+
+def _ordered(hits: Iterable[_Hit]) -> list[str]:
+    seen: dict[str, None] = {}
+    for hit in hits:
+        if hit.term.concept is not None:
+            seen.setdefault(hit.term.concept, None)
+    return list(seen)
+
+
+def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | None]:
+    """The concepts `atom` is about (main concept first) and its main concept, or None."""
+    m = _matcher(catalogue)
+    question = m.scan(atom.question)
+    answer = m.scan(atom.answer)
+    headings = [m.scan(h) for h in atom.section]
+    heading_hits = [h for hs in headings for h in hs]
+    everywhere = [*question, *answer, *heading_hits]
+    outside_answer = [*question, *heading_hits]
+
+    def counts_anywhere(hit: _Hit) -> bool:
+        return hit.term.concept is not None and (
+            not hit.term.guarded or m.supported(hit, everywhere)
+        )
+
+    def counts_in_answer(hit: _Hit) -> bool:
+        if hit.term.concept is None:
+            return False
+        if not hit.term.guarded or m.supported(hit, outside_answer):
+            return True
+        near = (h for h in answer if h.end >= hit.start - NEAR and h.start <= hit.end + NEAR)
+        return m.supported(hit, near)
+
+    focus = _ordered(h for h in question if counts_anywhere(h))
+    if not focus:
+        for hs in reversed(headings):
+            focus = _ordered(h for h in hs if counts_anywhere(h))
+            if focus:
+                break
+
+    accepted = [h for h in answer if counts_in_answer(h)]
+    mentions = Counter(h.term.concept for h in accepted)
+    in_answer = [c for c in _ordered(accepted) if c not in focus]
+    linked = {n for c in focus for n in m.neighbours[c]}
+    few = not focus and len(mentions) <= SHORT_ANSWER
+    added = [c for c in in_answer if mentions[c] >= MIN_REPEATS or c in linked or few]
+    # `in_answer` is in first-mention order, so a stable sort by count keeps that as tie-break.
+    added.sort(key=lambda c: -mentions[c])
+    added = added[: max(0, MAX_CONCEPTS - len(focus))]
+
+    main = next((c for c in focus if c not in m.domain_roots), focus[0] if focus else None)
+    rest = [c for c in focus if c != main]
+    concepts = ([main] if main is not None else []) + rest + added
+    return tuple(concepts), main
+
+
+def candidate_acronyms(atoms: Sequence[Atom], catalogue: Catalogue) -> list[tuple[str, int, str]]:
+    """Upper-case-heavy Latin terms (2-8 chars, e.g. DCA, EQR) that recur in at least two atoms
+    but are no alias or id in the catalogue: candidates to add. Gives (term, number of atoms,
+    first `path:line`), most frequent first. Everyday acronyms (GPU, API, JSON, ...) are skipped.
+    """
+    count: Counter[str] = Counter()
+    spelling: dict[str, str] = {}
+    first: dict[str, str] = {}
+    for atom in atoms:
+        found: set[str] = set()
+        for text in (atom.question, atom.answer):
+            for m in _ACRONYM.finditer(unicodedata.normalize("NFKC", text)):
+                term = m.group()
+                letters = [ch for ch in term if ch.isalpha()]
+                upper = sum(ch.isupper() for ch in letters)
+                if not 2 <= len(term) <= 8 or upper < 2 or 2 * upper < len(letters):
+                    continue
+                key = alias_key(term)
+                if key.upper() in _NOT_CONCEPTS or catalogue.resolve(term) is not None:
+                    continue
+                found.add(key)
+                spelling.setdefault(key, term)
+                first.setdefault(key, f"{atom.source}:{atom.line}")
+        count.update(found)
+    ranked = sorted((k for k, n in count.items() if n >= 2), key=lambda k: (-count[k], spelling[k]))
+    return [(spelling[k], count[k], first[k]) for k in ranked]

@@ -1,0 +1,465 @@
+"""Concept map writer: MapData (plain frozen records) -> one self-contained, offline HTML page.
+
+pyvis assembles the vis-network nodes and edges; the page itself comes from our own Jinja2
+template (`templates/graph.html.j2`), with vis-network's JS and CSS inlined from the copy that
+ships inside the pyvis package. None of pyvis's own HTML generation is used: every stock pyvis
+mode still loads Bootstrap (or vis itself) from a CDN, and several of its template paths
+(`heading`, `set_options`, `select_menu`, HTML titles) insert text unescaped.
+
+Safety model, in layers:
+
+* All note text travels as JSON inside ``<script type="application/json">`` with ``<``, ``>``
+  and ``&`` written as ``\\u003c`` etc., so ``</script>`` or ``<!--`` in a note cannot end the
+  block. The page script builds the DOM with ``textContent``/``createElement`` only.
+* ``answer_html`` (already sanitised by the card renderer) is shown only after a second pass
+  in the page: it is parsed with ``DOMParser`` (an inert document: nothing runs, nothing loads)
+  and rebuilt element by element from an allowlist of tags and attributes; scripts, styles,
+  frames, forms, SVG/MathML, ``on*`` attributes, ``style``, non-http(s) links and non-``data:``
+  images are dropped. No ``innerHTML`` is ever assigned.
+* A Content-Security-Policy ``<meta>`` allows exactly our two inline scripts (by SHA-256
+  hash), no network fetches, and images only from ``data:``. Anything that slipped through the
+  layers above still could not run or phone home.
+
+Layout is computed here, not in the browser: nodes sit in columns by `MapNode.layer`
+(left to right; the page turns it top to bottom on narrow portrait screens), physics is off,
+so a few thousand nodes draw in about a second.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.resources
+import json
+import math
+import os
+import re
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from pyvis.network import Network
+
+__all__ = [
+    "MapData",
+    "MapEdge",
+    "MapNode",
+    "MapQuestion",
+    "domain_colours",
+    "layered_positions",
+    "render_map",
+    "write_map",
+]
+
+TEMPLATE_NAME = "graph.html.j2"
+
+FONT_STACK_CSS = (
+    '"PingFang SC","Noto Sans CJK SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif'
+)
+# vis-network strips double quotes from the canvas font string, so the canvas gets single quotes.
+FONT_STACK_CANVAS = FONT_STACK_CSS.replace('"', "'")
+
+# Eighteen colours that stay apart on a white background (light ones come after dark).
+PALETTE: tuple[str, ...] = (
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#76b7b2",
+    "#b07aa1",
+    "#edc948",
+    "#ff9da7",
+    "#9c755f",
+    "#6b8e23",
+    "#c51b7d",
+    "#5a4fcf",
+    "#a0cbe8",
+    "#ffbe7d",
+    "#8cd17d",
+    "#d4a6c8",
+    "#17becf",
+    "#7f3c8d",
+)
+NO_DOMAIN_COLOUR = "#9aa5b1"
+NO_DOMAIN_LABEL = "未分类"
+
+LAYER_GAP = 260.0  # px between the first columns of consecutive layers
+SUBCOLUMN_GAP = 170.0  # px between the columns of one layer wrapped over several columns
+ROW_GAP = 62.0  # px between nodes in one column
+MIN_ROWS_PER_COLUMN = 24
+# Narrow portrait screens turn the map: x_tb = y_lr * TB_X, y_tb = x_lr * TB_Y.
+TB_X = 2.0
+TB_Y = 0.5
+
+BIG_NODES = 800
+BIG_EDGES = 1200
+
+
+@dataclass(frozen=True, slots=True)
+class MapQuestion:
+    """One question under a concept; `answer_html` is sanitised card HTML, `question` plain text."""
+
+    id: str
+    question: str
+    answer_html: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class MapNode:
+    """One concept. `layer` is its depth in the prerequisite graph (its column on the map)."""
+
+    id: str
+    label: str
+    aliases: tuple[str, ...]
+    description: str
+    domain: str
+    layer: int
+    questions: tuple[MapQuestion, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MapEdge:
+    """`source` is a prerequisite of `target`; `origin` says where the link came from."""
+
+    source: str
+    target: str
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class MapData:
+    """Everything the map shows; edges must join ids present in `nodes`."""
+
+    title: str
+    nodes: tuple[MapNode, ...]
+    edges: tuple[MapEdge, ...]
+
+
+def render_map(data: MapData) -> str:
+    """The whole HTML page. Deterministic: the same MapData gives byte-identical output."""
+    nodes = sorted(data.nodes, key=lambda n: (n.layer, n.domain, n.id))
+    edges = _checked_edges(nodes, data.edges)
+    colours = domain_colours(n.domain for n in nodes)
+    positions = layered_positions(nodes)
+    big = len(nodes) > BIG_NODES or len(edges) > BIG_EDGES
+
+    vis_nodes, vis_edges = _vis_elements(nodes, edges, colours, positions)
+    payload = {
+        "concepts": [_concept_record(n) for n in nodes],
+        "domains": _legend(nodes, colours),
+        "edges": vis_edges,
+        "layout": {"tbX": TB_X, "tbY": TB_Y},
+        "nodes": vis_nodes,
+        "options": _vis_options(big),
+    }
+    vis_js, vis_css = _vis_assets()
+    template = _environment().from_string(_template_source())
+    return template.render(
+        title=data.title,
+        font_stack=Markup(FONT_STACK_CSS),
+        vis_css=Markup(vis_css),
+        vis_js=Markup(vis_js),
+        data_json=Markup(_script_json(payload)),
+    )
+
+
+def write_map(data: MapData, path: Path) -> None:
+    """Render and write atomically: a temp file in the same directory, then os.replace."""
+    page = render_map(data).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(page)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def domain_colours(domains: Iterable[str]) -> dict[str, str]:
+    """A fixed colour per domain name.
+
+    Each name prefers the palette slot its hash picks (so a domain keeps its colour from one
+    build to the next); clashes move to the next free slot, in name order, while slots last.
+    """
+    names = sorted(set(domains))
+    taken: set[int] = set()
+    colours: dict[str, str] = {}
+    for name in names:
+        if not name:
+            colours[name] = NO_DOMAIN_COLOUR
+            continue
+        slot = int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=4).digest(), "big")
+        slot %= len(PALETTE)
+        if len(taken) < len(PALETTE):
+            while slot in taken:
+                slot = (slot + 1) % len(PALETTE)
+        taken.add(slot)
+        colours[name] = PALETTE[slot]
+    return colours
+
+
+def layered_positions(nodes: Iterable[MapNode]) -> dict[str, tuple[float, float]]:
+    """Left-to-right layers: one band of columns per layer, nodes ordered by (domain, id).
+
+    A layer with more nodes than fit in one column wraps into several columns, so a big map
+    keeps a readable shape. Linear after the per-layer sort; y is centred on 0.
+    """
+    by_layer: dict[int, list[MapNode]] = defaultdict(list)
+    count = 0
+    for node in nodes:
+        by_layer[node.layer].append(node)
+        count += 1
+    rows_per_column = max(MIN_ROWS_PER_COLUMN, math.ceil(math.sqrt(count)))
+    positions: dict[str, tuple[float, float]] = {}
+    x = 0.0
+    for layer in sorted(by_layer):
+        members = sorted(by_layer[layer], key=lambda n: (n.domain, n.id))
+        columns = math.ceil(len(members) / rows_per_column)
+        for column in range(columns):
+            chunk = members[column * rows_per_column : (column + 1) * rows_per_column]
+            top = -(len(chunk) - 1) * ROW_GAP / 2
+            for row, node in enumerate(chunk):
+                positions[node.id] = (x + column * SUBCOLUMN_GAP, top + row * ROW_GAP)
+        x += (columns - 1) * SUBCOLUMN_GAP + LAYER_GAP
+    return positions
+
+
+def _checked_edges(nodes: list[MapNode], edges: Iterable[MapEdge]) -> list[MapEdge]:
+    """Edges sorted and de-duplicated; self-loops dropped. Unknown or repeated ids are bugs."""
+    ids: set[str] = set()
+    repeated: set[str] = set()
+    for node in nodes:
+        (repeated if node.id in ids else ids).add(node.id)
+    if repeated:
+        raise ValueError(f"concept map: repeated node ids: {', '.join(sorted(repeated))}")
+    unknown = sorted(
+        {f"{e.source} -> {e.target}" for e in edges if e.source not in ids or e.target not in ids}
+    )
+    if unknown:
+        raise ValueError(f"concept map: edges to unknown nodes: {'; '.join(unknown)}")
+    first: dict[tuple[str, str], MapEdge] = {}
+    for edge in edges:
+        if edge.source != edge.target:
+            first.setdefault((edge.source, edge.target), edge)
+    return [first[key] for key in sorted(first)]
+
+
+def _node_size(questions: int) -> float:
+    return round(9.0 + 5.0 * math.sqrt(min(questions, 25)), 1)
+
+
+def _darker(colour: str, factor: float = 0.72) -> str:
+    rgb = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c * factor):02x}" for c in rgb)
+
+
+def _tooltip(node: MapNode) -> str:
+    """One line of plain text: vis-network shows a string title with innerText, never as HTML
+    (and one line keeps innerText from adding <br> elements)."""
+    parts = [node.label, *node.aliases, f"{len(node.questions)} 道题"]
+    return " · ".join(" ".join(p.split()) for p in parts)
+
+
+def _vis_elements(
+    nodes: list[MapNode],
+    edges: list[MapEdge],
+    colours: dict[str, str],
+    positions: dict[str, tuple[float, float]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Node and edge records for vis-network, assembled by pyvis (no pyvis HTML involved)."""
+    net = Network(directed=True)
+    for node in nodes:
+        fill = colours[node.domain]
+        border = _darker(fill)
+        x, y = positions[node.id]
+        net.add_node(
+            node.id,
+            label=node.label,
+            shape="dot",
+            color={
+                "background": fill,
+                "border": border,
+                "highlight": {"background": fill, "border": "#1f2933"},
+                "hover": {"background": fill, "border": "#1f2933"},
+            },
+            size=_node_size(len(node.questions)),
+            title=_tooltip(node),
+            x=x,
+            y=y,
+        )
+    labels = {node.id: node.label for node in nodes}
+    for index, edge in enumerate(edges):
+        link = f"{labels[edge.source]} → {labels[edge.target]}"
+        title = f"{link}（{edge.origin}）" if edge.origin else link
+        net.add_edge(edge.source, edge.target, id=f"e{index}", title=" ".join(title.split()))
+    vis_nodes: list[dict[str, Any]] = [dict(n) for n in net.nodes]
+    vis_edges: list[dict[str, Any]] = [dict(e) for e in net.edges]
+    return vis_nodes, vis_edges
+
+
+def _concept_record(node: MapNode) -> dict[str, Any]:
+    return {
+        "aliases": list(node.aliases),
+        "description": node.description,
+        "domain": node.domain,
+        "id": node.id,
+        "label": node.label,
+        "layer": node.layer,
+        "questions": [
+            {"a": q.answer_html, "id": q.id, "q": q.question, "src": q.source}
+            for q in node.questions
+        ],
+    }
+
+
+def _legend(nodes: list[MapNode], colours: dict[str, str]) -> list[dict[str, Any]]:
+    counts: dict[str, int] = defaultdict(int)
+    for node in nodes:
+        counts[node.domain] += 1
+    return [
+        {
+            "color": colours[name],
+            "count": counts[name],
+            "label": name or NO_DOMAIN_LABEL,
+            "name": name,
+        }
+        for name in sorted(counts)
+    ]
+
+
+def _vis_options(big: bool) -> dict[str, Any]:
+    smooth: dict[str, Any] = (
+        {"enabled": False}
+        if big
+        else {
+            "enabled": True,
+            "type": "cubicBezier",
+            "forceDirection": "horizontal",
+            "roundness": 0.45,
+        }
+    )
+    return {
+        "autoResize": True,
+        "edges": {
+            "arrows": {"to": {"enabled": True, "scaleFactor": 0.55}},
+            "color": {
+                "color": "#a9b4c2",
+                "highlight": "#52606d",
+                "hover": "#52606d",
+                "inherit": False,
+            },
+            "selectionWidth": 0,
+            "smooth": smooth,
+            "width": 1.2,
+        },
+        "interaction": {
+            "dragNodes": True,
+            "hideEdgesOnDrag": big,
+            "hideEdgesOnZoom": big,
+            "hover": not big,
+            "hoverConnectedEdges": False,
+            "keyboard": {"enabled": False},
+            "multiselect": False,
+            "navigationButtons": False,
+            "selectConnectedEdges": False,
+            "tooltipDelay": 250,
+        },
+        "layout": {"hierarchical": {"enabled": False}, "improvedLayout": False, "randomSeed": 1},
+        "nodes": {
+            "borderWidth": 1.5,
+            "borderWidthSelected": 3,
+            "font": {
+                "color": "#1f2933",
+                "face": FONT_STACK_CANVAS,
+                "size": 15,
+                "strokeColor": "#ffffff",
+                "strokeWidth": 4,
+            },
+            "shape": "dot",
+            "widthConstraint": {"maximum": 150},
+        },
+        "physics": {"enabled": False, "stabilization": {"enabled": False}},
+    }
+
+
+def _script_json(payload: dict[str, Any]) -> str:
+    """JSON that cannot end its <script> block or open an HTML comment, whatever the notes say."""
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _csp_hash(script: str) -> Markup:
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return Markup(f"'sha256-{base64.b64encode(digest).decode('ascii')}'")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["csp_hash"] = _csp_hash
+    return env
+
+
+def _template_source() -> str:
+    """`bagu2anki.templates` in an installed wheel; the repository's templates/ in a checkout."""
+    try:
+        return (
+            importlib.resources.files("bagu2anki.templates")
+            .joinpath(TEMPLATE_NAME)
+            .read_text(encoding="utf-8")
+        )
+    except ModuleNotFoundError:
+        checkout = Path(__file__).resolve().parents[3] / "templates" / TEMPLATE_NAME
+        if not checkout.is_file():
+            raise
+        return checkout.read_text(encoding="utf-8")
+
+
+_SOURCE_MAP = re.compile(r"^//# sourceMappingURL=.*$", re.MULTILINE)
+_CLOSES_SCRIPT = re.compile(r"</script|<!--", re.IGNORECASE)
+_CLOSES_STYLE = re.compile(r"</style", re.IGNORECASE)
+
+
+def _vis_assets() -> tuple[str, str]:
+    """vis-network's JS and CSS from the newest copy shipped inside pyvis, ready to inline."""
+    lib = importlib.resources.files("pyvis").joinpath("lib")
+    versions = []
+    for entry in lib.iterdir():
+        found = re.fullmatch(r"vis-(\d+(?:\.\d+)*)", entry.name)
+        if found and entry.joinpath("vis-network.min.js").is_file():
+            versions.append((tuple(int(p) for p in found.group(1).split(".")), entry.name))
+    if not versions:
+        raise RuntimeError("pyvis ships no vis-network copy under pyvis/lib")
+    folder = lib.joinpath(max(versions)[1])
+    js = _SOURCE_MAP.sub("", folder.joinpath("vis-network.min.js").read_text(encoding="utf-8"))
+    css = _SOURCE_MAP.sub("", folder.joinpath("vis-network.css").read_text(encoding="utf-8"))
+    css = re.sub(r"/\*# sourceMappingURL=.*?\*/", "", css)
+    # A bare "<script" in a JS string is harmless; "</script" or "<!--" would break the page.
+    if _CLOSES_SCRIPT.search(js) or _CLOSES_STYLE.search(css):
+        raise RuntimeError("vis-network assets cannot be inlined safely (closing tag inside)")
+    return js.rstrip() + "\n", css.rstrip() + "\n"

@@ -1,0 +1,183 @@
+"""Rebuilds never cost a review: stable GUIDs, edits that land, reproducible bytes, a safe lock."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anki_support import import_package, new_collection, notes_by_guid, study_everything
+
+from bagu2anki.config import Config
+from bagu2anki.diagnostics import Diagnostics, UserError
+from bagu2anki.identity import Lock, assign
+from bagu2anki.model import Atom
+from bagu2anki.pipeline import BuildResult, build
+from bagu2anki.write.apkg import MODEL_NAME
+
+SCHED = "type, queue, due, ivl, factor, reps, lapses, left, odue, odid, did"
+
+
+def run_build(notes: Path, tmp: Path, out: str = "out", **kw: Any) -> BuildResult:
+    return build(Config(paths=(notes,), out=tmp / out, lock=tmp / "bagu2anki.lock", **kw))
+
+
+def apkg(result: BuildResult) -> Path:
+    return next(p for p in result.outputs if p.suffix == ".apkg")
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _atom(result: BuildResult, needle: str) -> Atom:
+    return next(a for a in result.analysis.atoms if needle in a.question)
+
+
+def _cut(path: Path, atom: Atom) -> str:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    block = lines[atom.line - 1 : atom.end_line]
+    del lines[atom.line - 1 : atom.end_line]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return "\n".join(block)
+
+
+def test_edits_keep_history_and_land(notes_copy: Path, tmp_path: Path) -> None:
+    v1 = run_build(notes_copy, tmp_path, "v1")
+    v1_guid = {c.atom.question: c.guid for c in v1.cards}
+
+    # the six everyday edits
+    attention = notes_copy / "基础" / "attention.md"
+    rag = notes_copy / "rag" / "rag.md"
+    agent = notes_copy / "agent" / "agent.md"
+    peft = notes_copy / "微调" / "peft.md"
+    typo_old = _atom(v1, "MQA 和 GQA 有什么区别")
+    text = attention.read_text(encoding="utf-8").replace("MQA 和 GQA 有什么区别", "MQA 与 GQA 有什么区别")
+    attention.write_text(text, encoding="utf-8")  # 1. typo fixed in a question
+    rewritten = _atom(v1, "RRF 怎么融合两路排序")
+    text = rag.read_text(encoding="utf-8").replace(
+        "**Q：RRF 怎么融合两路排序？**", "**Q：RRF 怎么融合两路排序？** 先说结论：只看名次，不看分数。"
+    )
+    rag.write_text(text, encoding="utf-8")  # 2. answer rewritten
+    moved = _atom(v1, "怎么评估一个 Agent")
+    block = _cut(agent, moved)  # 3. question moved to another file and section
+    rag.write_text(rag.read_text(encoding="utf-8") + "\n\n## 从 Agent 挪过来的\n\n" + block.replace("- **Q：", "**Q：").replace("  A：", "A：") + "\n", encoding="utf-8")
+    deleted = _atom(v1, "LoRA 和全参微调怎么选")
+    _cut(peft, deleted)  # 4. question deleted
+    peft.write_text(peft.read_text(encoding="utf-8") + "\n\n八股：DoRA 和 LoRA 有什么不同？\nDoRA 把权重分成方向和幅度两部分，只对方向做低秩更新。\n", encoding="utf-8")  # 5. inserted
+    text = rag.read_text(encoding="utf-8").replace("## 检索\n", "## 检索与排序\n")
+    assert text != rag.read_text(encoding="utf-8")
+    rag.write_text(text, encoding="utf-8")  # 6. section renamed
+
+    v2 = run_build(notes_copy, tmp_path, "v2")
+    v2_by_guid = {c.guid: c for c in v2.cards}
+    assert v1_guid[typo_old.question] in v2_by_guid  # the typo fix kept its identity
+    assert v1_guid[moved.question] in v2_by_guid
+    assert v1_guid[deleted.question] not in v2_by_guid
+    orphans = {o.guid for o in v2.identity.orphans}
+    assert v1_guid[deleted.question] in orphans
+    new_guids = set(v2_by_guid) - set(v1_guid.values())
+    assert {v2_by_guid[g].atom.question for g in new_guids} == {"DoRA 和 LoRA 有什么不同？"}
+
+    col = new_collection(tmp_path / "anki")
+    try:
+        import_package(col, apkg(v1))
+        assert study_everything(col) == len(v1.cards)
+        before_cards = {r[0]: tuple(r[1:]) for r in col.db.all(f"select id, {SCHED} from cards")}
+        before_revlog = sorted(tuple(r) for r in col.db.all("select * from revlog"))
+        before_notes = notes_by_guid(col)
+        resp = import_package(col, apkg(v2))
+        after_notes = notes_by_guid(col)
+        # the only new notes are the inserted ones; nothing duplicated; one note type
+        assert set(after_notes) - set(before_notes) == new_guids
+        assert len(resp.log.new) == len(new_guids) and len(resp.log.conflicting) == 0
+        updated_nids = {n.id.nid for n in resp.log.updated}  # unchanged notes are logged as "duplicate"
+        assert [m.name for m in col.models.all_names_and_ids()].count(MODEL_NAME) == 1
+        assert len(col.models.all_names_and_ids()) == len(new_collection(tmp_path / "fresh").models.all_names_and_ids()) + 1
+        # every edited note updated in place
+        for q in (typo_old.question, rewritten.question, moved.question):
+            g = v1_guid[q]
+            assert after_notes[g]["nid"] == before_notes[g]["nid"]
+            assert before_notes[g]["nid"] in updated_nids
+            assert after_notes[g]["fields"][0] == v2_by_guid[g].front_html
+            assert after_notes[g]["fields"][1] == v2_by_guid[g].back_html
+        assert "MQA 与 GQA" in after_notes[v1_guid[typo_old.question]]["fields"][0]
+        assert "只看名次" in after_notes[v1_guid[rewritten.question]]["fields"][1]
+        # scheduling and review history untouched
+        after_cards = {r[0]: tuple(r[1:]) for r in col.db.all(f"select id, {SCHED} from cards")}
+        for cid, sched in before_cards.items():
+            assert after_cards[cid] == sched
+        assert sorted(tuple(r) for r in col.db.all("select * from revlog")) == before_revlog
+    finally:
+        col.close()
+
+
+def test_same_notes_same_bytes(notes_copy: Path, tmp_path: Path) -> None:
+    a = run_build(notes_copy, tmp_path, "a")
+    b = run_build(notes_copy, tmp_path, "b")
+    c = run_build(notes_copy, tmp_path, "c", use_cache=False)
+    for name in ("notes.apkg", "graph.html"):
+        assert sha(tmp_path / "a" / name) == sha(tmp_path / "b" / name) == sha(tmp_path / "c" / name), name
+    assert [x.guid for x in a.cards] == [x.guid for x in b.cards] == [x.guid for x in c.cards]
+
+
+def test_unchanged_notes_keep_their_time_changed_ones_move_forward(notes_copy: Path, tmp_path: Path) -> None:
+    v1 = run_build(notes_copy, tmp_path, "v1")
+    rag = notes_copy / "rag" / "rag.md"
+    rag.write_text(rag.read_text(encoding="utf-8").replace("**Q：RRF 怎么融合两路排序？**", "**Q：RRF 怎么融合两路排序？** 补一句。"), encoding="utf-8")
+    v2 = run_build(notes_copy, tmp_path, "v2")
+    mod1 = {c.guid: c.mod for c in v1.cards}
+    changed = {c.guid for c in v2.cards if c.mod != mod1.get(c.guid)}
+    rrf = next(c.guid for c in v2.cards if "RRF 怎么融合" in c.atom.question)
+    assert rrf in changed
+    assert all(c.mod > mod1[c.guid] for c in v2.cards if c.guid in changed and c.guid in mod1)
+    # only the edited card and cards that show it (related questions) changed
+    assert len(changed) <= 8
+
+
+def test_explicit_id_wins(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("## 注意力\n\n### 为什么要缩放？\n<!-- id: attn-scale -->\n因为方差。\n", encoding="utf-8")
+    v1 = run_build(notes, tmp_path, "v1")
+    (notes / "a.md").write_text("## 变了\n\n### 点积注意力为何除以根号 d？\n<!-- id: attn-scale -->\n因为方差。\n", encoding="utf-8")
+    v2 = run_build(notes, tmp_path, "v2")
+    q1 = [c.guid for c in v1.cards if c.atom.source != "concepts"]
+    q2 = [c.guid for c in v2.cards if c.atom.source != "concepts"]
+    assert q1 == q2
+
+
+def test_ambiguous_match_is_reported_not_guessed(tmp_path: Path) -> None:
+    def atom(q: str, line: int) -> Atom:
+        return Atom("a.md", line, line, ("S",), None, None, q, "答", "answered")
+
+    diags = Diagnostics()
+    first = assign([atom("LoRA 的秩 r 怎么选一", 1), atom("LoRA 的秩 r 怎么选二", 2)], Lock(), diags)
+    lock = Lock()
+    from bagu2anki.identity import LockEntry, fingerprint
+
+    for g, a in zip(first.guids, [atom("LoRA 的秩 r 怎么选一", 1), atom("LoRA 的秩 r 怎么选二", 2)], strict=True):
+        lock.entries[g] = LockEntry(g, fingerprint(a), a.question, "a.md:1", "S", "x", 1)
+    diags = Diagnostics()
+    second = assign([atom("LoRA 的秩 r 怎么选三", 1)], lock, diags)
+    assert second.guids[0] not in first.guids
+    assert any(d.code == "ambiguous-identity" for d in diags.items)
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ("{not json", "cannot be read"),
+        (json.dumps({"tool": "other"}), "not a bagu2anki lock file"),
+        (json.dumps({"tool": "bagu2anki", "version": 99, "notes": {}}), "version 99"),
+        (json.dumps({"tool": "bagu2anki", "version": 1, "notes": {"g": {"content": "x"}}}), "damaged"),
+    ],
+)
+def test_bad_lock_file_is_a_clear_error(tmp_path: Path, content: str, needle: str) -> None:
+    p = tmp_path / "bagu2anki.lock"
+    p.write_text(content, encoding="utf-8")
+    with pytest.raises(UserError, match=needle):
+        Lock.load(p)
+    assert p.read_text(encoding="utf-8") == content  # never silently reset
