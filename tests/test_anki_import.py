@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from anki_support import import_package, math_balanced, new_collection, new_queue_order, notes_by_guid
+from anki_support import (
+    import_package,
+    math_balanced,
+    new_collection,
+    new_queue_order,
+    notes_by_guid,
+)
 from conftest import need_seed
 
 from bagu2anki.config import Config

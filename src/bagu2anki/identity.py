@@ -88,17 +88,17 @@ class Lock:
         if not isinstance(notes, dict):
             raise UserError(f"{path}: lock file has no \"notes\" table; restore it from git.")
         entries: dict[str, LockEntry] = {}
-        for guid, e in notes.items():
+        for guid, item in notes.items():
             try:
                 entries[guid] = LockEntry(
                     guid=str(guid),
-                    fingerprint=str(e["fingerprint"]),
-                    question=str(e.get("question", "")),
-                    source=str(e.get("source", "")),
-                    section=str(e.get("section", "")),
-                    content=str(e["content"]),
-                    changed=int(e["changed"]),
-                    orphan=bool(e.get("orphan", False)),
+                    fingerprint=str(item["fingerprint"]),
+                    question=str(item.get("question", "")),
+                    source=str(item.get("source", "")),
+                    section=str(item.get("section", "")),
+                    content=str(item["content"]),
+                    changed=int(item["changed"]),
+                    orphan=bool(item.get("orphan", False)),
                 )
             except (KeyError, TypeError, ValueError) as err:
                 raise UserError(
@@ -204,13 +204,13 @@ def assign(atoms: Sequence[Atom], lock: Lock, diags: Diagnostics) -> Identity:
                 and i2 not in taken_atoms and g2 not in used and s - s2 < FUZZY_MARGIN
             ]
             if rivals:
-                a = atoms[i]
-                other = live[g]
+                here = atoms[i]
+                earlier = live[g]
                 diags.warning(
-                    a.source,
-                    a.line,
+                    here.source,
+                    here.line,
                     f"ambiguous identity: this question resembles several earlier ones "
-                    f"(e.g. '{other.question[:40]}'); it gets a new id. Add `<!-- id: … -->` to "
+                    f"(e.g. '{earlier.question[:40]}'); it gets a new id. Add `<!-- id: … -->` to "
                     "the question to decide.",
                     "ambiguous-identity",
                 )

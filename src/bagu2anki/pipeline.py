@@ -10,8 +10,9 @@ import html
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bagu2anki import sources
 from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
@@ -211,7 +212,7 @@ def make_cards(
             diags.info(a.source, a.line, f"very long answer ({r.visible_chars} characters): consider splitting it", "long-answer")
         front = renderer.question(a)
         chain = graph.chain(main) if main else ()
-        prereq = " → ".join(html.escape(analysis.catalogue.get(c).name if analysis.catalogue.get(c) else c) for c in chain) if len(chain) > 1 else ""
+        prereq = _chain_html(analysis.catalogue, chain)
         related_idx: list[int] = []
         for c in concepts[:2]:
             for j in by_concept.get(c, []):
@@ -261,7 +262,7 @@ def make_cards(
             back = f"<p>{html.escape(concept.description)}</p>"
             if q_items:
                 back += f'<p class="label">相关问题</p><ul>{q_items}</ul>'
-            prereq = " → ".join(html.escape(analysis.catalogue.get(c).name if analysis.catalogue.get(c) else c) for c in chain) if len(chain) > 1 else ""
+            prereq = _chain_html(analysis.catalogue, chain)
             atom = Atom(
                 source="concepts",
                 line=0,
@@ -286,16 +287,18 @@ def make_cards(
             )
             n_concept_cards += 1
     ranked = sorted(order)
-    final: list[Card] = []
-    for due, (_key, idx) in enumerate(ranked):
-        c = cards[idx]
-        final.append(
-            Card(
-                c.atom, c.guid, c.concepts, c.main_concept, c.front_html, c.back_html, c.deck,
-                c.tags, c.media, c.mod, due + 1, c.prereq_html, c.related_html, c.content,
-            )
-        )
+    final = [replace(cards[idx], due_rank=due + 1) for due, (_key, idx) in enumerate(ranked)]
     return final, n_concept_cards
+
+
+def _chain_html(catalogue: Catalogue, chain: Sequence[str]) -> str:
+    if len(chain) < 2:
+        return ""
+    names = []
+    for cid in chain:
+        concept = catalogue.get(cid)
+        names.append(html.escape(concept.name if concept else cid))
+    return " → ".join(names)
 
 
 def atom_records(cfg: Config, diags: Diagnostics) -> Iterator[dict[str, object]]:
@@ -304,8 +307,6 @@ def atom_records(cfg: Config, diags: Diagnostics) -> Iterator[dict[str, object]]
     lock = Lock.load(cfg.lock_path())
     identity = assign(analysis.atoms, lock, diags)
     renderer = Renderer(diags, cfg.fold_threshold)
-    from dataclasses import replace
-
     cards, _ = make_cards(replace(cfg, include_unanswered=True, concept_cards=False), analysis, identity, lock, renderer, diags)
     by_guid = {c.guid: c for c in cards}
     for i, a in enumerate(analysis.atoms):
@@ -326,7 +327,7 @@ def atom_records(cfg: Config, diags: Diagnostics) -> Iterator[dict[str, object]]
         }
 
 
-def graph_export(cfg: Config, diags: Diagnostics) -> dict[str, object]:
+def graph_export(cfg: Config, diags: Diagnostics) -> dict[str, Any]:
     analysis = analyse(cfg, diags)
     lock = Lock.load(cfg.lock_path())
     identity = assign(analysis.atoms, lock, diags)

@@ -62,8 +62,8 @@ def _walk(root: Path, diags: Diagnostics) -> Iterator[Path]:
     def visit(d: Path) -> Iterator[Path]:
         try:
             st = d.stat()
-        except OSError as e:
-            diags.warning(str(d), None, f"cannot read folder: {e.strerror}")
+        except OSError as err:
+            diags.warning(str(d), None, f"cannot read folder: {err.strerror}")
             return
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:
@@ -71,9 +71,9 @@ def _walk(root: Path, diags: Diagnostics) -> Iterator[Path]:
             return
         seen_dirs.add(key)
         try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
-        except OSError as e:
-            diags.warning(str(d), None, f"cannot list folder: {e.strerror}")
+            entries = sorted(os.scandir(d), key=lambda entry: entry.name)
+        except OSError as err:
+            diags.warning(str(d), None, f"cannot list folder: {err.strerror}")
             return
         for e in entries:
             p = Path(e.path)

@@ -61,6 +61,7 @@ _SEP = "[\\s\\-_–—]{0,2}"
 _SEPARATORS = re.compile("[\\s\\-_–—]+")
 _SEP_TOKEN = " "
 _WORD = "a-z0-9_"
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
 _SEPARATOR_CHARS = frozenset(" \t\r\n\f\v-_–—")
 
 # Acronym candidates: letters/digits (with inner hyphens), 2-8 chars, mostly upper case.
@@ -239,7 +240,7 @@ class _Matcher:
         """`normalize(text)` for matching purposes (see `_nfkc_that_matters`)."""
         if text.isascii() or unicodedata.is_normalized("NFKC", text):
             return text.lower()
-        if self.unsafe.search(text) or max(text) > "\uffff":
+        if self.unsafe.search(text) or _BEYOND_BMP.search(text):
             text = unicodedata.normalize("NFKC", text)
         return text.lower()
 

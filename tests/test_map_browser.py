@@ -1,0 +1,717 @@
+"""The concept map page, checked as text and in real headless Chromium (Debian's, never a download).
+
+The browser tests block every request that is not file:/data:/blob:/about: and fail if one was
+attempted; they also fail on console errors, page errors, dialogs and any window.__xss* marker
+set by the hostile note text below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bagu2anki.write.graph_html import (
+    MapData,
+    MapEdge,
+    MapNode,
+    MapQuestion,
+    render_map,
+    write_map,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
+LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+CHECK_GRAPH = Path("/work/shared/tools/check_graph.py")
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / "out" / "screenshots"
+
+XSS_SCRIPT = "<script>window.__xss1=1</script>"
+XSS_IMG = '<img src=x onerror="window.__xss2=1">'
+XSS_BREAKOUT = "</script><script>window.__xss3=1</script>"
+XSS_LABEL = "\"'><svg onload=window.__xss4=1>"
+
+
+# ---------------------------------------------------------------- data
+
+
+def _q(qid: str, question: str, answer: str, source: str) -> MapQuestion:
+    return MapQuestion(id=qid, question=question, answer_html=answer, source=source)
+
+
+def _node(
+    nid: str,
+    label: str,
+    aliases: tuple[str, ...],
+    description: str,
+    domain: str,
+    layer: int,
+    questions: tuple[MapQuestion, ...] = (),
+) -> MapNode:
+    return MapNode(nid, label, aliases, description, domain, layer, questions)
+
+
+ATT = "注意力机制"
+INF = "推理优化"
+RL = "强化学习"
+POS = "位置编码"
+
+SMALL_NODES = (
+    _node(
+        "attention",
+        "Attention",
+        ("注意力机制", "Self-Attention"),
+        "用 Query 与 Key 的相似度对 Value 加权求和。",
+        ATT,
+        0,
+        (
+            _q(
+                "q-att-1",
+                "Self-Attention 的计算公式是什么？",
+                "<p>softmax(QK<sup>T</sup>/√d)V</p>",
+                "notes/attention.md:3",
+            ),
+            _q(
+                "q-att-2",
+                "为什么要除以 √d？",
+                "<p>防止点积过大导致 softmax 梯度消失。</p>",
+                "notes/attention.md:9",
+            ),
+        ),
+    ),
+    _node(
+        "mha",
+        "MHA",
+        ("多头注意力", "Multi-Head Attention"),
+        "把注意力拆成多个头，每个头在不同子空间里学习。",
+        ATT,
+        1,
+        (
+            _q(
+                "q-mha-1",
+                XSS_BREAKOUT + " 多头注意力为什么要多头？",
+                "<p>因为不同的头关注不同的模式。</p>"
+                + XSS_SCRIPT
+                + XSS_IMG
+                + '<a href="javascript:window.__xss5=1">点我</a>'
+                + '<img src="https://example.com/tracker.png" alt="远程图片">'
+                + '<p style="background:url(https://example.com/bg.png)">背景</p>'
+                + "<pre><code>heads = 8</code></pre>",
+                "notes/attention.md:20",
+            ),
+        ),
+    ),
+    _node(
+        "mqa",
+        "MQA",
+        ("多查询注意力", "Multi-Query Attention"),
+        "所有头共享同一组 K、V，显著减小 KV-Cache。",
+        ATT,
+        2,
+        (
+            _q(
+                "q-mqa-1",
+                "MQA 相比 MHA 省了什么？",
+                "<p>省了 K、V 的投影与缓存。</p>",
+                "notes/attention.md:31",
+            ),
+        ),
+    ),
+    _node(
+        "kv-cache",
+        "KV-Cache",
+        ("KV 缓存", "键值缓存"),
+        "自回归解码时缓存历史 token 的 K、V，避免重复计算。",
+        INF,
+        0,
+        (
+            _q(
+                "q-kv-1",
+                "KV-Cache 的显存占用怎么算？",
+                "<p>2 × 层数 × 头数 × 维度 × 长度。</p>",
+                "notes/inference.md:5",
+            ),
+        ),
+    ),
+    _node(
+        "gqa",
+        "GQA",
+        ("分组查询注意力", "Grouped-Query Attention"),
+        "把查询头分组，组内共享 K、V：介于 MHA 与 MQA 之间。" + XSS_IMG,
+        ATT,
+        3,
+        (
+            _q(
+                "q-gqa-1",
+                "GQA 为什么能兼顾效果和速度？" + XSS_IMG,
+                "<p>分组数可调，在 MHA 与 MQA 之间折中。</p>",
+                "notes/attention.md:40",
+            ),
+            _q("q-gqa-2", "Llama 2 70B 用了几组？", "<p>8 组。</p>", "notes/attention.md:47"),
+        ),
+    ),
+    _node(
+        "mla",
+        "MLA",
+        ("多头潜在注意力", "Multi-head Latent Attention"),
+        "DeepSeek-V2 提出：把 K、V 压缩到低秩潜在向量。",
+        ATT,
+        4,
+        (
+            _q(
+                "q-mla-1",
+                "MLA 怎么和 RoPE 兼容？",
+                "<p>解耦的 RoPE 分量单独缓存。</p>",
+                "notes/attention.md:60",
+            ),
+        ),
+    ),
+    _node("flash", "FlashAttention", ("闪存注意力",), "分块计算注意力，减少 HBM 读写。", INF, 1),
+    _node(
+        "paged",
+        "分页注意力",
+        ("PagedAttention", "vLLM"),
+        "像操作系统分页一样管理 KV-Cache。",
+        INF,
+        2,
+    ),
+    _node(
+        "rlhf",
+        "RLHF",
+        ("基于人类反馈的强化学习",),
+        "先训奖励模型，再用强化学习对齐。",
+        RL,
+        0,
+        (
+            _q(
+                "q-rlhf-1",
+                "RLHF 分几步？",
+                "<ol><li>SFT</li><li>RM</li><li>PPO</li></ol>",
+                "notes/rl.md:2",
+            ),
+        ),
+    ),
+    _node(
+        "ppo",
+        "PPO",
+        ("近端策略优化", "Proximal Policy Optimization"),
+        "裁剪概率比，限制每次策略更新的幅度。",
+        RL,
+        1,
+        (_q("q-ppo-1", "PPO 的 clip 起什么作用？", "<p>防止策略更新过大。</p>", "notes/rl.md:10"),),
+    ),
+    _node(
+        "grpo",
+        "GRPO",
+        ("组相对策略优化",),
+        "去掉价值网络，用组内相对奖励做基线。",
+        RL,
+        2,
+        (
+            _q(
+                "q-grpo-1",
+                "GRPO 为什么不需要 critic？",
+                "<p>用同一问题多次采样的均值做基线。</p>",
+                "notes/rl.md:20",
+            ),
+        ),
+    ),
+    _node("dapo", "DAPO", ("解耦裁剪与动态采样策略优化",), "在 GRPO 基础上改进裁剪与采样。", RL, 3),
+    _node("dpo", "直接偏好优化", ("DPO",), "不训奖励模型，直接用偏好数据优化策略。", RL, 1),
+    _node(
+        "rope",
+        "旋转位置编码",
+        ("RoPE", "Rotary Position Embedding"),
+        "用旋转矩阵把相对位置编码进 Q、K。",
+        POS,
+        0,
+    ),
+    _node(
+        "evil",
+        XSS_LABEL,
+        ("恶意节点",),
+        "描述里有脚本：" + XSS_SCRIPT + XSS_BREAKOUT + " <!-- 注释 -->",
+        "测试</script><script>window.__xss6=1</script>",
+        1,
+        (_q("q-evil-1", XSS_SCRIPT + "问题？", XSS_BREAKOUT + XSS_IMG, "notes/evil.md:1"),),
+    ),
+)
+
+SMALL_EDGES = tuple(
+    MapEdge(s, t, "catalogue")
+    for s, t in (
+        ("attention", "mha"),
+        ("mha", "mqa"),
+        ("mqa", "gqa"),
+        ("kv-cache", "gqa"),
+        ("gqa", "mla"),
+        ("rope", "mla"),
+        ("attention", "flash"),
+        ("kv-cache", "paged"),
+        ("rlhf", "ppo"),
+        ("ppo", "grpo"),
+        ("grpo", "dapo"),
+        ("rlhf", "dpo"),
+        ("attention", "evil"),
+    )
+)
+
+SMALL = MapData(
+    title="大模型八股概念图 </title><script>window.__xss7=1</script>",
+    nodes=SMALL_NODES,
+    edges=SMALL_EDGES,
+)
+
+
+def big_map(nodes: int = 3000, edges: int = 4000, layers: int = 10) -> MapData:
+    rng = random.Random(20240601)
+    domains = (
+        "注意力机制",
+        "推理优化",
+        "强化学习",
+        "位置编码",
+        "分布式训练",
+        "Agent",
+        "RAG",
+        "微调",
+    )
+    items = []
+    for i in range(nodes):
+        questions = tuple(
+            _q(
+                f"q{i}-{k}",
+                f"概念 {i} 的第 {k} 个问题是什么？",
+                f"<p>答案 {i}-{k}：要点若干。</p>",
+                f"notes/big/{i % 50}.md:{k + 1}",
+            )
+            for k in range(rng.randrange(0, 4))
+        )
+        items.append(
+            _node(
+                f"c{i:04d}",
+                f"概念{i}",
+                (f"concept-{i}",),
+                f"第 {i} 个概念的说明。",
+                domains[i % len(domains)],
+                i * layers // nodes,
+                questions,
+            )
+        )
+    by_layer: dict[int, list[str]] = {}
+    for n in items:
+        by_layer.setdefault(n.layer, []).append(n.id)
+    pairs: set[tuple[str, str]] = set()
+    while len(pairs) < edges:
+        lo = rng.randrange(0, layers - 1)
+        hi = rng.randrange(lo + 1, min(layers, lo + 3))
+        pairs.add((rng.choice(by_layer[lo]), rng.choice(by_layer[hi])))
+    return MapData("大图", tuple(items), tuple(MapEdge(s, t, "test") for s, t in sorted(pairs)))
+
+
+# ---------------------------------------------------------------- plain tests
+
+
+def _data_block(page: str) -> str:
+    found = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', page, re.S)
+    assert found
+    return found.group(1)
+
+
+def test_render_is_deterministic_and_order_independent() -> None:
+    first = render_map(SMALL)
+    assert render_map(SMALL) == first
+    shuffled = list(SMALL.nodes)
+    random.Random(3).shuffle(shuffled)
+    edges = list(SMALL.edges)[::-1]
+    assert render_map(MapData(SMALL.title, tuple(shuffled), tuple(edges))) == first
+
+
+def test_page_is_self_contained_and_note_text_is_inert() -> None:
+    page = render_map(SMALL)
+    assert '<html lang="zh-CN">' in page
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert '"Noto Sans CJK SC"' in page and '"WenQuanYi Micro Hei"' in page
+    assert not re.search(r"<(script|link|img|iframe)[^>]*\s(src|href)=", page, re.I)
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page, re.I)
+    # exactly our three script blocks: data, vis-network, the page script
+    assert len(re.findall(r"^<script\b", page, re.M)) == 3  # vis has "<script>" in a JS string
+    block = _data_block(page)
+    assert "<" not in block and ">" not in block and "&" not in block
+    data = json.loads(block)
+    evil = next(c for c in data["concepts"] if c["id"] == "evil")
+    assert evil["label"] == XSS_LABEL
+    assert XSS_BREAKOUT in evil["description"]
+    for marker in ("<script>window.__xss", "<img src=x", "<svg onload"):
+        assert marker not in page
+    # No random ids (pyvis or uuid) or timestamps in what we generate.
+    ours = page.replace(_vis_script(page), "")
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-", ours)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", ours)
+
+
+def _vis_script(page: str) -> str:
+    scripts = re.findall(r"^<script>(.*?)^</script>", page, re.S | re.M)
+    assert len(scripts) == 2 and "vis-network" in scripts[0]
+    return str(scripts[0])
+
+
+def test_layout_is_layered_and_physics_off() -> None:
+    data = json.loads(_data_block(render_map(SMALL)))
+    x = {n["id"]: n["x"] for n in data["nodes"]}
+    for a, b in (("attention", "mha"), ("mha", "mqa"), ("mqa", "gqa"), ("gqa", "mla")):
+        assert x[a] < x[b]
+    assert x["attention"] == x["kv-cache"] == x["rlhf"]
+    assert data["options"]["physics"]["enabled"] is False
+    sizes = {n["id"]: n["size"] for n in data["nodes"]}
+    assert sizes["gqa"] > sizes["mqa"] > sizes["flash"]
+    colours = {n["id"]: n["color"]["background"] for n in data["nodes"]}
+    assert colours["mha"] == colours["gqa"] != colours["ppo"]
+    assert [d["name"] for d in data["domains"]] == sorted(d["name"] for d in data["domains"])
+
+
+def test_bad_input_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        render_map(MapData("x", SMALL_NODES, (MapEdge("attention", "nope", "t"),)))
+    with pytest.raises(ValueError, match="repeated"):
+        render_map(MapData("x", SMALL_NODES + SMALL_NODES[:1], ()))
+
+
+def test_write_map_is_atomic(tmp_path: Path) -> None:
+    target = tmp_path / "site" / "map.html"
+    write_map(SMALL, target)
+    write_map(SMALL, target)
+    assert target.read_text(encoding="utf-8") == render_map(SMALL)
+    assert [p.name for p in target.parent.iterdir()] == ["map.html"]
+
+
+# ---------------------------------------------------------------- browser harness
+
+
+class PageWatch:
+    """Everything a page did that it should not have."""
+
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.dialogs: list[str] = []
+
+    def assert_clean(self, page: Any) -> None:
+        markers = page.evaluate("() => Object.keys(window).filter(k => k.startsWith('__xss'))")
+        assert markers == [], f"XSS markers set: {markers}"
+        assert self.dialogs == [], f"dialogs opened: {self.dialogs}"
+        assert self.blocked == [], f"network requests attempted: {self.blocked}"
+        assert self.page_errors == [], f"page errors: {self.page_errors}"
+        assert self.console_errors == [], f"console errors: {self.console_errors}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium fonts-wqy-microhei)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_page(
+    browser: Any, path: Path, width: int, height: int, scale: float = 1
+) -> tuple[Any, Any, PageWatch]:
+    watch = PageWatch()
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        device_scale_factor=scale,
+        service_workers="block",
+    )
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(LOCAL_SCHEMES):
+            r.continue_()
+        else:
+            watch.blocked.append(r.request.url)
+            r.abort("internetdisconnected")
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: watch.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
+
+    def on_dialog(d: Any) -> None:
+        watch.dialogs.append(f"{d.type}: {d.message}")
+        d.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_function("() => window.__mapReady !== undefined", timeout=30_000)
+    return context, page, watch
+
+
+def node_screen_position(page: Any, node_id: str) -> tuple[float, float]:
+    pos = page.evaluate(
+        """id => {
+            const p = window.network.canvasToDOM(window.network.getPositions([id])[id]);
+            const r = document.getElementById('map').getBoundingClientRect();
+            return [r.left + p.x, r.top + p.y];
+        }""",
+        node_id,
+    )
+    return float(pos[0]), float(pos[1])
+
+
+def canvas_ink(page: Any) -> float:
+    return float(
+        page.evaluate(
+            """() => {
+                const c = document.querySelector('#map canvas');
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let ink = 0, n = 0;
+                for (let i = 0; i < d.length; i += 4 * 5) { n++; if (d[i + 3] > 0) ink++; }
+                return ink / n;
+            }"""
+        )
+    )
+
+
+def search(page: Any, text: str) -> list[str]:
+    page.fill("#search", text)
+    return [str(t) for t in page.locator("#results .result-label").all_text_contents()]
+
+
+@pytest.fixture(scope="module")
+def small_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("map") / "map.html"
+    write_map(SMALL, path)
+    return path
+
+
+# ---------------------------------------------------------------- browser tests
+
+
+def test_small_map_in_chromium(browser: Any, small_page: Path) -> None:
+    context, page, watch = open_page(browser, small_page, 1280, 800)
+    try:
+        counts = page.evaluate(
+            "() => [network.body.data.nodes.length, network.body.data.edges.length]"
+        )
+        assert counts == [len(SMALL_NODES), len(SMALL_EDGES)]
+        assert canvas_ink(page) > 0.001
+        assert page.evaluate("() => network.physics.options.enabled") is False
+        assert page.locator("#map-title").inner_text() == SMALL.title
+        assert page.title() == SMALL.title
+
+        before = {n["id"]: n for n in page.evaluate("() => network.body.data.nodes.get()")}
+        x, y = node_screen_position(page, "gqa")
+        page.mouse.click(x, y)
+        page.wait_for_selector("#panel:not([hidden])")
+        panel = page.locator("#panel").text_content() or ""
+        assert "GQA" in panel and "分组查询注意力" in panel
+        assert "介于 MHA 与 MQA 之间" in panel
+        assert "Attention → MHA → MQA → GQA" in panel
+        assert "KV-Cache → GQA" in panel
+        assert "MLA" in panel  # a dependant
+        assert "GQA 为什么能兼顾效果和速度？" in panel
+
+        after = {n["id"]: n for n in page.evaluate("() => network.body.data.nodes.get()")}
+        chain = {"attention", "mha", "mqa", "kv-cache", "gqa", "mla"}
+        for nid, node in after.items():
+            if nid in chain:
+                assert node.get("opacity", 1) == 1, nid
+                assert node["color"] == before[nid]["color"], nid
+            else:
+                assert node["opacity"] < 1, nid
+                assert node["color"] != before[nid]["color"], nid
+        assert page.evaluate("() => network.getSelectedNodes()") == ["gqa"]
+
+        # Search: Chinese alias, English alias in another case, full-width letters (NFKC).
+        assert search(page, "分组查询")[0] == "GQA"
+        assert search(page, "proximal")[0] == "PPO"
+        assert search(page, "ｇｒｐｏ")[0] == "GRPO"
+        assert search(page, "rope")[0] == "旋转位置编码"
+        assert search(page, "不存在的概念") == []
+        search(page, "多头注意")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#panel .panel-title').textContent === 'MHA'"
+        )
+        assert page.evaluate("() => network.getSelectedNodes()") == ["mha"]
+
+        # Open every answer (the hostile one included): sanitised, nothing runs or loads.
+        for summary in page.locator("#panel details > summary").all():
+            summary.click()
+        answer = page.locator("#panel .answer").first
+        assert "因为不同的头关注不同的模式。" in (answer.text_content() or "")
+        assert "heads = 8" in (answer.text_content() or "")
+        assert "［图片：远程图片］" in (answer.text_content() or "")
+        assert (
+            page.evaluate(
+                """() => document.querySelectorAll(
+                '#panel script, #panel img, #panel svg, #panel [onerror], .answer [style],'
+                + ' #panel a').length"""
+            )
+            == 0
+        )
+        assert XSS_BREAKOUT in (page.locator("#panel summary").first.text_content() or "")
+
+        # The hostile node: its label is drawn and shown as plain text.
+        x, y = node_screen_position(page, "evil")
+        page.mouse.click(x, y)
+        page.wait_for_function(
+            "label => document.querySelector('#panel .panel-title').textContent === label",
+            arg=XSS_LABEL,
+        )
+        for summary in page.locator("#panel details > summary").all():
+            summary.click()
+        assert XSS_SCRIPT in (page.locator("#panel .description").text_content() or "")
+        legend = page.locator("#legend").text_content() or ""
+        assert "测试</script><script>window.__xss6=1</script>" in legend
+        # Tooltips are plain text.
+        page.mouse.move(*node_screen_position(page, "mha"))
+        page.wait_for_timeout(600)
+        assert page.evaluate("() => document.querySelectorAll('div.vis-tooltip *').length") == 0
+
+        # Escape clears the selection and the highlight.
+        page.keyboard.press("Escape")
+        assert page.locator("#panel").is_hidden()
+        restored = page.evaluate("() => network.body.data.nodes.get()")
+        assert all(n.get("opacity", 1) == 1 for n in restored)
+        page.wait_for_timeout(300)
+        watch.assert_clean(page)
+    finally:
+        context.close()
+
+
+def test_phone_width_screenshot(browser: Any, small_page: Path) -> None:
+    context, page, watch = open_page(browser, small_page, 390, 844, scale=2)
+    try:
+        assert canvas_ink(page) > 0.001
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        # every node is inside the visible map
+        box = page.locator("#map").bounding_box()
+        assert box is not None
+        for nid in (n.id for n in SMALL_NODES):
+            x, y = node_screen_position(page, nid)
+            assert box["x"] <= x <= box["x"] + box["width"], nid
+            assert box["y"] <= y <= box["y"] + box["height"], nid
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "map-390-overview.png"))
+        search(page, "分组查询注意力")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#panel:not([hidden])")
+        panel_box = page.locator("#panel").bounding_box()
+        assert panel_box is not None
+        assert panel_box["width"] == pytest.approx(390, abs=1)  # bottom sheet
+        assert panel_box["y"] + panel_box["height"] == pytest.approx(
+            box["y"] + box["height"], abs=1
+        )
+        assert "Attention → MHA → MQA → GQA" in (page.locator("#panel").text_content() or "")
+        page.wait_for_timeout(700)  # let the focus animation finish
+        x, y = node_screen_position(page, "gqa")
+        assert box["y"] < y < panel_box["y"], "selected node hidden behind the bottom sheet"
+        page.screenshot(path=str(SCREENSHOTS / "map-390.png"))
+        watch.assert_clean(page)
+    finally:
+        context.close()
+
+
+def test_desktop_screenshot(browser: Any, small_page: Path) -> None:
+    context, page, watch = open_page(browser, small_page, 1280, 800)
+    try:
+        x, y = node_screen_position(page, "gqa")
+        page.mouse.click(x, y)
+        page.wait_for_selector("#panel:not([hidden])")
+        page.locator("#panel details > summary").first.click()
+        page.get_by_text("在图中显示整条链").click()
+        page.wait_for_timeout(700)  # let the camera animation finish
+        panel_left = page.locator("#panel").bounding_box()["x"]
+        for nid in ("attention", "mha", "mqa", "kv-cache", "gqa", "mla"):
+            x, _ = node_screen_position(page, nid)
+            assert 0 < x < panel_left, f"{nid} is hidden behind the panel"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.mouse.move(1, 300)
+        page.screenshot(path=str(SCREENSHOTS / "map-1280.png"))
+        watch.assert_clean(page)
+    finally:
+        context.close()
+
+
+def test_big_map_draws(browser: Any, tmp_path: Path) -> None:
+    data = big_map()
+    t0 = time.perf_counter()
+    path = tmp_path / "big.html"
+    write_map(data, path)
+    build_s = time.perf_counter() - t0
+    size = path.stat().st_size
+    assert size < 5 * 1024 * 1024
+    t1 = time.perf_counter()
+    context, page, watch = open_page(browser, path, 1280, 800)
+    try:
+        wall_s = time.perf_counter() - t1
+        ready_ms = page.evaluate("() => window.__mapReady")
+        counts = page.evaluate(
+            "() => [network.body.data.nodes.length, network.body.data.edges.length]"
+        )
+        assert counts == [3000, 4000]
+        assert canvas_ink(page) > 0.001
+        t2 = time.perf_counter()
+        page.fill("#search", "concept-1500")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#panel:not([hidden])")
+        select_s = time.perf_counter() - t2
+        print(
+            f"\n3000 nodes / 4000 edges: page {size / 1e6:.2f} MB, built in {build_s:.2f} s, "
+            f"first draw at {ready_ms} ms after navigation ({wall_s:.2f} s wall incl. load), "
+            f"search+highlight {select_s:.2f} s"
+        )
+        watch.assert_clean(page)
+    finally:
+        context.close()
+
+
+def test_check_graph_tool_passes(small_page: Path) -> None:
+    if not CHECK_GRAPH.exists():
+        pytest.skip(f"{CHECK_GRAPH} not present")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(CHECK_GRAPH),
+            str(small_page),
+            "--json",
+            "--screenshot",
+            str(SCREENSHOTS / "map-check-graph.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert done.returncode == 0, report
+    assert report["nodes"] == len(SMALL_NODES) and report["blocked_requests"] == 0
