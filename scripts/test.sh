@@ -22,6 +22,6 @@ if command -v npm >/dev/null 2>&1 && [ ! -d tests/js/node_modules/mathjax-full ]
   (cd tests/js && npm install --no-audit --no-fund --silent) || echo "note: mathjax-full could not be installed; formula typesetting tests will skip" >&2
 fi
 
-python3 -m ruff check src tests benchmarks
+python3 -m ruff check .
 python3 -m mypy
 python3 -m pytest "$@"
