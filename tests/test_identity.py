@@ -181,3 +181,39 @@ def test_bad_lock_file_is_a_clear_error(tmp_path: Path, content: str, needle: st
     with pytest.raises(UserError, match=needle):
         Lock.load(p)
     assert p.read_text(encoding="utf-8") == content  # never silently reset
+
+
+def test_new_templates_update_the_note_type_in_place(notes_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later bagu2anki with other CSS/templates: same note type, updated on import, history kept."""
+    import bagu2anki.write.apkg as apkg_mod
+
+    v1 = run_build(notes_copy, tmp_path, "v1")
+    original = apkg_mod.template_text
+
+    def newer(name: str) -> str:
+        text = original(name)
+        if name == "card.css":
+            return text + "\n.b2a-next-version { color: red; }\n"
+        if name == "back.html":
+            return text.replace('<div class="answer">', '<div class="answer v2">')
+        return text
+
+    monkeypatch.setattr(apkg_mod, "template_text", newer)
+    v2 = run_build(notes_copy, tmp_path, "v2")
+    col = new_collection(tmp_path / "anki")
+    try:
+        import_package(col, apkg(v1))
+        study_everything(col)
+        before = {r[0]: tuple(r[1:]) for r in col.db.all(f"select id, {SCHED} from cards")}
+        import_package(col, apkg(v2))
+        models = [m for m in col.models.all_names_and_ids() if m.name.startswith(MODEL_NAME)]
+        assert len(models) == 1
+        model = col.models.get(models[0].id)
+        assert ".b2a-next-version" in model["css"]
+        assert 'class="answer v2"' in model["tmpls"][0]["afmt"]
+        after = {r[0]: tuple(r[1:]) for r in col.db.all(f"select id, {SCHED} from cards")}
+        assert after == before
+        card = col.get_card(col.find_cards("")[0])
+        assert "answer v2" in card.answer()
+    finally:
+        col.close()

@@ -63,6 +63,8 @@ class LockEntry:
 class Lock:
     entries: dict[str, LockEntry] = field(default_factory=dict)
     path: Path | None = None
+    notetype: tuple[str, int] | None = None
+    """(digest of the note type's templates and CSS, when that last changed)."""
 
     @classmethod
     def load(cls, path: Path | None) -> Lock:
@@ -105,7 +107,11 @@ class Lock:
                     f"{path}: entry {guid!r} is damaged ({err!r}); fix or remove that entry, "
                     "or restore the file from git."
                 ) from err
-        return cls(entries, path)
+        nt = data.get("notetype")
+        notetype = None
+        if isinstance(nt, dict) and isinstance(nt.get("digest"), str) and isinstance(nt.get("changed"), int):
+            notetype = (nt["digest"], nt["changed"])
+        return cls(entries, path, notetype)
 
     def dumps(self) -> str:
         notes = {
@@ -120,7 +126,9 @@ class Lock:
             }
             for g, e in sorted(self.entries.items())
         }
-        body = {"tool": "bagu2anki", "version": LOCK_VERSION, "notes": notes}
+        body: dict[str, object] = {"tool": "bagu2anki", "version": LOCK_VERSION, "notes": notes}
+        if self.notetype is not None:
+            body["notetype"] = {"digest": self.notetype[0], "changed": self.notetype[1]}
         return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
     def save(self, path: Path) -> None:
@@ -251,6 +259,14 @@ def content_hash(parts: Sequence[str]) -> str:
         h.update(p.encode("utf-8"))
         h.update(b"\x00")
     return h.hexdigest()[:20]
+
+
+def notetype_time(digest: str, lock: Lock, now: int) -> int:
+    """The note type's modification time: Anki updates a note type on import only when newer."""
+    if lock.notetype is None:
+        return now
+    old_digest, changed = lock.notetype
+    return changed if old_digest == digest else max(now, changed + 1)
 
 
 def modification_time(guid: str, content: str, lock: Lock, now: int) -> int:

@@ -344,7 +344,8 @@ def plain(fragment: str) -> str:
 
 def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     """Read and resolve everything, then write the deck, the map, the report and the lock."""
-    from bagu2anki.write.apkg import write_apkg
+    from bagu2anki.identity import notetype_time
+    from bagu2anki.write.apkg import notetype_digest, write_apkg
     from bagu2anki.write.map import write_concept_map
     from bagu2anki.write.report import write_report
 
@@ -363,11 +364,15 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     cfg.out.mkdir(parents=True, exist_ok=True)
     deck_file = cfg.out / f"{_safe_filename(cfg.deck_name())}.apkg"
     progress("write deck", 0, 1)
-    write_apkg(cards, deck_file, renderer.pygments_css(), diags, description="bagu2anki")
+    css = renderer.pygments_css()
+    digest = notetype_digest(css)
+    nt_mod = notetype_time(digest, lock, build_clock())
+    write_apkg(cards, deck_file, css, diags, nt_mod, description="bagu2anki")
     map_file = cfg.out / "graph.html"
     progress("write map", 0, 1)
     write_concept_map(cfg.deck_name(), analysis, cards, map_file)
     new_lock = _updated_lock(lock, cards, identity)
+    new_lock.notetype = (digest, nt_mod)
     report_file = cfg.out / "report.md"
     write_report(report_file, cfg, analysis, cards, identity, diags)
     outputs = [deck_file, map_file, report_file]

@@ -30,11 +30,6 @@ from bagu2anki.render import media_name
 MODEL_ID = 1_742_026_118
 MODEL_NAME = "bagu2anki 问答"
 FIELDS = ("Question", "Answer", "Prerequisites", "Related", "Source", "Section")
-# When templates/front.html, back.html or card.css change, set TEMPLATES_HASH to the new
-# hash (tests/test_apkg.py tells it) and move TEMPLATES_RELEASED forward: Anki updates a
-# note type on import only when its modification time is newer.
-TEMPLATES_RELEASED = 1_764_374_400  # 2025-11-29 00:00 UTC
-TEMPLATES_HASH = "see tests"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -42,11 +37,14 @@ def template_text(name: str) -> str:
     return resources.files("bagu2anki.templates").joinpath(name).read_text(encoding="utf-8")
 
 
-def templates_digest() -> str:
+def notetype_digest(extra_css: str) -> str:
+    """Changes whenever the note type Anki sees changes (templates, CSS, fields, name)."""
     h = hashlib.sha256()
-    for name in ("front.html", "back.html", "card.css"):
-        h.update(template_text(name).encode())
-    return h.hexdigest()[:16]
+    for part in (MODEL_NAME, *FIELDS, template_text("front.html"), template_text("back.html"),
+                 template_text("card.css"), extra_css):
+        h.update(part.encode())
+        h.update(b"\x00")
+    return h.hexdigest()[:20]
 
 
 def build_model(extra_css: str) -> genanki.Model:
@@ -86,6 +84,7 @@ def write_apkg(
     out: Path,
     extra_css: str,
     diags: Diagnostics,
+    notetype_mod: int,
     description: str = "",
 ) -> None:
     model = build_model(extra_css)
@@ -132,7 +131,7 @@ def write_apkg(
         raw = Path(tmp) / "raw.apkg"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            package.write_to_file(str(raw), timestamp=TEMPLATES_RELEASED)
+            package.write_to_file(str(raw), timestamp=notetype_mod)
         for w in caught:
             diags.warning(str(out), None, f"genanki: {w.message}", "genanki")
         _reproducible_zip(raw, out, Path(tmp))
