@@ -114,13 +114,25 @@ def test_edits_keep_history_and_land(notes_copy: Path, tmp_path: Path) -> None:
         col.close()
 
 
-def test_same_notes_same_bytes(notes_copy: Path, tmp_path: Path) -> None:
-    a = run_build(notes_copy, tmp_path, "a")
-    b = run_build(notes_copy, tmp_path, "b")
-    c = run_build(notes_copy, tmp_path, "c", use_cache=False)
+def test_same_notes_same_bytes_cold_and_incremental(notes_copy: Path, tmp_path: Path) -> None:
+    run_build(notes_copy, tmp_path, "a")  # first build: writes the lock and the cache
+    first = {n: sha(tmp_path / "a" / n) for n in ("notes.apkg", "graph.html")}
+    warm = run_build(notes_copy, tmp_path, "a")  # incremental: everything from the cache
+    assert (tmp_path / "a" / ".bagu2anki-cache").is_file()
+    cold = run_build(notes_copy, tmp_path, "c", use_cache=False)
+    assert not (tmp_path / "c" / ".bagu2anki-cache").exists()
+    for name, digest in first.items():
+        assert sha(tmp_path / "a" / name) == digest == sha(tmp_path / "c" / name), name
+    assert [x.guid for x in warm.cards] == [x.guid for x in cold.cards]
+    # edit one file: the incremental build equals a cold build of the edited notes
+    rag = notes_copy / "rag" / "rag.md"
+    rag.write_text(rag.read_text(encoding="utf-8") + "\n\n**Q：向量检索为什么要归一化？** 让内积等于余弦相似度。\n", encoding="utf-8")
+    lock_before = (tmp_path / "bagu2anki.lock").read_bytes()
+    run_build(notes_copy, tmp_path, "a")
+    (tmp_path / "bagu2anki.lock").write_bytes(lock_before)
+    run_build(notes_copy, tmp_path, "c", use_cache=False)
     for name in ("notes.apkg", "graph.html"):
-        assert sha(tmp_path / "a" / name) == sha(tmp_path / "b" / name) == sha(tmp_path / "c" / name), name
-    assert [x.guid for x in a.cards] == [x.guid for x in b.cards] == [x.guid for x in c.cards]
+        assert sha(tmp_path / "a" / name) == sha(tmp_path / "c" / name), name
 
 
 def test_unchanged_notes_keep_their_time_changed_ones_move_forward(notes_copy: Path, tmp_path: Path) -> None:

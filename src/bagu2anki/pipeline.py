@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bagu2anki import sources
+from bagu2anki.cache import BuildCache, key_of
 from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
 from bagu2anki.concepts.graph import ConceptGraph, build_graph
 from bagu2anki.concepts.recognize import candidate_acronyms, recognize
@@ -23,7 +24,8 @@ from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.identity import Identity, Lock, assign, build_clock, content_hash, modification_time
 from bagu2anki.model import Atom, Card, Document
 from bagu2anki.parse import read, rules
-from bagu2anki.render import Renderer, plain_text
+from bagu2anki.parse.math import find_math
+from bagu2anki.render import Rendered, Renderer, plain_text
 
 Progress = Callable[[str, int, int], None]
 
@@ -54,15 +56,28 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
-def analyse(cfg: Config, diags: Diagnostics, progress: Progress = _noop) -> Analysis:
+def analyse(
+    cfg: Config, diags: Diagnostics, progress: Progress = _noop, cache: BuildCache | None = None
+) -> Analysis:
     found = sources.discover(list(cfg.paths), diags)
     documents: list[Document] = []
+    cache = cache or BuildCache(None)
     for k, f in enumerate(found):
         src = sources.load(f, diags)
         progress("parse", k + 1, len(found))
         if src is None:
             continue
-        documents.append(read(src, diags))
+        key = key_of("parse", src.rel, src.path, src.root, src.format, src.text)
+        hit = cache.get(key)
+        if hit is not None:
+            doc, items = hit
+            diags.items.extend(d for d in items if d not in diags.items)
+        else:
+            local = Diagnostics()
+            doc = read(src, local)
+            cache.put(key, (doc, list(local.items)))
+            diags.extend(local)
+        documents.append(doc)
     atoms = tuple(a for d in documents for a in d.atoms)
     catalogue = load_catalogue(cfg.user_catalogue(), diags)
     chains = [(parts, d.source.rel, line) for d in documents for parts, line in d.chains]
@@ -70,6 +85,8 @@ def analyse(cfg: Config, diags: Diagnostics, progress: Progress = _noop) -> Anal
     links = tuple(recognize(a, catalogue) for a in atoms)
     roots = tuple((d.source.rel, d.source.path, d.source.root) for d in documents)
     _check_atoms(atoms, diags)
+    for d in documents:
+        _check_math(d, diags)
     return Analysis(tuple(documents), atoms, catalogue, graph, links, roots)
 
 
@@ -83,7 +100,24 @@ def _check_atoms(atoms: Sequence[Atom], diags: Diagnostics) -> None:
         else:
             seen[key] = a
         if a.status == "unanswered":
-            diags.info(a.source, a.line, f"unanswered: {a.question[:40]}", "unanswered")
+            diags.warning(a.source, a.line, f"empty answer: {a.question[:40]} (left out of the deck; see the report's to-do list)", "unanswered")
+
+
+def _check_math(doc: Document, diags: Diagnostics) -> None:
+    """Unbalanced `$`, `$$`, `\\(`, `\\[`: a warning at the line where the formula opens."""
+    lines = doc.source.text.split("\n")
+    for a in doc.atoms:
+        for text in (a.question, a.answer):
+            _, problems = find_math(text)
+            for prob in problems:
+                k = text[: prob.offset].count("\n")
+                needle = text.split("\n")[k].strip()
+                line = a.line
+                for n in range(a.line - 1, min(a.end_line, len(lines))):
+                    if needle and needle in lines[n]:
+                        line = n + 1
+                        break
+                diags.warning(a.source, line, f"unbalanced math: {prob.message}; the formula shows as text", "math")
 
 
 def resolve_reference(atom: Atom, atoms: Sequence[Atom]) -> Atom | None:
@@ -113,6 +147,38 @@ def resolve_reference(atom: Atom, atoms: Sequence[Atom]) -> Atom | None:
         if best is None or (cand.source == atom.source and best.source != atom.source):
             best = cand
     return best
+
+
+def render_answer(
+    renderer: Renderer, cache: BuildCache, atom: Atom, base: Path, root: Path, answer: str | None = None
+) -> Rendered:
+    """Renderer.answer through the build cache (images re-checked, diagnostics replayed)."""
+    text = atom.answer if answer is None else answer
+    key = key_of("answer", atom.fmt, atom.source, atom.line, base, root, text, renderer.fold_threshold)
+    hit = cache.get(key)
+    if hit is not None:
+        rendered, items, stamps = hit
+        if all(_stamp(p) == s for p, s in stamps):
+            renderer.diags.items.extend(d for d in items if d not in renderer.diags.items)
+            return rendered  # type: ignore[no-any-return]
+    saved = renderer.diags
+    local = Diagnostics()
+    renderer.diags = local
+    try:
+        rendered = renderer.answer(atom, base, root, answer)
+    finally:
+        renderer.diags = saved
+    saved.extend(local)
+    cache.put(key, (rendered, list(local.items), [(p, _stamp(p)) for p in rendered.media]))
+    return rendered
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def deck_for(root: str, atom: Atom, flat: bool = False) -> str:
@@ -156,6 +222,7 @@ def make_cards(
     renderer: Renderer,
     diags: Diagnostics,
     progress: Progress = _noop,
+    cache: BuildCache | None = None,
 ) -> tuple[list[Card], int]:
     """Render every atom (and one card per used concept), in prerequisite order."""
     atoms = analysis.atoms
@@ -164,6 +231,7 @@ def make_cards(
     big = len(rank) + 1
     root_deck = cfg.deck_name()
     now = build_clock()
+    cache = cache or BuildCache(None)
 
     by_concept: dict[str, list[int]] = defaultdict(list)
     for i, (concepts, _main) in enumerate(analysis.links):
@@ -199,14 +267,14 @@ def make_cards(
                     a_for_render = target
                 else:
                     a_for_render = target
-                r = renderer.answer(a_for_render, base, root, answer_src)
+                r = render_answer(renderer, cache, a_for_render, base, root, answer_src)
                 back = prefix + r.html
                 rendered_answers[i] = back
         if i not in rendered_answers:
             if a.status == "unanswered":
-                r = renderer.answer(a, base, root, "（待补充）")
+                r = render_answer(renderer, cache, a, base, root, "（待补充）")
             else:
-                r = renderer.answer(a, base, root)
+                r = render_answer(renderer, cache, a, base, root)
             rendered_answers[i] = r.html
         if r.visible_chars > 4000:
             diags.info(a.source, a.line, f"very long answer ({r.visible_chars} characters): consider splitting it", "long-answer")
@@ -350,11 +418,12 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     from bagu2anki.write.report import write_report
 
     diags = Diagnostics()
-    analysis = analyse(cfg, diags, progress)
+    cache = BuildCache.open(cfg.out if cfg.use_cache else None)
+    analysis = analyse(cfg, diags, progress, cache)
     lock = Lock.load(cfg.lock_path())
     identity = assign(analysis.atoms, lock, diags)
     renderer = Renderer(diags, cfg.fold_threshold)
-    cards, n_concepts = make_cards(cfg, analysis, identity, lock, renderer, diags, progress)
+    cards, n_concepts = make_cards(cfg, analysis, identity, lock, renderer, diags, progress, cache)
     for orphan in identity.orphans:
         diags.info(orphan.source.split(":")[0] or "notes", None, f"question gone from the notes (orphan in Anki): {orphan.question[:50]}", "orphan")
     for word, count, where in candidate_acronyms(analysis.atoms, analysis.catalogue):
@@ -376,6 +445,8 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     report_file = cfg.out / "report.md"
     write_report(report_file, cfg, analysis, cards, identity, diags)
     outputs = [deck_file, map_file, report_file]
+    if cfg.use_cache:
+        cache.save()
     if cfg.write_lock:
         lock_path = cfg.lock_path()
         try:

@@ -1,0 +1,143 @@
+"""The command line: help everywhere, exit codes, public JSON shapes, GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from conftest import need_seed
+
+from bagu2anki.cli import main
+
+ATOM_KEYS = [
+    "id", "source", "line", "section", "number", "kind", "question", "answer", "status",
+    "concepts", "front_html", "back_html",
+]
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    out: list[tuple[str, click.Command]] = []
+    for name, cmd in group.commands.items():
+        out.append((prefix + name, cmd))
+        if isinstance(cmd, click.Group):
+            out.extend(_commands(cmd, prefix + name + " "))
+    return out
+
+
+def test_every_command_has_help() -> None:
+    cmds = _commands(main)
+    assert {n for n, _ in cmds} >= {"build", "check", "export", "export atoms", "export graph"}
+    for name, cmd in cmds:
+        assert cmd.help and cmd.help.strip(), f"{name} has no help text"
+        for param in cmd.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{name} {param.opts} has no help text"
+
+
+def test_build_writes_outputs_and_never_the_notes(notes_copy: Path, tmp_path: Path) -> None:
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in notes_copy.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["build", str(notes_copy), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "questions from 8 files" in res.output
+    assert (out / "notes.apkg").is_file() and (out / "graph.html").is_file() and (out / "report.md").is_file()
+    assert (tmp_path / "bagu2anki.lock").is_file()  # beside the notes folder, not inside
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in notes_copy.rglob("*") if p.is_file()}
+    assert after == before
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Questions per section" in report and "## To do" in report
+
+
+def test_export_atoms_keys_and_order(notes_copy: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["export", "atoms", str(notes_copy), "--lock", str(tmp_path / "l.lock")])
+    assert res.exit_code == 0, res.output
+    records = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(records) >= 40
+    for r in records:
+        assert list(r) == ATOM_KEYS
+        assert r["status"] in ("answered", "link_only", "reference", "unanswered")
+        assert isinstance(r["section"], list) and isinstance(r["concepts"], list)
+    for a, b in zip(records, records[1:], strict=False):
+        if a["source"] == b["source"]:
+            assert a["line"] < b["line"]
+    assert not (tmp_path / "l.lock").exists()  # export never writes
+
+
+def test_export_atoms_single_file_source_is_file_name(tmp_path: Path) -> None:
+    seed = need_seed()
+    res = CliRunner().invoke(main, ["export", "atoms", str(seed), "--lock", str(tmp_path / "l.lock")])
+    assert res.exit_code == 0, res.output
+    records = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(records) == 37
+    assert {r["source"] for r in records} == {seed.name}
+    by_q = {r["question"]: r for r in records}
+    mha = next(r for q, r in by_q.items() if q.startswith("除了MHA"))
+    assert {"MHA", "GQA", "MLA"} <= set(mha["concepts"])
+
+
+def test_export_graph_has_the_chains(notes_copy: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["export", "graph", str(notes_copy), "--lock", str(tmp_path / "l.lock")])
+    assert res.exit_code == 0, res.output
+    graph = json.loads(res.stdout)
+    assert set(graph) == {"nodes", "edges"}
+    for n in graph["nodes"]:
+        assert set(n) == {"id", "label", "aliases", "description", "domain", "atoms"}
+    edges = {(e["source"], e["target"]) for e in graph["edges"]}
+    for e in graph["edges"]:
+        assert set(e) == {"source", "target", "origin", "loc"}
+        assert e["origin"] in ("catalogue", "notes")
+    for chain in (
+        ["Attention", "MHA", "MQA", "GQA", "MLA"],
+        ["PolicyGradient", "PPO", "GRPO", "DAPO"],
+        ["DP", "ZeRO-1", "ZeRO-2", "ZeRO-3", "FSDP"],
+    ):
+        for a, b in zip(chain, chain[1:], strict=False):
+            assert (a, b) in edges, (a, b)
+    notes_edges = [e for e in graph["edges"] if e["origin"] == "notes"]
+    assert all(e["loc"] and ":" in e["loc"] for e in notes_edges)
+    used = {n["id"]: n for n in graph["nodes"]}
+    assert used["GQA"]["atoms"]
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    p = folder / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_check_exit_codes_and_formats(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    _write(notes, "a.md", "## 注意力\n\n### 为什么除以根号 dk？\n\n方差会变大，$x_1 + \\frac{a}{b} 没有闭合。\n")
+    runner = CliRunner()
+    ok = runner.invoke(main, ["check", str(notes), "--lock", str(tmp_path / "l.lock")])
+    assert ok.exit_code == 0, ok.output
+    assert "a.md:5: warning: unbalanced math" in ok.output
+    strict = runner.invoke(main, ["check", str(notes), "--strict", "--lock", str(tmp_path / "l.lock")])
+    assert strict.exit_code == 1
+    gh = runner.invoke(main, ["check", str(notes), "--format", "github", "--lock", str(tmp_path / "l.lock")])
+    assert "::warning file=a.md,line=5::" in gh.output
+    js = runner.invoke(main, ["check", str(notes), "--format", "json", "--lock", str(tmp_path / "l.lock")])
+    items = json.loads(js.stdout)
+    assert any(i["path"] == "a.md" and i["line"] == 5 for i in items)
+    usage = runner.invoke(main, ["check", str(tmp_path / "nope")])
+    assert usage.exit_code == 2
+
+
+@pytest.mark.parametrize("args", [["build", "--fold-threshold", "5"], ["frobnicate"], ["export", "atoms", "--bogus"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert CliRunner().invoke(main, args).exit_code == 2
+
+
+def test_strict_build_fails_on_warnings(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    _write(notes, "a.md", "## A\n\n### 图在哪？\n\n![图](missing.png)\n")
+    runner = CliRunner()
+    res = runner.invoke(main, ["build", str(notes), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 0
+    assert "a.md:3: warning: image not found: missing.png" in res.output
+    res = runner.invoke(main, ["build", str(notes), "-o", str(tmp_path / "out"), "--strict"])
+    assert res.exit_code == 1
