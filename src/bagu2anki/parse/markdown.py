@@ -67,12 +67,31 @@ def _strip_heading(text: str) -> str:
 def read_markdown(src: SourceFile, diags: Diagnostics) -> Document:
     lines = src.text.split("\n")
     tokens = _MD.parse(src.text)
+    _check_fences(src, tokens, lines, diags)
     events = _find_events(tokens, lines)
     events = _demote_containers(events)
     return _assemble(src, lines, events, tokens, diags)
 
 
 _CN_NUMBER = re.compile(r"^[一二三四五六七八九十百]+\s*[、.．]\s*")
+
+
+def _check_fences(src: SourceFile, tokens: list[Token], lines: list[str], diags: Diagnostics) -> None:
+    """A code fence that never closes swallows the rest of the file: say where it opened."""
+    for t in tokens:
+        if t.type != "fence" or t.map is None:
+            continue
+        end = t.map[1]
+        closing = lines[end - 1].strip() if end - 1 < len(lines) else ""
+        marker = t.markup
+        closed = end - 1 > t.map[0] and closing.startswith(marker) and closing.strip(marker[0]) == ""
+        if not closed:
+            diags.warning(
+                src.rel,
+                t.map[0] + 1,
+                f"code fence {marker} opened here never closes: the rest of the file is read as code",
+                "unclosed-fence",
+            )
 
 
 def _heading_question(text: str, numbered_majority: bool) -> tuple[str, str | None, str | None] | None:
