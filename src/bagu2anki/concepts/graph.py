@@ -5,8 +5,9 @@ Takes a `Catalogue` and the chains the parser found (`MHA -> GQA -> MLA`); gives
 
 An edge `a -> b` means a is a prerequisite of b. Cycles are reported as warnings and the build
 goes on: ordering uses an acyclic view made by adding edges in order — catalogue edges first
-(concept by concept, each concept's prerequisites as listed), then notes edges as given — and
-leaving out every edge that would close a cycle.
+(concept by concept, shipped concepts before those a user file changed, each concept's
+prerequisites as listed), then notes edges as given — and leaving out every edge that would
+close a cycle.
 """
 
 from __future__ import annotations
@@ -160,9 +161,12 @@ class ConceptGraph:
 
 
 def _catalogue_edges(catalogue: Catalogue) -> list[Edge]:
+    """Edges of shipped concepts first, then of concepts a user catalogue added or changed, so
+    that when a user file closes a cycle, its edge is the one the acyclic view leaves out."""
+    ordered = sorted(catalogue, key=lambda c: c.origin != SHIPPED_ORIGIN)
     return [
         Edge(prereq, concept.id, "catalogue", None)
-        for concept in catalogue
+        for concept in ordered
         for prereq in concept.prereqs
         if prereq in catalogue
     ]

@@ -3,15 +3,15 @@
 Takes an `Atom` and a `Catalogue`; gives concept ids, most relevant first. How it decides:
 
 Matching. Question, answer and section headings are NFKC-normalised (full-width ＧＱＡ is GQA)
-and lower-cased, then scanned once by a regex compiled from every alias (a trie, so it is
-one pass per text). At each position the longest alias wins, so 分组查询注意力 is GQA and not
-also 注意力. Latin aliases match whole terms only: no letter, digit or `_` may touch either
+and lower-cased, then scanned by two regexes built once per catalogue from every alias, as
+tries: one for aliases that start with a Latin letter or digit, one for the rest. Mentions
+never overlap and the longest alias wins, so 分组查询注意力 is GQA and not also 注意力. Latin aliases match whole terms only: no letter, digit or `_` may touch either
 end (MLA is not found in MLAX, PPO not in PPO2). A space, `-` or `_` inside an alias matches
 any of them or nothing (KV-Cache, kv cache, KVCache), and so does the seam between Latin and
 Chinese (kv缓存, KV 缓存). Chinese aliases match as substrings.
 
-Guarded aliases. A Latin alias of one or two letters/digits (DP, TP, PP, RM, RL, KL, BN, LN)
-counts only with support. Support is another mention of: the same concept under a longer
+Guarded aliases. A Latin alias of one or two letters/digits (DP, TP, PP, RM, RL, KL, BN, LN,
+PI) counts only with support. Support is another mention of: the same concept under a longer
 alias, any concept of the same domain (DP, TP and PP support each other), a concept that is a
 direct prerequisite or dependant of it, or a context word of its domain (catalogue `domains`,
 e.g. 并行, 显存 for distributed). A mention in the question or a section heading is supported
@@ -44,6 +44,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bagu2anki.concepts.catalogue import Catalogue, alias_key, is_guarded, normalize
 from bagu2anki.model import Atom
@@ -68,20 +69,19 @@ _SEPARATOR_CHARS = frozenset(" \t\r\n\f\v-_–—")
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
 _NOT_CONCEPTS = frozenset(
     "AI ML DL NLP CV LLM LLMS GPU GPUS CPU TPU NPU API SDK JSON XML YAML HTML CSS HTTP HTTPS URL "
-    "SQL PDF ID IO OS OK QA FAQ TODO NOTE CUDA OOM PS".split()
+    "SQL PDF ID IO OS OK QA FAQ TODO NOTE CUDA OOM PS KV QK QKT KB MB GB TB".split()
 )
 
 
 @dataclass(frozen=True, slots=True)
 class _Term:
     concept: str | None
-    """The concept this alias names; None for a domain context word."""
+    """The concept this alias names; None for a context word or an ignored phrase."""
     guarded: bool
     domains: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
+class _Hit(NamedTuple):
     start: int
     end: int
     term: _Term
@@ -149,8 +149,8 @@ def _trie(spellings: Iterable[str]) -> _TrieNode:
 def _compile(root: _TrieNode, latin: bool) -> re.Pattern[str]:
     """One regex for the aliases that start with a Latin letter/digit (or for the others).
 
-    Two regexes are about twice as fast as one: the engine tries a position's alternatives
-    one by one, and each regex has half as many. Every alternative starts with a literal
+    Two regexes are faster than one: the engine tries a position's alternatives one by one,
+    and each regex has fewer. Every alternative starts with a literal
     (the whole-term lookbehind sits after the first character) so the engine can skip
     positions whose character starts no alias.
     """
@@ -214,6 +214,11 @@ class _Matcher:
                     spellings.append(normalize(word))
                 else:
                     terms[key] = _Term(old.concept, old.guarded, old.domains | {domain})
+        for phrase in catalogue.ignore:
+            key = alias_key(phrase)
+            if key and key not in terms:
+                terms[key] = _Term(None, False, frozenset())
+                spellings.append(normalize(phrase))
         # Most matches are spelled exactly like an alias: look those up without re-keying.
         self.terms = dict(terms)
         for spelling in spellings:
@@ -248,22 +253,22 @@ class _Matcher:
         """Alias and context-word mentions, left to right, longest first, not overlapping."""
         text = self.fold(text)
         terms = self.terms
-        found: list[tuple[int, int, str]] = [
-            (m.start(), m.end(), m.group()) for m in self.latin.finditer(text)
-        ]
+        found = [(m.start(), m.group()) for m in self.latin.finditer(text)]
         if not text.isascii():
-            other = [(m.start(), m.end(), m.group()) for m in self.other.finditer(text)]
+            other = [(m.start(), m.group()) for m in self.other.finditer(text)]
             if other:
-                found = sorted(found + other, key=lambda f: (f[0], -f[1])) if found else other
+                # Both regexes never match at the same position (a position starts with a
+                # Latin character or not), so sorting by start is enough.
+                found = sorted(found + other) if found else other
         hits: list[_Hit] = []
         last_end = 0
-        for start, end, matched in found:
+        for start, matched in found:
             if start < last_end:
                 continue  # overlaps a mention found by the other regex
             term = terms.get(matched) or terms.get(_SEPARATORS.sub("", matched))
             if term is not None:
-                hits.append(_Hit(start, end, term))
-                last_end = end
+                last_end = start + len(matched)
+                hits.append(_Hit(start, last_end, term))
         return hits
 
     def supports(self, other: _Hit, hit: _Hit) -> bool:
@@ -298,7 +303,11 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     m = _matcher(catalogue)
     question = m.scan(atom.question)
     answer = m.scan(atom.answer)
-    headings = [m.scan(h) for h in atom.section]
+    # Headings repeat across atoms and are only needed for guarded aliases or an empty
+    # question, so they are scanned only then.
+    guarded = any(h.term.guarded for h in question) or any(h.term.guarded for h in answer)
+    need_headings = guarded or not any(h.term.concept for h in question)
+    headings = [m.scan(h) for h in atom.section] if need_headings else []
     heading_hits = [h for hs in headings for h in hs]
     everywhere = [*question, *answer, *heading_hits]
     outside_answer = [*question, *heading_hits]
@@ -341,16 +350,28 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
 
 def candidate_acronyms(atoms: Sequence[Atom], catalogue: Catalogue) -> list[tuple[str, int, str]]:
     """Upper-case-heavy Latin terms (2-8 chars, e.g. DCA, EQR) that recur in at least two atoms
-    but are no alias or id in the catalogue: candidates to add. Gives (term, number of atoms,
-    first `path:line`), most frequent first. Everyday acronyms (GPU, API, JSON, ...) are skipped.
+    and are not (part of) an alias mention: candidates to add to the catalogue.
+
+    Gives (term, number of atoms, first `path:line`), most frequent first, then by term.
+    Everyday acronyms and matrix names (GPU, API, JSON, KV, QK, ...) are skipped.
     """
+    matcher = _matcher(catalogue)
     count: Counter[str] = Counter()
     spelling: dict[str, str] = {}
     first: dict[str, str] = {}
     for atom in atoms:
         found: set[str] = set()
         for text in (atom.question, atom.answer):
-            for m in _ACRONYM.finditer(unicodedata.normalize("NFKC", text)):
+            text = unicodedata.normalize("NFKC", text)
+            # Positions of alias mentions line up with `text` unless lower-casing changed its
+            # length (a handful of exotic letters); then only whole aliases are excluded.
+            same_length = len(text.lower()) == len(text)
+            mentions = [
+                (h.start, h.end)
+                for h in (matcher.scan(text) if same_length else [])
+                if h.term.concept is not None
+            ]
+            for m in _ACRONYM.finditer(text):
                 term = m.group()
                 letters = [ch for ch in term if ch.isalpha()]
                 upper = sum(ch.isupper() for ch in letters)
@@ -358,6 +379,8 @@ def candidate_acronyms(atoms: Sequence[Atom], catalogue: Catalogue) -> list[tupl
                     continue
                 key = alias_key(term)
                 if key.upper() in _NOT_CONCEPTS or catalogue.resolve(term) is not None:
+                    continue
+                if any(m.start() < end and start < m.end() for start, end in mentions):
                     continue
                 found.add(key)
                 spelling.setdefault(key, term)
