@@ -114,7 +114,9 @@ def test_edits_keep_history_and_land(notes_copy: Path, tmp_path: Path) -> None:
         col.close()
 
 
-def test_same_notes_same_bytes_cold_and_incremental(notes_copy: Path, tmp_path: Path) -> None:
+def test_same_notes_same_bytes_cold_and_incremental(
+    notes_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_build(notes_copy, tmp_path, "a")  # first build: writes the lock and the cache
     first = {n: sha(tmp_path / "a" / n) for n in ("notes.apkg", "graph.html")}
     warm = run_build(notes_copy, tmp_path, "a")  # incremental: everything from the cache
@@ -128,6 +130,8 @@ def test_same_notes_same_bytes_cold_and_incremental(notes_copy: Path, tmp_path: 
     rag = notes_copy / "rag" / "rag.md"
     rag.write_text(rag.read_text(encoding="utf-8") + "\n\n**Q：向量检索为什么要归一化？** 让内积等于余弦相似度。\n", encoding="utf-8")
     lock_before = (tmp_path / "bagu2anki.lock").read_bytes()
+    # an edit is stamped with the clock; pin it so both builds see the same one
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(2_000_000_000))
     run_build(notes_copy, tmp_path, "a")
     (tmp_path / "bagu2anki.lock").write_bytes(lock_before)
     run_build(notes_copy, tmp_path, "c", use_cache=False)
