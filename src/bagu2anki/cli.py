@@ -120,8 +120,9 @@ def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: s
 def check(ctx: click.Context, paths: tuple[Path, ...], strict: bool, fmt: str, verbose: bool,
           lock: Path | None, catalogue: Path | None) -> None:
     """Read the notes and report problems only; writes nothing."""
+    from bagu2anki.cards import make_cards
     from bagu2anki.identity import Lock, assign
-    from bagu2anki.pipeline import analyse, make_cards
+    from bagu2anki.pipeline import analyse
     from bagu2anki.render import Renderer
 
     cfg = _config(ctx, paths, lock=lock, catalogue=catalogue)
