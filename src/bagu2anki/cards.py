@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from bagu2anki.pipeline import Analysis, Progress
 
 
+# Every field carries text (an empty field reads as a broken note in Anki's checks); the card
+# style hides a block whose only content is this marker.
+NONE = '<span class="none">无</span>'
+
+
 def _noop(stage: str, done: int, total: int) -> None:
     return None
 
@@ -191,13 +196,13 @@ def make_cards(
             diags.info(a.source, a.line, f"very long answer ({r.visible_chars} characters): consider splitting it", "long-answer")
         front = renderer.question(a)
         chain = graph.chain(main) if main else ()
-        prereq = _chain_html(analysis.catalogue, chain)
+        prereq = _chain_html(analysis.catalogue, chain) or NONE
         related_idx: list[int] = []
         for c in concepts[:2]:
             for j in by_concept.get(c, []):
                 if j != i and j not in related_idx:
                     related_idx.append(j)
-        related = ""
+        related = NONE
         if related_idx:
             items = "".join(
                 f"<li>{html.escape(atoms[j].question)} <span class=\"where\">{html.escape(' › '.join(atoms[j].section[-1:]))}</span></li>"
@@ -241,7 +246,7 @@ def make_cards(
             back = f"<p>{html.escape(concept.description)}</p>"
             if q_items:
                 back += f'<p class="label">相关问题</p><ul>{q_items}</ul>'
-            prereq = _chain_html(analysis.catalogue, chain)
+            prereq = _chain_html(analysis.catalogue, chain) or NONE
             atom = Atom(
                 source="concepts",
                 line=0,
@@ -257,12 +262,12 @@ def make_cards(
             guid = "b2a-concept-" + re.sub(r"[^A-Za-z0-9_.-]", "_", cid)
             tags = ("概念", "concept::" + _tag(cid), "domain::" + _tag(concept.domain))
             deck = root_deck if cfg.flat_decks else f"{root_deck}::概念"
-            fields = (front, back, prereq, "", f"concept:{cid}", "概念")
+            fields = (front, back, prereq, NONE, f"concept:{cid}", "概念")
             chash = content_hash(fields + tags + (deck,))
             mod = modification_time(guid, chash, lock, now)
             order.append(((rank.get(cid, big), 0, 0), len(cards)))
             cards.append(
-                Card(atom, guid, (cid,), cid, front, back, deck, tags, (), mod, 0, prereq, "", chash)
+                Card(atom, guid, (cid,), cid, front, back, deck, tags, (), mod, 0, prereq, NONE, chash)
             )
             n_concept_cards += 1
     ranked = sorted(order)

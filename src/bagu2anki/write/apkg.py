@@ -102,7 +102,7 @@ def write_apkg(
             card.prereq_html,
             card.related_html,
             f"{a.source}:{a.line}",
-            " › ".join(a.section),
+            " › ".join(a.section) or Path(a.source).stem,
         ]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
