@@ -134,6 +134,26 @@ def test_section_decks_in_prerequisite_order_by_position(notes_copy: Path, tmp_p
         col.close()
 
 
+def test_corpus_builds_with_its_figures(tmp_path: Path) -> None:
+    from conftest import need_corpus
+
+    docs = need_corpus() / "docs"
+    result = run_build((docs,), tmp_path)
+    assert len(result.analysis.atoms) >= 600
+    media = {p.name for c in result.cards for p in c.media}
+    assert media == {"moe.svg", "rag.svg", "transformer.svg"}
+    col = new_collection(tmp_path / "anki")
+    try:
+        import_package(col, deck_file(result))
+        files = set(Path(col.media.dir()).iterdir())
+        assert len(files) == 3
+        for cid in col.find_cards("")[:400]:
+            card = col.get_card(cid)
+            assert math_balanced(card.answer())
+    finally:
+        col.close()
+
+
 def test_seed_imports_whole(tmp_path: Path) -> None:
     seed = need_seed()
     result = run_build((seed,), tmp_path, include_unanswered=True)

@@ -177,3 +177,16 @@ _line = st.one_of(
 def test_parser_never_raises_and_keeps_every_line(lines: list[str], name: str) -> None:
     doc = read_text("\n".join(lines), name)
     assert_lines_accounted(doc)
+
+
+def test_section_intro_with_a_figure_becomes_an_overview_card() -> None:
+    doc = read_text("# RAG 基础\n\n![流程图](/diagrams/rag.svg)\n\n> 一段导语。\n\n## 问答\n\n**Q：RAG 是什么？** 检索增强生成。\n")
+    assert [a.question for a in doc.atoms] == ["RAG 基础：概览", "RAG 是什么？"]
+    assert doc.atoms[0].kind == "概览" and "![流程图]" in doc.atoms[0].answer
+    plain = read_text("# RAG 基础\n\n一段没有图的导语。\n\n## 问答\n\n**Q：RAG 是什么？** 检索增强生成。\n")
+    assert [a.question for a in plain.atoms] == ["RAG 是什么？"] and plain.unattached
+
+
+def test_bold_label_lists_are_not_questions() -> None:
+    doc = read_text("## 方向\n\n1. **数据怎么进来**：解析、清洗。\n2. **证据怎么找对**：混合检索。\n")
+    assert doc.atoms == ()

@@ -80,7 +80,14 @@ def analyse(
         documents.append(doc)
     atoms = tuple(a for d in documents for a in d.atoms)
     catalogue = load_catalogue(cfg.user_catalogue(), diags)
-    chains = [(parts, d.source.rel, line) for d in documents for parts, line in d.chains]
+    # An arrow between two words is often just prose (`question -> final`); a line is read as a
+    # concept chain when at least two of its parts name concepts.
+    chains = [
+        (parts, d.source.rel, line)
+        for d in documents
+        for parts, line in d.chains
+        if sum(catalogue.resolve(part) is not None for part in parts) >= 2
+    ]
     graph = build_graph(catalogue, chains, diags)
     links = tuple(recognize(a, catalogue) for a in atoms)
     roots = tuple((d.source.rel, d.source.path, d.source.root) for d in documents)

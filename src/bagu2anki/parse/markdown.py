@@ -174,7 +174,10 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
             continue
         if t.type in ("bullet_list_open", "ordered_list_open"):
             items = _top_items(tokens, i)
-            asking = [it for it in items if rules.asks(it[1].split("\n", 1)[0])]
+            asking = [
+                it for it in items
+                if rules.asks(it[1].split("\n", 1)[0]) and not _BOLD_LABEL_RE.match(it[1])
+            ]
             q_list = (
                 t.type == "ordered_list_open"
                 and open_kind is None
@@ -210,6 +213,9 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
         after_heading = False if t.type not in ("front_matter",) else after_heading
         i += 1
     return events
+
+
+_BOLD_LABEL_RE = re.compile(r"^\*\*[^*]+\*\*\s*[:：]")
 
 
 def _top_items(tokens: list[Token], i: int) -> list[tuple[int, str, int, str | None]]:
@@ -303,7 +309,11 @@ def _assemble(
             while section and section[-1][0] >= ev.level:
                 section.pop()
             section.append((ev.level, ev.title))
-            _collect_unattached(src, lines, ev.body_start, end, _titles(section), meta_lines, unattached)
+            overview = _overview(src, lines, ev.body_start, end, _titles(section), meta_lines)
+            if overview is not None:
+                atoms.append(overview)
+            else:
+                _collect_unattached(src, lines, ev.body_start, end, _titles(section), meta_lines, unattached)
             continue
         if ev.level:
             while section and section[-1][0] >= ev.level:
@@ -350,6 +360,34 @@ def _dedent(line: str, indent: int) -> str:
     while k < indent and k < len(line) and line[k] == " ":
         k += 1
     return line[k:]
+
+
+_RICH_RE = re.compile(r"!\[[^\]]*\]\(|!\[\[")
+
+
+def _overview(
+    src: SourceFile, lines: list[str], start: int, end: int, section: tuple[str, ...], skip: set[int]
+) -> Atom | None:
+    """A section introduction with a figure is worth a card of its own (`标题：概览`), so the figure is kept."""
+    run = [i for i in range(start, end) if i not in skip and lines[i].strip()]
+    if not run or not section:
+        return None
+    a, b = run[0], run[-1] + 1
+    text = "\n".join(lines[a:b])
+    if not _RICH_RE.search(text):
+        return None
+    return Atom(
+        source=src.rel,
+        line=a + 1,
+        end_line=b,
+        section=section,
+        number=None,
+        kind="概览",
+        question=f"{section[-1]}：概览",
+        answer=text,
+        status="answered",
+        fmt="markdown",
+    )
 
 
 def _collect_unattached(
