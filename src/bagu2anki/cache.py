@@ -20,9 +20,31 @@ CACHE_NAME = ".bagu2anki-cache"
 _FORMAT = 1
 
 
+def _code_digest() -> str:
+    """What produced the cached values: every module and template of this installation."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    files = sorted(here.rglob("*.py")) + sorted(here.rglob("*.yaml"))
+    try:
+        from importlib import resources
+
+        tpl = resources.files("bagu2anki.templates")
+        names = sorted(p.name for p in tpl.iterdir() if p.name.endswith((".html", ".css", ".j2")))
+        for name in names:
+            h.update(tpl.joinpath(name).read_bytes())
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        pass
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+_CODE = _code_digest()
+
+
 def key_of(*parts: object) -> str:
     h = hashlib.sha256()
-    h.update(f"bagu2anki {__version__} cache {_FORMAT}".encode())
+    h.update(f"bagu2anki {__version__} {_CODE} cache {_FORMAT}".encode())
     for p in parts:
         h.update(b"\x00")
         h.update(str(p).encode("utf-8", "surrogatepass"))
@@ -46,7 +68,7 @@ class BuildCache:
         try:
             with path.open("rb") as f:
                 data = pickle.load(f)
-            if isinstance(data, dict) and data.get("version") == (__version__, _FORMAT):
+            if isinstance(data, dict) and data.get("version") == (__version__, _CODE, _FORMAT):
                 entries = data.get("entries", {})
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
             entries = {}
@@ -74,5 +96,5 @@ class BuildCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".part")
         with tmp.open("wb") as f:
-            pickle.dump({"version": (__version__, _FORMAT), "entries": self.used}, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump({"version": (__version__, _CODE, _FORMAT), "entries": self.used}, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, self.path)

@@ -24,6 +24,7 @@ from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.identity import Identity, Lock, assign, build_clock
 from bagu2anki.model import Atom, Card, Document
 from bagu2anki.parse import read, rules
+from bagu2anki.parse.flatten import flattening_problems
 from bagu2anki.parse.math import find_math
 from bagu2anki.render import Renderer, plain_text
 
@@ -125,6 +126,11 @@ def _check_math(doc: Document, diags: Diagnostics) -> None:
                         line = n + 1
                         break
                 diags.warning(a.source, line, f"unbalanced math: {prob.message}; the formula shows as text", "math")
+        if a.fmt == "text":
+            body_start = a.line + 1
+            for prob in flattening_problems(a.answer):
+                line = body_start + a.answer[: prob.offset].count("\n")
+                diags.info(a.source, line, f"left as text: {prob.message}", "flattened-math")
 
 
 def atom_records(cfg: Config, diags: Diagnostics) -> Iterator[dict[str, object]]:

@@ -28,8 +28,8 @@ from pygments.util import ClassNotFound
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom
 from bagu2anki.parse import math as mathx
+from bagu2anki.parse.flatten import to_markdown
 from bagu2anki.parse.markdown import CONTAINERS
-from bagu2anki.parse.textexport import to_markdown
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
@@ -54,9 +54,12 @@ _HTML_COMMENT_RE = re.compile(r"^<!--.*-->$", re.S)
 _WIKI_EMBED_RE = re.compile(r"!\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
 _WIKI_LINK_RE = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
 _TAG_STRIP_RE = re.compile(r"<[^>]+>")
+_URL_RE = re.compile(r"https?://\S+")
 _SUMMARY_TITLES = ("总结", "小结", "结论", "总之", "summary", "tl;dr", "tldr", "一句话总结", "核心结论")
 _ANSWER_LABEL_RE = re.compile(r"^(?:A|答|答案|回答)\s*[:：]\s*", re.I)
 FOLD_THRESHOLD = 1000
+MIN_FOLDED = 200  # visible characters worth hiding behind 展开全文
+SUMMARY_CHARS = 500  # a summary found by its title is cut after about this many characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,10 @@ class Renderer:
         md.add_render_rule("html_inline", _render_html)
         md.add_render_rule("html_block", _render_html)
         md.add_render_rule("image", _render_image)
+        md.add_render_rule("table_open", _render_table_open)
+        md.add_render_rule("table_close", _render_table_close)
+        md.add_render_rule("th_open", _render_cell_open)
+        md.add_render_rule("td_open", _render_cell_open)
         self.md = md
         self.formatter = HtmlFormatter(cssclass="highlight", nowrap=False)
 
@@ -126,22 +133,47 @@ class Renderer:
         full = "".join(parts)
         visible = len(_TAG_STRIP_RE.sub("", full).strip())
         folded = False
+        shown = rest = ""
         if visible > self.fold_threshold and len(parts) > 1:
             lead = _summary_lead(blocks, parts)
+            if len(lead) >= len(blocks):
+                lead = [0]
+            shown = "".join(parts[k] for k in lead)
+            rest = "".join(p for k, p in enumerate(parts) if k not in lead)
+            # Folding away a closing sentence saves nothing: a long code answer stays whole.
+            folded = len(plain_text(rest)) >= MIN_FOLDED
+        if folded:
             body = (
-                f'<div class="lead">{lead}</div>'
-                f'<details class="full"><summary>展开全文</summary>{full}</details>'
+                f'<div class="lead">{shown}</div>'
+                f'<details class="full"><summary>展开全文</summary>{rest}</details>'
             )
-            folded = True
         else:
             body = full
         return Rendered(body, tuple(sorted(env.media)), visible, folded)
 
     def pygments_css(self) -> str:
-        light = HtmlFormatter(style="default").get_style_defs(".highlight")
-        dark = HtmlFormatter(style="monokai").get_style_defs(".nightMode .highlight")
-        dark2 = HtmlFormatter(style="monokai").get_style_defs(".night_mode .highlight")
-        return "\n".join((light, dark, dark2))
+        """Token colours for light cards and for Anki's night mode (`.nightMode` on body).
+
+        Only token rules: the code box's own background and padding come from card.css.
+        """
+        rules = [_token_rules(LIGHT_CODE_STYLE, ".highlight")]
+        for night in (".nightMode", ".night_mode"):
+            rules.append(_token_rules(NIGHT_CODE_STYLE, f"{night} .highlight"))
+        return "\n".join(rules)
+
+
+LIGHT_CODE_STYLE = "default"
+NIGHT_CODE_STYLE = "github-dark"
+
+
+def _token_rules(style: str, scope: str) -> str:
+    defs = HtmlFormatter(style=style).get_style_defs(scope)
+    keep = [
+        line
+        for line in defs.splitlines()
+        if line.startswith(scope + " .") and "linenos" not in line
+    ]
+    return "\n".join(keep)
 
 
 def clean(fragment: str) -> str:
@@ -190,30 +222,67 @@ def _block_title(block: list[Token]) -> str:
     return ""
 
 
-def _summary_lead(blocks: list[list[Token]], parts: list[str]) -> str:
-    """The answer's own summary when it has one, else its opening block."""
+_INLINE_SUMMARY_RE = re.compile(
+    r"^(?:\*\*)?(?:一句话总结|核心结论|总结|小结|结论|总之|tl;dr)(?:\*\*)?\s*[:：,，](?:\*\*)?\s*\S.{20,}",
+    re.I | re.S,
+)
+_TITLE_NUMBER_RE = re.compile(r"^(?:[0-9一二三四五六七八九十]+\s*[、.．)）]|[a-z](?=[\u4e00-\u9fff]))\s*")
+
+
+def _is_summary_title(block: list[Token]) -> bool:
+    """`### 总结`, `小结：`, `五、总结`, `4. 总结` (and the export's stray `s总结`)."""
+    if block[0].type not in ("heading_open", "paragraph_open"):
+        return False
+    title = _TITLE_NUMBER_RE.sub("", _block_title(block))
+    return any(title == s or (title.startswith(s) and len(title) <= len(s) + 6) for s in _SUMMARY_TITLES)
+
+
+def _summary_lead(blocks: list[list[Token]], parts: list[str]) -> list[int]:
+    """Which blocks open a folded answer: its own summary when it has one, else its opening.
+
+    A summary is a `总结` / `小结` title (heading or a short paragraph) with the blocks after it,
+    up to the next heading and about SUMMARY_CHARS visible characters; or a closing table.
+    The rest of the answer goes into `<details>`.
+    """
     for k, b in enumerate(blocks):
-        title = _block_title(b)
-        if b[0].type in ("heading_open", "paragraph_open") and any(
-            title == s or (title.startswith(s) and len(title) <= len(s) + 6) for s in _SUMMARY_TITLES
-        ):
-            rest = []
-            for b2, p2 in zip(blocks[k + 1 :], parts[k + 1 :], strict=False):
-                if b2[0].type == "heading_open":
+        if _is_summary_title(b):
+            rest: list[int] = []
+            size = 0
+            for j in range(k + 1, len(blocks)):
+                if blocks[j][0].type == "heading_open" or (rest and size >= SUMMARY_CHARS):
                     break
-                rest.append(p2)
+                rest.append(j)
+                size += len(plain_text(parts[j]))
             if rest:
-                return parts[k] + "".join(rest)
+                return [k, *rest]
+    # `总结：……` / `一句话总结：……`: a paragraph that is its own summary
+    for k, b in enumerate(blocks):
+        if b[0].type == "paragraph_open" and _INLINE_SUMMARY_RE.match(_block_text(b).strip()):
+            return [k]
     # a closing summary table
-    if blocks and blocks[-1][0].type == "table_open":
-        return parts[-1]
-    lead = parts[0]
-    if len(parts) > 1 and blocks[0][0].type == "paragraph_open" and blocks[1][0].type in (
+    if len(blocks) > 1 and blocks[-1][0].type == "table_open":
+        return [len(blocks) - 1]
+    # the opening: the first paragraph that says something (not a bare link or a fragment)
+    first = next((k for k, b in enumerate(blocks) if not _says_nothing(b)), 0)
+    lead = [first]
+    if len(blocks) > first + 2 and blocks[first][0].type == "paragraph_open" and blocks[first + 1][0].type in (
         "bullet_list_open",
         "ordered_list_open",
-    ) and len(plain_text(parts[0])) < 60:
-        lead += parts[1]
+    ) and len(_block_text(blocks[first])) < 60:
+        lead.append(first + 1)  # `主要有三点：` and its list
     return lead
+
+
+def _says_nothing(block: list[Token]) -> bool:
+    """A paragraph not worth opening with: a bare link or a `fp16 fp32` fragment."""
+    if block[0].type != "paragraph_open":
+        return False
+    text = _URL_RE.sub("", _block_text(block)).strip()
+    return len(text) < 15 and not (len(text) >= 4 and text.endswith(("。", "！", "？", ".", "!", "?")))
+
+
+def _block_text(block: list[Token]) -> str:
+    return "".join(t.content for t in block if t.type == "inline")
 
 
 # -- render rules ---------------------------------------------------------------------------------
@@ -223,8 +292,9 @@ def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: A
     tok = tokens[idx]
     lang = (tok.info or "").strip().split()[0].lower() if tok.info else ""
     code = tok.content
-    if lang in ("math", "latex", "tex") and False:
-        return ""
+    if lang == "math":
+        # GitHub / GitLab display math: a ```math fence is one formula
+        return f'<div class="math display">\\[{html.escape(code.strip(), quote=False)}\\]</div>\n'
     if lang and lang not in ("text", "txt", "plain"):
         try:
             lexer = get_lexer_by_name(lang)
@@ -232,6 +302,26 @@ def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: A
         except ClassNotFound:
             pass
     return f'<div class="highlight"><pre><code>{html.escape(code)}</code></pre></div>\n'
+
+
+def _render_table_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    """Wide tables scroll inside their own box instead of widening the card."""
+    return '<div class="table-wrap">' + str(self.renderToken(tokens, idx, options, env))
+
+
+def _render_table_close(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    return str(self.renderToken(tokens, idx, options, env)) + "</div>\n"
+
+
+def _render_cell_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    """`|---:|` alignment as an `align` attribute: the sanitiser drops every `style`."""
+    tok = tokens[idx]
+    style = tok.attrGet("style")
+    align = re.fullmatch(r"text-align:(left|center|right)", str(style)) if style else None
+    if align:
+        tok.attrs.pop("style", None)
+        tok.attrSet("align", align.group(1))
+    return str(self.renderToken(tokens, idx, options, env))
 
 
 def _render_html(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -297,6 +387,11 @@ def _resolve_image(src: str, e: _Env) -> Path | None:
             return None
         if real.is_file():
             return real
+    if rel.startswith("/") and Path(rel).is_file():
+        # a file-system path (`/home/me/x.png`) that is not inside the notes: never bundled
+        if e.diags:
+            e.diags.error(where, line, f"image path leaves the notes folder, refused: {src}", "image-outside")
+        return None
     if e.diags:
         e.diags.warning(where, line, f"image not found: {src} (looked next to the note and in the notes root)", "missing-image")
     return None

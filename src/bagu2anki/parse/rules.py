@@ -290,3 +290,19 @@ def find_chain(line: str) -> tuple[str, ...] | None:
 
 def url_spans(text: str) -> list[str]:
     return _URL_RE.findall(text)
+
+
+_SENTENCE_PUNCT = re.compile(r"[，。,:：？?！!；;、]|https?://")
+_LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
+
+
+def looks_like_title(line: str) -> bool:
+    """A short line without sentence punctuation: a section title in a flat export (`模板3`)."""
+    s = line.strip()
+    if not s or len(s) > 24:
+        return False
+    if _SENTENCE_PUNCT.search(s) or _LIST_START.match(s) or s.startswith(("|", "\\", "(", "（")):
+        return False
+    if kind_prefix(s)[0] or number_prefix(s)[0] or parse_reference(s):
+        return False
+    return True
