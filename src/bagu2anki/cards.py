@@ -10,14 +10,15 @@ import html
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bagu2anki.cache import BuildCache, key_of
 from bagu2anki.concepts.catalogue import Catalogue
 from bagu2anki.config import Config
-from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.diagnostics import Diagnostic, Diagnostics
 from bagu2anki.identity import Identity, Lock, build_clock, content_hash, modification_time
 from bagu2anki.model import Atom, Card
 from bagu2anki.parse import rules
@@ -36,57 +37,125 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
-def resolve_reference(atom: Atom, atoms: Sequence[Atom]) -> Atom | None:
+class References:
     """`见模板2 第5题` / `同 3.2` -> the atom it points at (same file first), or None.
 
     The number is the question's own number where it has one, else its position in its section.
     """
-    if not atom.reference:
-        return None
-    section, _, number = atom.reference.partition("#")
-    sec = rules.nfkc(section).strip().lower()
-    ordinal: dict[int, int] = {}
-    counters: dict[tuple[str, tuple[str, ...]], int] = defaultdict(int)
-    for k, cand in enumerate(atoms):
-        counters[(cand.source, cand.section)] += 1
-        ordinal[k] = counters[(cand.source, cand.section)]
-    best: Atom | None = None
-    for k, cand in enumerate(atoms):
-        if cand is atom or cand.status in ("unanswered", "reference"):
-            continue
-        own = cand.number if cand.number is not None else str(ordinal[k])
-        if own != number and own.split(".")[0] != number:
-            continue
-        titles = [rules.nfkc(t).lower() for t in cand.section]
-        if sec and not any(t == sec or t.endswith(sec) or sec.endswith(t) for t in titles):
-            continue
-        if best is None or (cand.source == atom.source and best.source != atom.source):
-            best = cand
-    return best
+
+    def __init__(self, atoms: Sequence[Atom]) -> None:
+        self.by_number: dict[str, list[Atom]] = defaultdict(list)
+        counters: dict[tuple[str, tuple[str, ...]], int] = defaultdict(int)
+        for cand in atoms:
+            counters[(cand.source, cand.section)] += 1
+            if cand.status in ("unanswered", "reference"):
+                continue
+            own = cand.number if cand.number is not None else str(counters[(cand.source, cand.section)])
+            self.by_number[own].append(cand)
+            head = own.split(".")[0]
+            if head != own:
+                self.by_number[head].append(cand)
+
+    def resolve(self, atom: Atom) -> Atom | None:
+        if not atom.reference:
+            return None
+        section, _, number = atom.reference.partition("#")
+        sec = rules.nfkc(section).strip().lower()
+        best: Atom | None = None
+        for cand in self.by_number.get(number, ()):
+            if cand is atom:
+                continue
+            titles = [rules.nfkc(t).lower() for t in cand.section]
+            if sec and not any(t == sec or t.endswith(sec) or sec.endswith(t) for t in titles):
+                continue
+            if best is None or (cand.source == atom.source and best.source != atom.source):
+                best = cand
+        return best
 
 
-def render_answer(
-    renderer: Renderer, cache: BuildCache, atom: Atom, base: Path, root: Path, answer: str | None = None
-) -> Rendered:
-    """Renderer.answer through the build cache (images re-checked, diagnostics replayed)."""
-    text = atom.answer if answer is None else answer
-    key = key_of("answer", atom.fmt, atom.source, atom.line, base, root, text, renderer.fold_threshold)
-    hit = cache.get(key)
-    if hit is not None:
-        rendered, items, stamps = hit
-        if all(_stamp(p) == s for p, s in stamps):
-            renderer.diags.items.extend(d for d in items if d not in renderer.diags.items)
-            return rendered  # type: ignore[no-any-return]
+def resolve_reference(atom: Atom, atoms: Sequence[Atom]) -> Atom | None:
+    return References(atoms).resolve(atom)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderJob:
+    """One answer to render: the atom whose text and location it uses, where images resolve."""
+
+    atom: Atom
+    base: Path
+    root: Path
+    answer: str | None = None
+
+
+PARALLEL_MIN = 400  # below this many answers to render, a process pool costs more than it saves
+_WORKER: Renderer | None = None
+
+
+def _worker_init(fold_threshold: int) -> None:
+    global _WORKER
+    _WORKER = Renderer(Diagnostics(), fold_threshold)
+
+
+def _worker_render(job: RenderJob) -> tuple[Rendered, list[Diagnostic]]:
+    assert _WORKER is not None
+    return _render_one(_WORKER, job)
+
+
+def _render_one(renderer: Renderer, job: RenderJob) -> tuple[Rendered, list[Diagnostic]]:
     saved = renderer.diags
     local = Diagnostics()
     renderer.diags = local
     try:
-        rendered = renderer.answer(atom, base, root, answer)
+        rendered = renderer.answer(job.atom, job.base, job.root, job.answer)
     finally:
         renderer.diags = saved
-    saved.extend(local)
-    cache.put(key, (rendered, list(local.items), [(p, _stamp(p)) for p in rendered.media]))
-    return rendered
+    return rendered, list(local.items)
+
+
+def render_answers(
+    renderer: Renderer, cache: BuildCache, jobs: Sequence[RenderJob], workers: int = 1
+) -> list[Rendered]:
+    """Render every job, through the cache; misses go to a process pool when there are many.
+
+    Results and diagnostics come back in job order whatever the number of workers, so the
+    output is the same as a one-process build.
+    """
+    results: list[Rendered | None] = [None] * len(jobs)
+    misses: list[tuple[int, str]] = []
+    for k, job in enumerate(jobs):
+        text = job.atom.answer if job.answer is None else job.answer
+        key = key_of("answer", job.atom.fmt, job.atom.source, job.atom.line, job.base, job.root, text, renderer.fold_threshold)
+        hit = cache.get(key)
+        if hit is not None:
+            rendered, items, stamps = hit
+            if all(_stamp(p) == s for p, s in stamps):
+                for d in items:
+                    renderer.diags.add(d.severity, d.path, d.line, d.message, d.code)
+                results[k] = rendered
+                continue
+        misses.append((k, key))
+    todo = [jobs[k] for k, _ in misses]
+    if workers > 1 and len(todo) >= PARALLEL_MIN:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(renderer.fold_threshold,)) as pool:
+            outs = list(pool.map(_worker_render, todo, chunksize=max(8, len(todo) // (workers * 8))))
+    else:
+        outs = [_render_one(renderer, job) for job in todo]
+    for (k, key), (rendered, items) in zip(misses, outs, strict=True):
+        for d in items:
+            renderer.diags.add(d.severity, d.path, d.line, d.message, d.code)
+        cache.put(key, (rendered, items, [(p, _stamp(p)) for p in rendered.media]))
+        results[k] = rendered
+    return [r for r in results if r is not None]
+
+
+def render_question(renderer: Renderer, cache: BuildCache, atom: Atom) -> str:
+    key = key_of("question", atom.fmt, atom.question)
+    hit = cache.get(key)
+    if isinstance(hit, str):
+        return hit
+    front = renderer.question(atom)
+    cache.put(key, front)
+    return front
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -123,11 +192,9 @@ def tags_for(atom: Atom, concepts: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in tags if t))
 
 
-def _root_for(rel: str, analysis: Analysis) -> tuple[Path, Path]:
-    for r, path, root in analysis.roots:
-        if r == rel:
-            return path.parent, root
-    return Path("."), Path(".")
+def _roots(analysis: Analysis) -> dict[str, tuple[Path, Path]]:
+    """Source rel -> (its folder, its notes root): where relative images resolve."""
+    return {r: (path.parent, root) for r, path, root in analysis.roots}
 
 
 def make_cards(
@@ -139,6 +206,7 @@ def make_cards(
     diags: Diagnostics,
     progress: Progress = _noop,
     cache: BuildCache | None = None,
+    workers: int = 1,
 ) -> tuple[list[Card], int]:
     """Render every atom (and one card per used concept), in prerequisite order."""
     atoms = analysis.atoms
@@ -148,6 +216,8 @@ def make_cards(
     root_deck = cfg.deck_name()
     now = build_clock()
     cache = cache or BuildCache(None)
+    roots = _roots(analysis)
+    references = References(atoms)
 
     by_concept: dict[str, list[int]] = defaultdict(list)
     for i, (concepts, _main) in enumerate(analysis.links):
@@ -156,50 +226,50 @@ def make_cards(
         for c in concepts:
             by_concept[c].append(i)
 
-    rendered_answers: dict[int, str] = {}
-    cards: list[Card] = []
-    order: list[tuple[tuple[int, int, int], int]] = []
-    total = len(atoms)
+    # first pass: what to render for each card (a reference shows the answer it points at)
+    jobs: list[RenderJob] = []
+    prefixes: list[str] = []
+    kept: list[int] = []
     for i, a in enumerate(atoms):
-        progress("render", i + 1, total)
         if a.status == "unanswered" and not cfg.include_unanswered:
             continue
-        concepts, main = analysis.links[i]
-        base, root = _root_for(a.source, analysis)
-        answer_src: str | None = None
+        base, root = roots.get(a.source, (Path("."), Path(".")))
+        job = RenderJob(a, base, root, "（待补充）" if a.status == "unanswered" else None)
         prefix = ""
         if a.status == "reference":
-            target = resolve_reference(a, atoms)
+            target = references.resolve(a)
             if target is None:
                 diags.warning(a.source, a.line, f"reference '{a.answer.strip()}' points at no question with an answer", "unresolved-reference")
             else:
-                answer_src = target.answer
                 prefix = (
                     f'<p class="ref">（{html.escape(a.answer.strip())}：'
                     f"{html.escape(target.question)} — {html.escape(target.source)}:{target.line}）</p>"
                 )
-                base, root = _root_for(target.source, analysis)
-                if target.fmt != a.fmt:
-                    a_for_render = target
-                else:
-                    a_for_render = target
-                r = render_answer(renderer, cache, a_for_render, base, root, answer_src)
-                back = prefix + r.html
-                rendered_answers[i] = back
-        if i not in rendered_answers:
-            if a.status == "unanswered":
-                r = render_answer(renderer, cache, a, base, root, "（待补充）")
-            else:
-                r = render_answer(renderer, cache, a, base, root)
-            rendered_answers[i] = r.html
+                tbase, troot = roots.get(target.source, (Path("."), Path(".")))
+                job = RenderJob(target, tbase, troot, target.answer)
+        jobs.append(job)
+        prefixes.append(prefix)
+        kept.append(i)
+    progress("render", 0, len(jobs))
+    rendered = render_answers(renderer, cache, jobs, workers)
+    progress("render", len(jobs), len(jobs))
+
+    cards: list[Card] = []
+    order: list[tuple[tuple[int, int, int], int]] = []
+    for i, prefix, r in zip(kept, prefixes, rendered, strict=True):
+        a = atoms[i]
+        concepts, main = analysis.links[i]
+        back_html = prefix + r.html
         if r.visible_chars > 4000:
             diags.info(a.source, a.line, f"very long answer ({r.visible_chars} characters): consider splitting it", "long-answer")
-        front = renderer.question(a)
+        front = render_question(renderer, cache, a)
         chain = graph.chain(main) if main else ()
         prereq = _chain_html(analysis.catalogue, chain) or NONE
         related_idx: list[int] = []
         for c in concepts[:2]:
-            for j in by_concept.get(c, []):
+            for j in by_concept.get(c, ()):
+                if len(related_idx) >= 5:
+                    break
                 if j != i and j not in related_idx:
                     related_idx.append(j)
         related = NONE
@@ -212,7 +282,7 @@ def make_cards(
         tags = tags_for(a, concepts)
         deck = deck_for(root_deck, a, cfg.flat_decks)
         guid = identity.guids[i]
-        fields = (front, rendered_answers[i], prereq, related, f"{a.source}:{a.line}", " › ".join(a.section))
+        fields = (front, back_html, prereq, related, f"{a.source}:{a.line}", " › ".join(a.section))
         chash = content_hash(fields + tags + (deck,))
         mod = modification_time(guid, chash, lock, now)
         key = (rank.get(main, big) if main else big, 1, i)
@@ -224,7 +294,7 @@ def make_cards(
                 concepts=concepts,
                 main_concept=main,
                 front_html=front,
-                back_html=rendered_answers[i],
+                back_html=back_html,
                 deck=deck,
                 tags=tags,
                 media=r.media,

@@ -64,6 +64,8 @@ def main() -> None:
               help="One deck for everything (sections stay as tags): new cards then follow prerequisite order under Anki's default options.")
 @click.option("--strict", is_flag=True, default=False, help="Fail (exit 1) on warnings too.")
 @click.option("--no-cache", is_flag=True, default=False, help="Force a cold build (ignore the build cache).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Processes that render answers in parallel (default 0: one per CPU core).")
 @click.option("--fold-threshold", type=click.IntRange(min=100), default=None,
               help="Answers longer than this many visible characters open with a summary and fold the rest (default 1000).")
 @click.option("-v", "--verbose", is_flag=True, help="Also print informational notes.")
@@ -71,13 +73,14 @@ def main() -> None:
 @click.pass_context
 def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: str | None,
           include_unanswered: bool | None, concept_cards: bool | None, flat_decks: bool | None, strict: bool, no_cache: bool,
-          fold_threshold: int | None, verbose: bool, lock: Path | None, catalogue: Path | None) -> None:
+          jobs: int, fold_threshold: int | None, verbose: bool, lock: Path | None,
+          catalogue: Path | None) -> None:
     """Build OUT/<deck>.apkg, OUT/graph.html and OUT/report.md from the notes (default: notes/)."""
     from bagu2anki.pipeline import build as run_build
 
     cfg = _config(ctx, paths, out=out, deck=deck, include_unanswered=include_unanswered,
                   concept_cards=concept_cards, flat_decks=flat_decks, fold_threshold=fold_threshold, lock=lock, catalogue=catalogue)
-    cfg = replace(cfg, strict=strict, use_cache=not no_cache)
+    cfg = replace(cfg, strict=strict, use_cache=not no_cache, jobs=jobs)
     bar_state: dict[str, Any] = {}
 
     def progress(stage: str, done: int, total: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,7 +31,14 @@ class Config:
     write_lock: bool = True
     use_cache: bool = True
     catalogue: Path | None = None
+    jobs: int = 0
+    """Processes for rendering; 0 means one per CPU core."""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def workers(self) -> int:
+        if self.jobs > 0:
+            return self.jobs
+        return max(1, min(os.cpu_count() or 1, 8))
 
     @property
     def notes_dirs(self) -> tuple[Path, ...]:

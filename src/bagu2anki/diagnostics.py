@@ -49,6 +49,7 @@ class Diagnostics:
     """Collects diagnostics during a build; strict mode decides at the end, once."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    _seen: set[Diagnostic] = field(default_factory=set, repr=False)
 
     def add(
         self,
@@ -58,8 +59,14 @@ class Diagnostics:
         message: str,
         code: str = "",
     ) -> None:
-        d = Diagnostic(severity, path, line, message, code)
-        if d not in self.items:
+        self.append(Diagnostic(severity, path, line, message, code))
+
+    def append(self, d: Diagnostic) -> None:
+        """Add one diagnostic unless the same one is already there (each problem is told once)."""
+        if len(self._seen) != len(self.items):
+            self._seen = set(self.items)
+        if d not in self._seen:
+            self._seen.add(d)
             self.items.append(d)
 
     def error(self, path: str, line: int | None, message: str, code: str = "") -> None:
@@ -73,8 +80,7 @@ class Diagnostics:
 
     def extend(self, other: Diagnostics) -> None:
         for d in other.items:
-            if d not in self.items:
-                self.items.append(d)
+            self.append(d)
 
     def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self.sorted())

@@ -18,7 +18,7 @@ from bagu2anki.cache import BuildCache, key_of
 from bagu2anki.cards import make_cards
 from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
 from bagu2anki.concepts.graph import ConceptGraph, build_graph
-from bagu2anki.concepts.recognize import candidate_acronyms, recognize
+from bagu2anki.concepts.recognize import acronyms_in, candidate_acronyms, recognize
 from bagu2anki.config import Config
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.identity import Identity, Lock, assign, build_clock
@@ -41,6 +41,7 @@ class Analysis:
     graph: ConceptGraph
     links: tuple[tuple[tuple[str, ...], str | None], ...]
     roots: tuple[tuple[str, Path, Path], ...]  # (source rel, file path, notes root) per document
+    acronyms: tuple[tuple[tuple[str, str], ...], ...] = ()  # candidate concepts per atom
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +61,14 @@ def _noop(stage: str, done: int, total: int) -> None:
 def analyse(
     cfg: Config, diags: Diagnostics, progress: Progress = _noop, cache: BuildCache | None = None
 ) -> Analysis:
+    """Read every note file and link its questions to concepts (cached per file)."""
     found = sources.discover(list(cfg.paths), diags)
-    documents: list[Document] = []
     cache = cache or BuildCache(None)
+    catalogue = load_catalogue(cfg.user_catalogue(), diags)
+    catalogue_key = key_of("catalogue", repr(catalogue))
+    documents: list[Document] = []
+    links: list[tuple[tuple[str, ...], str | None]] = []
+    acronyms: list[tuple[tuple[str, str], ...]] = []
     for k, f in enumerate(found):
         src = sources.load(f, diags)
         progress("parse", k + 1, len(found))
@@ -72,15 +78,26 @@ def analyse(
         hit = cache.get(key)
         if hit is not None:
             doc, items = hit
-            diags.items.extend(d for d in items if d not in diags.items)
+            for d in items:
+                diags.append(d)
         else:
             local = Diagnostics()
             doc = read(src, local)
+            _check_math(doc, local)
             cache.put(key, (doc, list(local.items)))
             diags.extend(local)
         documents.append(doc)
+        lkey = key_of("concepts", key, catalogue_key)
+        linked = cache.get(lkey)
+        if linked is None:
+            linked = (
+                [recognize(a, catalogue) for a in doc.atoms],
+                [acronyms_in(a, catalogue) for a in doc.atoms],
+            )
+            cache.put(lkey, linked)
+        links.extend(linked[0])
+        acronyms.extend(linked[1])
     atoms = tuple(a for d in documents for a in d.atoms)
-    catalogue = load_catalogue(cfg.user_catalogue(), diags)
     # An arrow between two words is often just prose (`question -> final`); a line is read as a
     # concept chain when at least two of its parts name concepts.
     chains = [
@@ -90,12 +107,9 @@ def analyse(
         if sum(catalogue.resolve(part) is not None for part in parts) >= 2
     ]
     graph = build_graph(catalogue, chains, diags)
-    links = tuple(recognize(a, catalogue) for a in atoms)
     roots = tuple((d.source.rel, d.source.path, d.source.root) for d in documents)
     _check_atoms(atoms, diags)
-    for d in documents:
-        _check_math(d, diags)
-    return Analysis(tuple(documents), atoms, catalogue, graph, links, roots)
+    return Analysis(tuple(documents), atoms, catalogue, graph, tuple(links), roots, tuple(acronyms))
 
 
 def _check_atoms(atoms: Sequence[Atom], diags: Diagnostics) -> None:
@@ -187,10 +201,10 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     lock = Lock.load(cfg.lock_path())
     identity = assign(analysis.atoms, lock, diags)
     renderer = Renderer(diags, cfg.fold_threshold)
-    cards, n_concepts = make_cards(cfg, analysis, identity, lock, renderer, diags, progress, cache)
+    cards, n_concepts = make_cards(cfg, analysis, identity, lock, renderer, diags, progress, cache, cfg.workers())
     for orphan in identity.orphans:
         diags.info(orphan.source.split(":")[0] or "notes", None, f"question gone from the notes (orphan in Anki): {orphan.question[:50]}", "orphan")
-    for word, count, where in candidate_acronyms(analysis.atoms, analysis.catalogue):
+    for word, count, where in candidate_acronyms(analysis.atoms, analysis.catalogue, analysis.acronyms):
         path, _, line = where.rpartition(":")
         diags.info(path, int(line) if line.isdigit() else None, f"candidate concept '{word}' appears in {count} questions but is not in the catalogue", "candidate-concept")
 

@@ -348,43 +348,55 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     return tuple(concepts), main
 
 
-def candidate_acronyms(atoms: Sequence[Atom], catalogue: Catalogue) -> list[tuple[str, int, str]]:
+def acronyms_in(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, str], ...]:
+    """The (key, spelling) of each candidate acronym in one atom (see `candidate_acronyms`)."""
+    matcher = _matcher(catalogue)
+    found: dict[str, str] = {}
+    for text in (atom.question, atom.answer):
+        text = unicodedata.normalize("NFKC", text)
+        # Positions of alias mentions line up with `text` unless lower-casing changed its
+        # length (a handful of exotic letters); then only whole aliases are excluded.
+        same_length = len(text.lower()) == len(text)
+        mentions = [
+            (h.start, h.end)
+            for h in (matcher.scan(text) if same_length else [])
+            if h.term.concept is not None
+        ]
+        for m in _ACRONYM.finditer(text):
+            term = m.group()
+            letters = [ch for ch in term if ch.isalpha()]
+            upper = sum(ch.isupper() for ch in letters)
+            if not 2 <= len(term) <= 8 or upper < 2 or 2 * upper < len(letters):
+                continue
+            key = alias_key(term)
+            if key in found or key.upper() in _NOT_CONCEPTS or catalogue.resolve(term) is not None:
+                continue
+            if any(m.start() < end and start < m.end() for start, end in mentions):
+                continue
+            found[key] = term
+    return tuple(found.items())
+
+
+def candidate_acronyms(
+    atoms: Sequence[Atom],
+    catalogue: Catalogue,
+    per_atom: Sequence[tuple[tuple[str, str], ...]] | None = None,
+) -> list[tuple[str, int, str]]:
     """Upper-case-heavy Latin terms (2-8 chars, e.g. DCA, EQR) that recur in at least two atoms
     and are not (part of) an alias mention: candidates to add to the catalogue.
 
     Gives (term, number of atoms, first `path:line`), most frequent first, then by term.
     Everyday acronyms and matrix names (GPU, API, JSON, KV, QK, ...) are skipped.
+    `per_atom` may carry `acronyms_in()` of each atom, computed earlier (and cached).
     """
-    matcher = _matcher(catalogue)
     count: Counter[str] = Counter()
     spelling: dict[str, str] = {}
     first: dict[str, str] = {}
-    for atom in atoms:
-        found: set[str] = set()
-        for text in (atom.question, atom.answer):
-            text = unicodedata.normalize("NFKC", text)
-            # Positions of alias mentions line up with `text` unless lower-casing changed its
-            # length (a handful of exotic letters); then only whole aliases are excluded.
-            same_length = len(text.lower()) == len(text)
-            mentions = [
-                (h.start, h.end)
-                for h in (matcher.scan(text) if same_length else [])
-                if h.term.concept is not None
-            ]
-            for m in _ACRONYM.finditer(text):
-                term = m.group()
-                letters = [ch for ch in term if ch.isalpha()]
-                upper = sum(ch.isupper() for ch in letters)
-                if not 2 <= len(term) <= 8 or upper < 2 or 2 * upper < len(letters):
-                    continue
-                key = alias_key(term)
-                if key.upper() in _NOT_CONCEPTS or catalogue.resolve(term) is not None:
-                    continue
-                if any(m.start() < end and start < m.end() for start, end in mentions):
-                    continue
-                found.add(key)
-                spelling.setdefault(key, term)
-                first.setdefault(key, f"{atom.source}:{atom.line}")
-        count.update(found)
+    for k, atom in enumerate(atoms):
+        terms = per_atom[k] if per_atom is not None else acronyms_in(atom, catalogue)
+        for key, term in terms:
+            spelling.setdefault(key, term)
+            first.setdefault(key, f"{atom.source}:{atom.line}")
+        count.update(key for key, _ in terms)
     ranked = sorted((k for k, n in count.items() if n >= 2), key=lambda k: (-count[k], spelling[k]))
     return [(spelling[k], count[k], first[k]) for k in ranked]

@@ -31,6 +31,8 @@ def block_parser() -> MarkdownIt:
     md.use(dollarmath_plugin, allow_space=True, allow_digits=False, double_inline=True)
     for name in CONTAINERS:
         md.use(container_plugin, name=name)
+    # Only the block structure is needed to find questions: inline parsing is left to rendering.
+    md.disable(["inline", "text_join"])
     return md
 
 

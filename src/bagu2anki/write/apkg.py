@@ -79,6 +79,34 @@ class _Note(genanki.Note):  # type: ignore[misc]
         super().write_to_db(cursor, float(self.b2a_mod), deck_id, id_gen)
 
 
+class _Package(genanki.Package):  # type: ignore[misc]
+    """genanki's Package, writing the deck and note type tables once instead of once per deck.
+
+    genanki rewrites the whole `decks` and `models` JSON for every deck, which is quadratic in
+    the number of decks (a thousand section decks took seconds); the rows are the same.
+    """
+
+    def write_to_db(self, cursor: Any, timestamp: float, id_gen: Any) -> None:
+        from genanki.apkg_col import APKG_COL
+        from genanki.apkg_schema import APKG_SCHEMA
+
+        cursor.executescript(APKG_SCHEMA)
+        cursor.executescript(APKG_COL)
+        (decks_json,) = cursor.execute("SELECT decks FROM col").fetchone()
+        (models_json,) = cursor.execute("SELECT models FROM col").fetchone()
+        decks_table = json.loads(decks_json)
+        models_table = json.loads(models_json)
+        for deck in self.decks:
+            decks_table[str(deck.deck_id)] = deck.to_json()
+            for note in deck.notes:
+                if str(note.model.model_id) not in models_table:
+                    models_table[str(note.model.model_id)] = note.model.to_json(timestamp, deck.deck_id)
+        cursor.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(decks_table), json.dumps(models_table)))
+        for deck in self.decks:
+            for note in deck.notes:
+                note.write_to_db(cursor, timestamp, deck.deck_id, id_gen)
+
+
 def write_apkg(
     cards: Sequence[Card],
     out: Path,
@@ -120,7 +148,7 @@ def write_apkg(
         deck.add_note(note)
         for p in card.media:
             media.setdefault(media_name(p), p)
-    package = genanki.Package([decks[k] for k in sorted(decks)])
+    package = _Package([decks[k] for k in sorted(decks)])
     with tempfile.TemporaryDirectory(prefix="b2a-media-") as tmp:
         staged = []
         for name in sorted(media):

@@ -150,8 +150,10 @@ def render_map(data: MapData) -> str:
     big = len(nodes) > BIG_NODES or len(edges) > BIG_EDGES
 
     vis_nodes, vis_edges = _vis_elements(nodes, edges, colours, positions)
+    questions, index = _question_table(nodes)
     payload = {
-        "concepts": [_concept_record(n) for n in nodes],
+        "concepts": [_concept_record(n, index) for n in nodes],
+        "questions": questions,
         "domains": _legend(nodes, colours),
         "edges": vis_edges,
         "layout": {"tbX": TB_X, "tbY": TB_Y},
@@ -311,7 +313,19 @@ def _vis_elements(
     return vis_nodes, vis_edges
 
 
-def _concept_record(node: MapNode) -> dict[str, Any]:
+def _question_table(nodes: list[MapNode]) -> tuple[list[dict[str, str]], dict[str, int]]:
+    """Each question once (a question about three concepts is not written three times)."""
+    table: list[dict[str, str]] = []
+    index: dict[str, int] = {}
+    for node in nodes:
+        for q in node.questions:
+            if q.id not in index:
+                index[q.id] = len(table)
+                table.append({"a": q.answer_html, "id": q.id, "q": q.question, "src": q.source})
+    return table, index
+
+
+def _concept_record(node: MapNode, index: dict[str, int]) -> dict[str, Any]:
     return {
         "aliases": list(node.aliases),
         "description": node.description,
@@ -319,10 +333,7 @@ def _concept_record(node: MapNode) -> dict[str, Any]:
         "id": node.id,
         "label": node.label,
         "layer": node.layer,
-        "questions": [
-            {"a": q.answer_html, "id": q.id, "q": q.question, "src": q.source}
-            for q in node.questions
-        ],
+        "questions": [index[q.id] for q in node.questions],
     }
 
 

@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+import html
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bagu2anki.model import Card
+from bagu2anki.render import plain_text
 from bagu2anki.write.graph_html import MapData, MapEdge, MapNode, MapQuestion, write_map
 
 if TYPE_CHECKING:
     from bagu2anki.pipeline import Analysis
 
 
+# Whole answers ride along in the page while they fit this budget; past it (thousands of
+# questions) each answer is cut to a short excerpt so the page stays small and quick to open.
+ANSWER_BUDGET = 2_500_000
+EXCERPT_CHARS = 160
+
+
 def map_data(title: str, analysis: Analysis, cards: Sequence[Card]) -> MapData:
     questions: dict[str, list[MapQuestion]] = defaultdict(list)
     atom_ids: dict[str, list[str]] = defaultdict(list)
-    for c in cards:
-        if c.atom.source == "concepts":
-            continue
+    linked = [c for c in cards if c.atom.source != "concepts" and c.concepts]
+    whole = sum(len(c.back_html) for c in linked) <= ANSWER_BUDGET
+    for c in linked:
+        answer = c.back_html if whole else _excerpt(c.back_html)
+        q = MapQuestion(c.guid, c.atom.question, answer, f"{c.atom.source}:{c.atom.line}")
         for cid in c.concepts:
-            questions[cid].append(
-                MapQuestion(c.guid, c.atom.question, c.back_html, f"{c.atom.source}:{c.atom.line}")
-            )
+            questions[cid].append(q)
             atom_ids[cid].append(c.guid)
     export: dict[str, Any] = analysis.graph.to_export(dict(atom_ids), only_used=False)
     layers = analysis.graph.layers()
@@ -41,6 +49,13 @@ def map_data(title: str, analysis: Analysis, cards: Sequence[Card]) -> MapData:
     )
     edges = tuple(MapEdge(str(e["source"]), str(e["target"]), str(e["origin"])) for e in export["edges"])
     return MapData(title, nodes, edges)
+
+
+def _excerpt(back_html: str) -> str:
+    text = " ".join(plain_text(back_html).split())
+    if len(text) > EXCERPT_CHARS:
+        text = text[:EXCERPT_CHARS].rstrip() + "…（完整答案见卡片）"
+    return f"<p>{html.escape(text)}</p>"
 
 
 def write_concept_map(title: str, analysis: Analysis, cards: Sequence[Card], path: Path) -> None:

@@ -40,12 +40,14 @@ def render_report(
     out.append("|---|---|---|---|")
     per: Counter[tuple[str, str]] = Counter()
     unans: Counter[tuple[str, str]] = Counter()
+    first: dict[tuple[str, str], int] = {}
     for a in atoms:
         key = (a.source, " › ".join(a.section) or "—")
         per[key] += 1
+        first.setdefault(key, a.line)
         if a.status == "unanswered":
             unans[key] += 1
-    for key in sorted(per, key=lambda k: (k[0], min(a.line for a in atoms if (a.source, " › ".join(a.section) or "—") == k))):
+    for key in sorted(per, key=lambda k: (k[0], first[k])):
         out.append(f"| {_cell(key[0])} | {_cell(key[1])} | {per[key]} | {unans[key]} |")
     out.append("")
     todo = [a for a in atoms if a.status == "unanswered"]
@@ -70,9 +72,9 @@ def render_report(
     out.append("Section introductions and stray lines: kept out of the cards, listed so nothing is lost silently.")
     out.append("")
     for u in stray:
-        first = u.text.strip().split("\n", 1)[0][:70]
+        opening = u.text.strip().split("\n", 1)[0][:70]
         span = f"{u.line}" if u.line == u.end_line else f"{u.line}-{u.end_line}"
-        out.append(f"- {u.source}:{span} — {first}")
+        out.append(f"- {u.source}:{span} — {opening}")
     out.append("")
     if identity.orphans:
         out.append(f"## Orphans: questions gone from the notes ({len(identity.orphans)})")
