@@ -8,6 +8,7 @@ cleaned by nh3 before it reaches a card or the map, so no script, event handler 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -288,6 +289,18 @@ def _block_text(block: list[Token]) -> str:
 # -- render rules ---------------------------------------------------------------------------------
 
 
+_FORMATTER = HtmlFormatter(cssclass="highlight")
+
+
+@functools.lru_cache(maxsize=256)
+def _lexer(lang: str) -> Any:
+    """Pygments looks lexers up through its plugin registry, slowly: once per language is enough."""
+    try:
+        return get_lexer_by_name(lang)
+    except ClassNotFound:
+        return None
+
+
 def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     tok = tokens[idx]
     lang = (tok.info or "").strip().split()[0].lower() if tok.info else ""
@@ -295,12 +308,9 @@ def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: A
     if lang == "math":
         # GitHub / GitLab display math: a ```math fence is one formula
         return f'<div class="math display">\\[{html.escape(code.strip(), quote=False)}\\]</div>\n'
-    if lang and lang not in ("text", "txt", "plain"):
-        try:
-            lexer = get_lexer_by_name(lang)
-            return str(highlight(code, lexer, HtmlFormatter(cssclass="highlight")))
-        except ClassNotFound:
-            pass
+    lexer = _lexer(lang) if lang and lang not in ("text", "txt", "plain") else None
+    if lexer is not None:
+        return str(highlight(code, lexer, _FORMATTER))
     return f'<div class="highlight"><pre><code>{html.escape(code)}</code></pre></div>\n'
 
 

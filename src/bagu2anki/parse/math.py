@@ -32,6 +32,10 @@ class MathProblem:
     message: str
 
 
+_TICK_OR_ESCAPE = re.compile(r"\\[\s\S]|`+")
+_MATH_START = re.compile(r"\\[\s\S]|\$")
+
+
 def _code_mask(text: str) -> list[bool]:
     """True for every character inside a fenced block or an inline code span."""
     mask = [False] * len(text)
@@ -44,11 +48,9 @@ def _code_mask(text: str) -> list[bool]:
         if fence is None and m:
             segments.append((seg_start, pos))
             fence = m.group(1)
-            for i in range(pos, pos + len(line)):
-                mask[i] = True
+            mask[pos : pos + len(line)] = [True] * len(line)
         elif fence is not None:
-            for i in range(pos, pos + len(line)):
-                mask[i] = True
+            mask[pos : pos + len(line)] = [True] * len(line)
             stripped = line.strip().lstrip(">").strip()
             if stripped.startswith(fence[0] * len(fence)) and stripped.strip(fence[0]) == "":
                 fence = None
@@ -58,26 +60,25 @@ def _code_mask(text: str) -> list[bool]:
         segments.append((seg_start, len(text)))
     for a, b in segments:
         i = a
-        while i < b:
-            if text[i] == "\\" and i + 1 < b:
+        while True:
+            m2 = _TICK_OR_ESCAPE.search(text, i, b)
+            if m2 is None:
+                break
+            i = m2.start()
+            if text[i] == "\\":
                 i += 2
                 continue
-            if text[i] == "`":
-                j = i
-                while j < b and text[j] == "`":
-                    j += 1
-                run = text[i:j]
-                close = text.find(run, j, b)
-                while close != -1 and close + len(run) < b and text[close + len(run)] == "`":
-                    close = text.find(run, close + len(run) + 1, b)
-                if close == -1:
-                    i = j
-                    continue
-                for k in range(i, close + len(run)):
-                    mask[k] = True
-                i = close + len(run)
+            j = m2.end()
+            run = text[i:j]
+            close = text.find(run, j, b)
+            while close != -1 and close + len(run) < b and text[close + len(run)] == "`":
+                close = text.find(run, close + len(run) + 1, b)
+            if close == -1:
+                i = j
                 continue
-            i += 1
+            end = close + len(run)
+            mask[i:end] = [True] * (end - i)
+            i = end
     return mask
 
 
@@ -89,6 +90,10 @@ def find_math(text: str) -> tuple[list[MathSpan], list[MathProblem]]:
     i = 0
     n = len(text)
     while i < n:
+        jump = _MATH_START.search(text, i)
+        if jump is None:
+            break
+        i = jump.start()
         if mask[i]:
             i += 1
             continue
