@@ -130,7 +130,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...], strict: bool, fmt: str, v
 
     cfg = _config(ctx, paths, lock=lock, catalogue=catalogue)
     diags = Diagnostics()
-    analysis = analyse(cfg, diags)
+    analysis = analyse(cfg, diags, workers=cfg.workers())
     lk = Lock.load(cfg.lock_path())
     identity = assign(analysis.atoms, lk, diags)
     make_cards(cfg, analysis, identity, lk, Renderer(diags, cfg.fold_threshold), diags)

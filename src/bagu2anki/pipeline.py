@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
 from bagu2anki.concepts.graph import ConceptGraph, build_graph
 from bagu2anki.concepts.recognize import acronyms_in, candidate_acronyms, recognize
 from bagu2anki.config import Config
-from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.diagnostics import Diagnostic, Diagnostics
 from bagu2anki.identity import Identity, Lock, assign, build_clock
-from bagu2anki.model import Atom, Card, Document
+from bagu2anki.model import Atom, Card, Document, SourceFile
 from bagu2anki.parse import read, rules
 from bagu2anki.parse.flatten import flattening_problems
 from bagu2anki.parse.math import find_math
@@ -58,45 +59,72 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
+_Parsed = tuple[Document, list[Diagnostic], list[tuple[tuple[str, ...], str | None]], list[tuple[tuple[str, str], ...]]]
+PARALLEL_FILES = 24  # below this many files to read, a process pool costs more than it saves
+_CATALOGUE: Catalogue | None = None
+
+
+def _parse_init(user_catalogue: Path | None) -> None:
+    global _CATALOGUE
+    _CATALOGUE = load_catalogue(user_catalogue, Diagnostics())
+
+
+def _parse_in_worker(src: SourceFile) -> _Parsed:
+    assert _CATALOGUE is not None
+    return _parse_one(src, _CATALOGUE)
+
+
+def _parse_one(src: SourceFile, catalogue: Catalogue) -> _Parsed:
+    """One file: its questions, their math checked, their concepts recognised."""
+    local = Diagnostics()
+    doc = read(src, local)
+    _check_math(doc, local)
+    links = [recognize(a, catalogue) for a in doc.atoms]
+    acronyms = [acronyms_in(a, catalogue) for a in doc.atoms]
+    return doc, list(local.items), links, acronyms
+
+
 def analyse(
-    cfg: Config, diags: Diagnostics, progress: Progress = _noop, cache: BuildCache | None = None
+    cfg: Config,
+    diags: Diagnostics,
+    progress: Progress = _noop,
+    cache: BuildCache | None = None,
+    workers: int = 1,
 ) -> Analysis:
-    """Read every note file and link its questions to concepts (cached per file)."""
+    """Read every note file and link its questions to concepts (cached per file, in parallel)."""
     found = sources.discover(list(cfg.paths), diags)
     cache = cache or BuildCache(None)
     catalogue = load_catalogue(cfg.user_catalogue(), diags)
     catalogue_key = key_of("catalogue", repr(catalogue))
+    loaded: list[SourceFile] = []
+    for k, f in enumerate(found):
+        src = sources.load(f, diags)
+        progress("read", k + 1, len(found))
+        if src is not None:
+            loaded.append(src)
+    keys = [key_of("parse", s.rel, s.path, s.root, s.format, s.text, catalogue_key) for s in loaded]
+    results: list[_Parsed | None] = [cache.get(k) for k in keys]
+    misses = [i for i, r in enumerate(results) if r is None]
+    if workers > 1 and len(misses) >= PARALLEL_FILES:
+        with ProcessPoolExecutor(workers, initializer=_parse_init, initargs=(cfg.user_catalogue(),)) as pool:
+            fresh = list(pool.map(_parse_in_worker, [loaded[i] for i in misses], chunksize=4))
+    else:
+        fresh = [_parse_one(loaded[i], catalogue) for i in misses]
+    for i, parsed in zip(misses, fresh, strict=True):
+        results[i] = parsed
+        cache.put(keys[i], parsed)
     documents: list[Document] = []
     links: list[tuple[tuple[str, ...], str | None]] = []
     acronyms: list[tuple[tuple[str, str], ...]] = []
-    for k, f in enumerate(found):
-        src = sources.load(f, diags)
-        progress("parse", k + 1, len(found))
-        if src is None:
-            continue
-        key = key_of("parse", src.rel, src.path, src.root, src.format, src.text)
-        hit = cache.get(key)
-        if hit is not None:
-            doc, items = hit
-            for d in items:
-                diags.append(d)
-        else:
-            local = Diagnostics()
-            doc = read(src, local)
-            _check_math(doc, local)
-            cache.put(key, (doc, list(local.items)))
-            diags.extend(local)
+    for result in results:
+        assert result is not None
+        doc, items, doc_links, doc_acronyms = result
+        for d in items:
+            diags.append(d)
         documents.append(doc)
-        lkey = key_of("concepts", key, catalogue_key)
-        linked = cache.get(lkey)
-        if linked is None:
-            linked = (
-                [recognize(a, catalogue) for a in doc.atoms],
-                [acronyms_in(a, catalogue) for a in doc.atoms],
-            )
-            cache.put(lkey, linked)
-        links.extend(linked[0])
-        acronyms.extend(linked[1])
+        links.extend(doc_links)
+        acronyms.extend(doc_acronyms)
+    progress("parse", len(loaded), len(loaded))
     atoms = tuple(a for d in documents for a in d.atoms)
     # An arrow between two words is often just prose (`question -> final`); a line is read as a
     # concept chain when at least two of its parts name concepts.
@@ -149,11 +177,11 @@ def _check_math(doc: Document, diags: Diagnostics) -> None:
 
 def atom_records(cfg: Config, diags: Diagnostics) -> Iterator[dict[str, object]]:
     """`export atoms`: one JSON-ready dict per atom, in source order (keys are a public interface)."""
-    analysis = analyse(cfg, diags)
+    analysis = analyse(cfg, diags, workers=cfg.workers())
     lock = Lock.load(cfg.lock_path())
     identity = assign(analysis.atoms, lock, diags)
     renderer = Renderer(diags, cfg.fold_threshold)
-    cards, _ = make_cards(replace(cfg, include_unanswered=True, concept_cards=False), analysis, identity, lock, renderer, diags)
+    cards, _ = make_cards(replace(cfg, include_unanswered=True, concept_cards=False), analysis, identity, lock, renderer, diags, workers=cfg.workers())
     by_guid = {c.guid: c for c in cards}
     for i, a in enumerate(analysis.atoms):
         c = by_guid.get(identity.guids[i])
@@ -174,7 +202,7 @@ def atom_records(cfg: Config, diags: Diagnostics) -> Iterator[dict[str, object]]
 
 
 def graph_export(cfg: Config, diags: Diagnostics) -> dict[str, Any]:
-    analysis = analyse(cfg, diags)
+    analysis = analyse(cfg, diags, workers=cfg.workers())
     lock = Lock.load(cfg.lock_path())
     identity = assign(analysis.atoms, lock, diags)
     by_concept: dict[str, list[str]] = defaultdict(list)
@@ -197,7 +225,7 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
 
     diags = Diagnostics()
     cache = BuildCache.open(cfg.out if cfg.use_cache else None)
-    analysis = analyse(cfg, diags, progress, cache)
+    analysis = analyse(cfg, diags, progress, cache, cfg.workers())
     lock = Lock.load(cfg.lock_path())
     identity = assign(analysis.atoms, lock, diags)
     renderer = Renderer(diags, cfg.fold_threshold)

@@ -39,6 +39,7 @@ concept, then the other focus concepts in mention order, then the added answer c
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections import Counter
@@ -348,32 +349,52 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     return tuple(concepts), main
 
 
+def _new_term_memo(_catalogue: Catalogue) -> dict[str, bool]:
+    return {}
+
+
 def acronyms_in(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, str], ...]:
     """The (key, spelling) of each candidate acronym in one atom (see `candidate_acronyms`)."""
     matcher = _matcher(catalogue)
+    known: dict[str, bool] = catalogue.memo("recognize._known_terms", _new_term_memo)
     found: dict[str, str] = {}
     for text in (atom.question, atom.answer):
-        text = unicodedata.normalize("NFKC", text)
+        if not (text.isascii() or unicodedata.is_normalized("NFKC", text)):
+            text = unicodedata.normalize("NFKC", text)
+        candidates: list[tuple[int, int, str, str]] = []
+        for m in _ACRONYM.finditer(text):
+            term = m.group()
+            if not 2 <= len(term) <= 8:
+                continue
+            letters = [ch for ch in term if ch.isalpha()]
+            upper = sum(ch.isupper() for ch in letters)
+            if upper < 2 or 2 * upper < len(letters):
+                continue
+            key = alias_key(term)
+            if key in found or key.upper() in _NOT_CONCEPTS:
+                continue
+            resolved = known.get(term)
+            if resolved is None:
+                resolved = known[term] = catalogue.resolve(term) is not None
+            if not resolved:
+                candidates.append((m.start(), m.end(), key, term))
+        if not candidates:
+            continue
         # Positions of alias mentions line up with `text` unless lower-casing changed its
         # length (a handful of exotic letters); then only whole aliases are excluded.
         same_length = len(text.lower()) == len(text)
-        mentions = [
+        mentions = sorted(
             (h.start, h.end)
             for h in (matcher.scan(text) if same_length else [])
             if h.term.concept is not None
-        ]
-        for m in _ACRONYM.finditer(text):
-            term = m.group()
-            letters = [ch for ch in term if ch.isalpha()]
-            upper = sum(ch.isupper() for ch in letters)
-            if not 2 <= len(term) <= 8 or upper < 2 or 2 * upper < len(letters):
-                continue
-            key = alias_key(term)
-            if key in found or key.upper() in _NOT_CONCEPTS or catalogue.resolve(term) is not None:
-                continue
-            if any(m.start() < end and start < m.end() for start, end in mentions):
-                continue
-            found[key] = term
+        )
+        starts = [s for s, _ in mentions]
+        for start, end, key, term in candidates:
+            # mentions do not overlap each other: only the last one starting before `end` can
+            # overlap this term
+            k = bisect.bisect_left(starts, end) - 1
+            if k < 0 or mentions[k][1] <= start:
+                found.setdefault(key, term)
     return tuple(found.items())
 
 
