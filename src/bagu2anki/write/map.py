@@ -17,18 +17,22 @@ if TYPE_CHECKING:
 
 
 # Whole answers ride along in the page while they fit this budget; past it (thousands of
-# questions) each answer is cut to a short excerpt so the page stays small and quick to open.
-ANSWER_BUDGET = 2_500_000
+# questions) each answer is cut to an excerpt sized so that all excerpts share the budget,
+# which keeps the page under 5 MB and quick to open.
+ANSWER_BUDGET = 1_200_000
 EXCERPT_CHARS = 160
+MIN_EXCERPT = 24
 
 
 def map_data(title: str, analysis: Analysis, cards: Sequence[Card]) -> MapData:
     questions: dict[str, list[MapQuestion]] = defaultdict(list)
     atom_ids: dict[str, list[str]] = defaultdict(list)
     linked = [c for c in cards if c.atom.source != "concepts" and c.concepts]
-    whole = sum(len(c.back_html) for c in linked) <= ANSWER_BUDGET
+    whole = sum(len(c.back_html.encode("utf-8")) for c in linked) <= ANSWER_BUDGET
+    # about 3 bytes a character for Chinese text, plus the record's own markup
+    chars = min(EXCERPT_CHARS, ANSWER_BUDGET // (3 * max(1, len(linked))) - 10)
     for c in linked:
-        answer = c.back_html if whole else _excerpt(c.back_html)
+        answer = c.back_html if whole else _excerpt(c.back_html, chars)
         q = MapQuestion(c.guid, c.atom.question, answer, f"{c.atom.source}:{c.atom.line}")
         for cid in c.concepts:
             questions[cid].append(q)
@@ -51,10 +55,12 @@ def map_data(title: str, analysis: Analysis, cards: Sequence[Card]) -> MapData:
     return MapData(title, nodes, edges)
 
 
-def _excerpt(back_html: str) -> str:
+def _excerpt(back_html: str, chars: int) -> str:
+    if chars < MIN_EXCERPT:
+        return "<p>（答案见卡片）</p>"
     text = " ".join(plain_text(back_html).split())
-    if len(text) > EXCERPT_CHARS:
-        text = text[:EXCERPT_CHARS].rstrip() + "…（完整答案见卡片）"
+    if len(text) > chars:
+        text = text[:chars].rstrip() + "…（见卡片）"
     return f"<p>{html.escape(text)}</p>"
 
 
