@@ -57,7 +57,12 @@ _WIKI_LINK_RE = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
 _TAG_STRIP_RE = re.compile(r"<[^>]+>")
 _URL_RE = re.compile(r"https?://\S+")
 _SUMMARY_TITLES = ("总结", "小结", "结论", "总之", "summary", "tl;dr", "tldr", "一句话总结", "核心结论")
-_ANSWER_LABEL_RE = re.compile(r"^(?:A|答|答案|回答)\s*[:：]\s*", re.I)
+_ANSWER_LABEL_RE = re.compile(r"^(?:\*\*)?(?:A|答|答案|回答)\s*[:：]\s*(?:\*\*)?\s*", re.I)
+# A question list whose answers sit in `<details><summary>答案</summary>…</details>`: on the
+# back of a card the answer is shown, not folded away again.
+_ANSWER_FOLD_RE = re.compile(
+    r"<details>\s*<summary>\s*(?:答案|答|参考答案|解析|answer|solution)\s*</summary>|</details>", re.I
+)
 FOLD_THRESHOLD = 1000
 MIN_FOLDED = 200  # visible characters worth hiding behind 展开全文
 SUMMARY_CHARS = 500  # a summary found by its title is cut after about this many characters
@@ -121,6 +126,8 @@ class Renderer:
     def answer(self, atom: Atom, base: Path, root: Path, answer: str | None = None) -> Rendered:
         src = atom.answer if answer is None else answer
         src = _ANSWER_LABEL_RE.sub("", src.lstrip(), count=1)
+        src = _ANSWER_FOLD_RE.sub("", src)
+        src = _obsidian_callouts(src)
         if atom.fmt == "text":
             src = to_markdown(src)
         protected, spans = mathx.protect(_wiki(src))
@@ -191,6 +198,33 @@ def clean(fragment: str) -> str:
 
 def plain_text(fragment: str) -> str:
     return html.unescape(_TAG_STRIP_RE.sub("", fragment)).strip()
+
+
+_CALLOUT_RE = re.compile(r"^> ?\[!(\w+)\][+-]? ?(.*)$")
+
+
+def _obsidian_callouts(text: str) -> str:
+    """`> [!note] 标题` blockquotes (Obsidian callouts) become the same boxes as `::: note`."""
+    if "[!" not in text:
+        return text
+    out: list[str] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        m = _CALLOUT_RE.match(lines[i])
+        if not m:
+            out.append(lines[i])
+            i += 1
+            continue
+        kind = m.group(1).lower()
+        kind = kind if kind in CONTAINERS else "note"
+        out.append(f"::: {kind} {m.group(2).strip()}".rstrip())
+        i += 1
+        while i < len(lines) and lines[i].startswith(">"):
+            out.append(lines[i][2:] if lines[i].startswith("> ") else lines[i][1:])
+            i += 1
+        out.append(":::")
+    return "\n".join(out)
 
 
 def _wiki(text: str) -> str:

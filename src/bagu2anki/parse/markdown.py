@@ -71,7 +71,7 @@ def read_markdown(src: SourceFile, diags: Diagnostics) -> Document:
     tokens = _MD.parse(src.text)
     _check_fences(src, tokens, lines, diags)
     events = _find_events(tokens, lines)
-    events = _demote_containers(events)
+    events = _demote_containers(events, lines)
     return _assemble(src, lines, events, tokens, diags)
 
 
@@ -180,10 +180,11 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
                 it for it in items
                 if rules.asks(it[1].split("\n", 1)[0]) and not _BOLD_LABEL_RE.match(it[1])
             ]
+            folded_answers = sum(1 for it in items if _has_answer_fold(lines, tokens, i, it[0]))
             q_list = (
-                t.type == "ordered_list_open"
-                and open_kind is None
-                and len(items) >= 2
+                (t.type == "ordered_list_open" or folded_answers)
+                and (open_kind is None or folded_answers * 2 >= len(items))
+                and len(items) >= 1 + (0 if folded_answers else 1)
                 and len(asking) * 5 >= len(items) * 3
             )
             for item_line, item_text, indent, item_number in items:
@@ -215,6 +216,20 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
         after_heading = False if t.type not in ("front_matter",) else after_heading
         i += 1
     return events
+
+
+_FOLD_RE = re.compile(r"<summary>\s*(?:答案|答|参考答案|解析|answer|solution)\s*</summary>", re.I)
+
+
+def _has_answer_fold(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
+    """`<details><summary>答案</summary>…</details>` under a list item: a question with its answer."""
+    opened = tokens[list_idx].map
+    nxt = opened[1] if opened else len(lines)
+    for t in tokens[list_idx + 1 :]:
+        if t.type == "list_item_open" and t.map and t.map[0] > item_line and t.level == tokens[list_idx].level + 1:
+            nxt = t.map[0]
+            break
+    return any(_FOLD_RE.search(ln) for ln in lines[item_line:nxt])
 
 
 _BOLD_LABEL_RE = re.compile(r"^\*\*[^*]+\*\*\s*[:：]")
@@ -253,19 +268,26 @@ def _skip_block(tokens: list[Token], i: int) -> int:
     return j
 
 
-def _demote_containers(events: list[_Event]) -> list[_Event]:
-    """A heading that asks but holds two or more questions is a topic heading."""
+def _demote_containers(events: list[_Event], lines: list[str]) -> list[_Event]:
+    """A heading that asks but holds two or more questions, with no answer of its own before
+    them, is a topic heading (`## 高频追问？` over a list of questions)."""
     out = list(events)
     for k, ev in enumerate(out):
         if ev.kind != "question" or ev.level == 0:
             continue
         inner = 0
+        first_inner: int | None = None
         for later in out[k + 1 :]:
             if later.level and later.level <= ev.level:
                 break
             if later.kind == "question":
                 inner += 1
-        if inner >= 2:
+                if first_inner is None:
+                    first_inner = later.line
+        own_answer = first_inner is not None and any(
+            ln.strip() for ln in lines[ev.body_start : first_inner]
+        )
+        if inner >= 2 and not own_answer:
             out[k] = _Event(ev.line, "topic", ev.level, ev.title, body_start=ev.body_start)
     return out
 

@@ -37,6 +37,7 @@ _NUMBER_RE = re.compile(
     r"^(?:(?P<q>[Qq])\s*(?P<qn>\d{1,3})\s*[:：.．、]?|(?P<n>\d{1,3}(?:\.\d{1,2})*)\s*(?:[.．、]|\s)(?!\d))\s*(?P<rest>\S.*)$"
 )
 _QLABEL_RE = re.compile(r"^(?:Q|问|问题|面试官|Question)\s*\d*\s*[:：]\s*(?P<rest>\S.*)$", re.I)
+_QWORD_RE = re.compile(r"^(?:Q\d*|问|问题|面试官|Question)\s*[:：]?$", re.I)
 _ALABEL_RE = re.compile(r"^(?:A|答|答案|回答|Answer)\s*[:：]\s*", re.I)
 _BOLD_RE = re.compile(r"^\*\*(?P<inner>[^*]+?)\s*\*\*(?P<rest>.*)$|^__(?P<inner2>[^_]+?)\s*__(?P<rest2>.*)$")
 
@@ -201,6 +202,10 @@ def rule_bold_question(text: str) -> QuestionMark | None:
     if lead is None:
         return None
     inner, rest = lead
+    if _QWORD_RE.match(inner) and rest:
+        # `**问：** LoRA 的秩怎么选？`: the bold part is only the label
+        num, kind, q = split_question(rest)
+        return QuestionMark(q, num, kind, rule="bold-q-label")
     labelled = q_label(inner)
     if labelled is not None:
         num, kind, q = split_question(labelled)

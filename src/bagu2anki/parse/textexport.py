@@ -32,6 +32,12 @@ def _shape(title: str) -> str:
     return re.sub(r"(?<=[^a-z])[a-z]$|^[a-z](?=[^a-z])", "#", t)
 
 
+def _same_family(line: str, shapes: set[str]) -> bool:
+    """`HR面` is of the family of `#面` (一面, 二面): a short title with the same last character."""
+    s = rules.nfkc(line).strip().lower()
+    return len(s) <= 8 and any(len(sh) <= 8 and sh.startswith("#") and sh[-1:] == s[-1:] for sh in shapes)
+
+
 def _title_like(line: str) -> bool:
     return rules.looks_like_title(line)
 
@@ -104,7 +110,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
         if j >= n:
             return False
         nxt = lines[j]
-        known_shape = _shape(lines[i]) in st.section_shapes
+        known_shape = _shape(lines[i]) in st.section_shapes or _same_family(lines[i], st.section_shapes)
         if rules.kind_prefix(rules.number_prefix(nxt)[1])[0]:
             return (not atom_open) or known_shape
         num, rest = rules.number_prefix(nxt)
@@ -116,6 +122,8 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             if known_shape or not atom_open:
                 return value <= 3
             return value == 1 and score >= 1 and value <= st.current_number
+        if known_shape and _standalone_question(lines, j):
+            return True  # `HR面` after `一面` / `二面`, holding questions that only ask
         if _title_like(nxt) and not atom_open:
             # A title over a section title: the page title, or a part heading.
             return section_title_at(j)
