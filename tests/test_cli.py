@@ -141,3 +141,18 @@ def test_strict_build_fails_on_warnings(tmp_path: Path) -> None:
     assert "a.md:3: warning: image not found: missing.png" in res.output
     res = runner.invoke(main, ["build", str(notes), "-o", str(tmp_path / "out"), "--strict"])
     assert res.exit_code == 1
+
+
+def test_export_shows_the_cards_the_build_writes(notes_copy: Path, tmp_path: Path) -> None:
+    from bagu2anki.config import Config
+    from bagu2anki.pipeline import build
+
+    lock = tmp_path / "l.lock"
+    result = build(Config(paths=(notes_copy,), out=tmp_path / "out", lock=lock))
+    res = CliRunner().invoke(main, ["export", "atoms", str(notes_copy), "--lock", str(lock)])
+    records = {r["id"]: r for r in map(json.loads, res.stdout.splitlines())}
+    cards = [c for c in result.cards if c.atom.source != "concepts"]
+    assert cards
+    for c in cards:
+        assert records[c.guid]["front_html"] == c.front_html
+        assert records[c.guid]["back_html"] == c.back_html

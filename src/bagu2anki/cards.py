@@ -148,6 +148,27 @@ def render_answers(
     return [r for r in results if r is not None]
 
 
+def plan_job(
+    a: Atom, roots: dict[str, tuple[Path, Path]], references: References, diags: Diagnostics
+) -> tuple[RenderJob, str]:
+    """What the back of an atom's card shows: its answer, or the answer a reference points at."""
+    base, root = roots.get(a.source, (Path("."), Path(".")))
+    job = RenderJob(a, base, root, "（待补充）" if a.status == "unanswered" else None)
+    prefix = ""
+    if a.status == "reference":
+        target = references.resolve(a)
+        if target is None:
+            diags.warning(a.source, a.line, f"reference '{a.answer.strip()}' points at no question with an answer", "unresolved-reference")
+        else:
+            prefix = (
+                f'<p class="ref">（{html.escape(a.answer.strip())}：'
+                f"{html.escape(target.question)} — {html.escape(target.source)}:{target.line}）</p>"
+            )
+            tbase, troot = roots.get(target.source, (Path("."), Path(".")))
+            job = RenderJob(target, tbase, troot, target.answer)
+    return job, prefix
+
+
 def render_question(renderer: Renderer, cache: BuildCache, atom: Atom) -> str:
     key = key_of("question", atom.fmt, atom.question)
     hit = cache.get(key)
@@ -192,7 +213,7 @@ def tags_for(atom: Atom, concepts: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in tags if t))
 
 
-def _roots(analysis: Analysis) -> dict[str, tuple[Path, Path]]:
+def roots_of(analysis: Analysis) -> dict[str, tuple[Path, Path]]:
     """Source rel -> (its folder, its notes root): where relative images resolve."""
     return {r: (path.parent, root) for r, path, root in analysis.roots}
 
@@ -216,7 +237,7 @@ def make_cards(
     root_deck = cfg.deck_name()
     now = build_clock()
     cache = cache or BuildCache(None)
-    roots = _roots(analysis)
+    roots = roots_of(analysis)
     references = References(atoms)
 
     by_concept: dict[str, list[int]] = defaultdict(list)
@@ -233,20 +254,7 @@ def make_cards(
     for i, a in enumerate(atoms):
         if a.status == "unanswered" and not cfg.include_unanswered:
             continue
-        base, root = roots.get(a.source, (Path("."), Path(".")))
-        job = RenderJob(a, base, root, "（待补充）" if a.status == "unanswered" else None)
-        prefix = ""
-        if a.status == "reference":
-            target = references.resolve(a)
-            if target is None:
-                diags.warning(a.source, a.line, f"reference '{a.answer.strip()}' points at no question with an answer", "unresolved-reference")
-            else:
-                prefix = (
-                    f'<p class="ref">（{html.escape(a.answer.strip())}：'
-                    f"{html.escape(target.question)} — {html.escape(target.source)}:{target.line}）</p>"
-                )
-                tbase, troot = roots.get(target.source, (Path("."), Path(".")))
-                job = RenderJob(target, tbase, troot, target.answer)
+        job, prefix = plan_job(a, roots, references, diags)
         jobs.append(job)
         prefixes.append(prefix)
         kept.append(i)

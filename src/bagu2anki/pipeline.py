@@ -10,13 +10,13 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bagu2anki import sources
 from bagu2anki.cache import BuildCache, key_of
-from bagu2anki.cards import make_cards
+from bagu2anki.cards import References, make_cards, plan_job, render_answers, roots_of
 from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
 from bagu2anki.concepts.graph import ConceptGraph, build_graph
 from bagu2anki.concepts.recognize import acronyms_in, candidate_acronyms, recognize
@@ -175,30 +175,43 @@ def _check_math(doc: Document, diags: Diagnostics) -> None:
                 diags.info(a.source, line, f"left as text: {prob.message}", "flattened-math")
 
 
+EXPORT_CHUNK = 2000
+
+
 def atom_records(cfg: Config, diags: Diagnostics) -> Iterator[dict[str, object]]:
-    """`export atoms`: one JSON-ready dict per atom, in source order (keys are a public interface)."""
+    """`export atoms`: one JSON-ready dict per atom, in source order (keys are a public interface).
+
+    Cards are rendered a chunk at a time and handed out as they come, so the rendered HTML of
+    the whole collection is never held at once.
+    """
     analysis = analyse(cfg, diags, workers=cfg.workers())
     lock = Lock.load(cfg.lock_path())
     identity = assign(analysis.atoms, lock, diags)
     renderer = Renderer(diags, cfg.fold_threshold)
-    cards, _ = make_cards(replace(cfg, include_unanswered=True, concept_cards=False), analysis, identity, lock, renderer, diags, workers=cfg.workers())
-    by_guid = {c.guid: c for c in cards}
-    for i, a in enumerate(analysis.atoms):
-        c = by_guid.get(identity.guids[i])
-        yield {
-            "id": identity.guids[i],
-            "source": a.source,
-            "line": a.line,
-            "section": list(a.section),
-            "number": a.number,
-            "kind": a.kind,
-            "question": a.question,
-            "answer": a.answer,
-            "status": a.status,
-            "concepts": list(analysis.links[i][0]),
-            "front_html": c.front_html if c else "",
-            "back_html": c.back_html if c else "",
-        }
+    roots = roots_of(analysis)
+    references = References(analysis.atoms)
+    no_cache = BuildCache(None)
+    atoms = analysis.atoms
+    for start in range(0, len(atoms), EXPORT_CHUNK):
+        chunk = range(start, min(len(atoms), start + EXPORT_CHUNK))
+        planned = [plan_job(atoms[i], roots, references, diags) for i in chunk]
+        rendered = render_answers(renderer, no_cache, [job for job, _ in planned], cfg.workers())
+        for i, (_job, prefix), r in zip(chunk, planned, rendered, strict=True):
+            a = atoms[i]
+            yield {
+                "id": identity.guids[i],
+                "source": a.source,
+                "line": a.line,
+                "section": list(a.section),
+                "number": a.number,
+                "kind": a.kind,
+                "question": a.question,
+                "answer": a.answer,
+                "status": a.status,
+                "concepts": list(analysis.links[i][0]),
+                "front_html": renderer.question(a),
+                "back_html": prefix + r.html,
+            }
 
 
 def graph_export(cfg: Config, diags: Diagnostics) -> dict[str, Any]:
