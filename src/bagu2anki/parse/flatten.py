@@ -12,7 +12,6 @@ import re
 from bagu2anki.parse import rules
 from bagu2anki.parse.math import MathProblem, find_math, repair_flattened, repair_flattened_report
 
-_LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _GUTTER_CODE = re.compile(r"^\s*(\d{1,4}) \| (.*?)\s*\|\s*$")
@@ -59,7 +58,7 @@ def to_markdown(answer: str) -> str:
             j = i + 1
             while j < n and not lines[j].strip():
                 j += 1
-            if j < n and not _LIST_START.match(lines[j]):
+            if j < n and not rules.LIST_START.match(lines[j]):
                 item = "- " + lines[j].strip()
                 i = j + 1
                 if _only_formula(lines[j]) and i < n and _explains_formula(lines[i]):
@@ -151,7 +150,7 @@ def _only_formula(line: str) -> bool:
 
 def _explains_formula(line: str) -> bool:
     s = line.strip()
-    return bool(s) and not _LIST_START.match(s) and not s.startswith(("\\(", "\\[", "|", "-")) and not rules.looks_like_title(s)
+    return bool(s) and not rules.LIST_START.match(s) and not s.startswith(("\\(", "\\[", "|", "-")) and not rules.looks_like_title(s)
 
 
 def _add_line(blocks: list[tuple[str, list[str]]], kind: str, line: str) -> None:
@@ -176,7 +175,7 @@ def _absorb_continuations(item: str, lines: list[str], i: int) -> tuple[str, int
             item += nxt
             i += 1
             continue
-        if nxt.startswith("\\(") and not _LIST_START.match(nxt) and not item.rstrip().endswith(("。", "：", ":")):
+        if nxt.startswith("\\(") and not rules.LIST_START.match(nxt) and not item.rstrip().endswith(("。", "：", ":")):
             item += nxt
             i += 1
             continue

@@ -298,7 +298,7 @@ def url_spans(text: str) -> list[str]:
 
 
 _SENTENCE_PUNCT = re.compile(r"[，。,:：？?！!；;、]|https?://")
-_LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
+LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
 
 
 def looks_like_title(line: str) -> bool:
@@ -306,7 +306,7 @@ def looks_like_title(line: str) -> bool:
     s = line.strip()
     if not s or len(s) > 24:
         return False
-    if _SENTENCE_PUNCT.search(s) or _LIST_START.match(s) or s.startswith(("|", "\\", "(", "（")):
+    if _SENTENCE_PUNCT.search(s) or LIST_START.match(s) or s.startswith(("|", "\\", "(", "（")):
         return False
     if kind_prefix(s)[0] or number_prefix(s)[0] or parse_reference(s):
         return False

@@ -16,12 +16,6 @@ from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import rules
 from bagu2anki.parse.common import classify_answer, explicit_id
 
-_SENTENCE_PUNCT = re.compile(r"[，。,:：？?！!；;、]|https?://")
-_LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
-_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_GUTTER_CODE = re.compile(r"^\s*(\d{1,4}) \| (.*?)\s*\|\s*$")
-_CONTINUATION = re.compile(r"^[:：,，、;；)）。.!！?？]")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -214,7 +208,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
 
 def _standalone_question(lines: list[str], i: int) -> bool:
     s = lines[i].strip()
-    if len(s) > 80 or not rules.ends_with_question_mark(s) or _LIST_START.match(s):
+    if len(s) > 80 or not rules.ends_with_question_mark(s) or rules.LIST_START.match(s):
         return False
     if s.startswith(("|", "\\", "(", "（")):
         return False
