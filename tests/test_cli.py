@@ -156,3 +156,10 @@ def test_export_shows_the_cards_the_build_writes(notes_copy: Path, tmp_path: Pat
     for c in cards:
         assert records[c.guid]["front_html"] == c.front_html
         assert records[c.guid]["back_html"] == c.back_html
+
+
+def test_check_suggests_splitting_bundled_questions(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    _write(notes, "a.md", "## A\n\n### LoRA 原理是什么？怎么初始化？\n\n#### 原理\n\n低秩分解。\n\n#### 初始化\n\nB 取 0。\n")
+    res = CliRunner().invoke(main, ["check", str(notes), "-v", "--lock", str(tmp_path / "l.lock")])
+    assert "a.md:3: info: this card asks 2 questions" in res.output

@@ -140,6 +140,12 @@ def analyse(
     return Analysis(tuple(documents), atoms, catalogue, graph, tuple(links), roots, tuple(acronyms))
 
 
+_ASKS = re.compile(r"[?？]")
+_PART_HEADS = re.compile(
+    r"^(?:#{2,6} |[一二三四五六七八九十]+[、.．] ?|\*\*[^*\n]{1,30}\*\*[:：]?$|[-*] [^\n]{2,40}[?？][^\n]{0,40}$)", re.M
+)
+
+
 def _check_atoms(atoms: Sequence[Atom], diags: Diagnostics) -> None:
     seen: dict[tuple[str, str], Atom] = {}
     for a in atoms:
@@ -149,6 +155,13 @@ def _check_atoms(atoms: Sequence[Atom], diags: Diagnostics) -> None:
             diags.warning(a.source, a.line, f"duplicate question (also at {b.source}:{b.line})", "duplicate-question")
         else:
             seen[key] = a
+        asked = len(_ASKS.findall(a.question))
+        if asked >= 2 and len(_PART_HEADS.findall(a.answer)) >= asked:
+            diags.info(
+                a.source, a.line,
+                f"this card asks {asked} questions and its answer has a part for each: consider one card per question",
+                "bundled-questions",
+            )
         if a.status == "unanswered":
             diags.warning(a.source, a.line, f"empty answer: {a.question[:40]} (left out of the deck; see the report's to-do list)", "unanswered")
 
