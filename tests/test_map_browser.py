@@ -482,6 +482,26 @@ def node_screen_position(page: Any, node_id: str) -> tuple[float, float]:
     return float(pos[0]), float(pos[1])
 
 
+def click_node(page: Any, node_id: str, label: str | None = None, tries: int = 8) -> None:
+    """Click a node until its panel opens: the view may still be gliding after a selection."""
+    for _ in range(tries):
+        page.wait_for_timeout(400)
+        x, y = node_screen_position(page, node_id)
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_function(
+                "([id, label]) => !document.querySelector('#panel').hidden"
+                " && network.getSelectedNodes()[0] === id"
+                " && (label === null || document.querySelector('#panel .panel-title')?.textContent === label)",
+                arg=[node_id, label],
+                timeout=2_000,
+            )
+            return
+        except Exception:  # noqa: BLE001 - retried; the last try raises below
+            continue
+    raise AssertionError(f"clicking node {node_id!r} never opened its panel")
+
+
 def canvas_ink(page: Any) -> float:
     return float(
         page.evaluate(
@@ -524,9 +544,7 @@ def test_small_map_in_chromium(browser: Any, small_page: Path) -> None:
         assert page.title() == SMALL.title
 
         before = {n["id"]: n for n in page.evaluate("() => network.body.data.nodes.get()")}
-        x, y = node_screen_position(page, "gqa")
-        page.mouse.click(x, y)
-        page.wait_for_selector("#panel:not([hidden])")
+        click_node(page, "gqa")
         panel = page.locator("#panel").text_content() or ""
         assert "GQA" in panel and "分组查询注意力" in panel
         assert "介于 MHA 与 MQA 之间" in panel
@@ -577,12 +595,8 @@ def test_small_map_in_chromium(browser: Any, small_page: Path) -> None:
         assert XSS_BREAKOUT in (page.locator("#panel summary").first.text_content() or "")
 
         # The hostile node: its label is drawn and shown as plain text.
-        x, y = node_screen_position(page, "evil")
-        page.mouse.click(x, y)
-        page.wait_for_function(
-            "label => document.querySelector('#panel .panel-title').textContent === label",
-            arg=XSS_LABEL,
-        )
+        page.keyboard.press("Escape")  # close the panel: it may cover the node
+        click_node(page, "evil", XSS_LABEL)
         for summary in page.locator("#panel details > summary").all():
             summary.click()
         assert XSS_SCRIPT in (page.locator("#panel .description").text_content() or "")
@@ -640,9 +654,7 @@ def test_phone_width_screenshot(browser: Any, small_page: Path) -> None:
 def test_desktop_screenshot(browser: Any, small_page: Path) -> None:
     context, page, watch = open_page(browser, small_page, 1280, 800)
     try:
-        x, y = node_screen_position(page, "gqa")
-        page.mouse.click(x, y)
-        page.wait_for_selector("#panel:not([hidden])")
+        click_node(page, "gqa")
         page.locator("#panel details > summary").first.click()
         page.get_by_text("在图中显示整条链").click()
         page.wait_for_timeout(700)  # let the camera animation finish
