@@ -91,7 +91,7 @@ def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: s
             bar = click.progressbar(length=total, label=stage, file=sys.stderr)
             bar.__enter__()
             bar_state[stage] = bar
-        bar.update(1)
+        bar.update(max(0, done - bar.pos))
         if done >= total:
             bar.__exit__(None, None, None)
 
