@@ -481,3 +481,12 @@ def test_templates_use_exactly_the_six_fields() -> None:
     for font in ('"PingFang SC"', '"Noto Sans CJK SC"', '"Microsoft YaHei"'):
         assert font in css
     assert ".nightMode" in css and ".table-wrap" in css and "overflow-x: auto" in css
+
+
+def test_flat_display_math_over_three_lines_stays_one_formula() -> None:
+    """`\\[` alone on a line, the formula, `\\]`: parentheses inside are TeX, not flattened math."""
+    from bagu2anki.parse.flatten import to_markdown as flat_to_markdown
+
+    md = flat_to_markdown("推导如下\n\\[\nL = \\pi_{ref}(y_w|x) + (a_b)\n\\]\n结束")
+    assert "\\[ L = \\pi_{ref}(y_w|x) + (a_b) \\]" in md or "\\[L = \\pi_{ref}(y_w|x) + (a_b)\\]" in md.replace("\\[ ", "\\[").replace(" \\]", "\\]")
+    assert "\\(y_w|x\\)" not in md

@@ -207,6 +207,9 @@ def _join_open_math(lines: list[str]) -> list[str]:
 
 
 def _has_open_math(line: str) -> bool:
+    stripped = line.rstrip()
+    if stripped.endswith(("\\[", "\\(")) and not stripped.endswith(("\\\\[", "\\\\(")):
+        return True  # `\[` alone at the end of a line: the formula follows on the next lines
     _, problems = find_math(line)
     return any(p.message.startswith(("unclosed \\(", "unclosed \\[")) for p in problems)
 
