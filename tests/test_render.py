@@ -490,3 +490,13 @@ def test_flat_display_math_over_three_lines_stays_one_formula() -> None:
     md = flat_to_markdown("推导如下\n\\[\nL = \\pi_{ref}(y_w|x) + (a_b)\n\\]\n结束")
     assert "\\[ L = \\pi_{ref}(y_w|x) + (a_b) \\]" in md or "\\[L = \\pi_{ref}(y_w|x) + (a_b)\\]" in md.replace("\\[ ", "\\[").replace(" \\]", "\\]")
     assert "\\(y_w|x\\)" not in md
+
+
+def test_bare_links_read_as_host_and_path() -> None:
+    from bagu2anki.render import clean
+
+    out = clean('<a href="https://www.zhihu.com/question/1?utm=2">https://www.zhihu.com/question/1?utm=2</a>')
+    assert 'href="https://www.zhihu.com/question/1?utm=2"' in out
+    assert ">zhihu.com/question/1</a>" in out
+    titled = clean('<a href="https://arxiv.org/abs/1">DPO 论文</a>')
+    assert ">DPO 论文</a>" in titled

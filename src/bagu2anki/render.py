@@ -186,7 +186,7 @@ def _token_rules(style: str, scope: str) -> str:
 
 def clean(fragment: str) -> str:
     """nh3 with our allow-list: the one gate every note fragment passes."""
-    return nh3.clean(
+    cleaned = nh3.clean(
         fragment,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRS,
@@ -194,6 +194,22 @@ def clean(fragment: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
+    return _BARE_LINK_RE.sub(_readable_link, cleaned) if "://" in cleaned else cleaned
+
+
+# A bare URL shows as its host and path (`zhuanlan.zhihu.com/p/123`), shortened: a phone screen
+# has no room for `https://` and tracking parameters; the link itself is untouched.
+_BARE_LINK_RE = re.compile(r'(<a href="(https?://[^"]+)"[^>]*>)(https?://[^<]+)</a>')
+
+
+def _readable_link(m: re.Match[str]) -> str:
+    opening, href, text = m.group(1), html.unescape(m.group(2)), html.unescape(m.group(3))
+    if text != href:
+        return m.group(0)
+    shown = re.sub(r"^https?://(?:www\.)?", "", text).split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    if len(shown) > 48:
+        shown = shown[:45] + "…"
+    return f"{opening}{html.escape(shown)}</a>"
 
 
 def plain_text(fragment: str) -> str:
