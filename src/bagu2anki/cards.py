@@ -19,7 +19,13 @@ from bagu2anki.cache import BuildCache, key_of
 from bagu2anki.concepts.catalogue import Catalogue
 from bagu2anki.config import Config
 from bagu2anki.diagnostics import Diagnostic, Diagnostics
-from bagu2anki.identity import Identity, Lock, build_clock, content_hash, modification_time
+from bagu2anki.identity import (
+    Identity,
+    Lock,
+    build_clock,
+    content_hash,
+    modification_time,
+)
 from bagu2anki.model import Atom, Card
 from bagu2anki.parse import rules
 from bagu2anki.render import Rendered, Renderer
@@ -332,7 +338,7 @@ def make_cards(
                 section=("概念",),
                 number=None,
                 kind="概念",
-                question=f"{concept.name} 是什么？",
+                question=f"概念：{concept.name} 是什么？",  # its own prefix: never the same front as a question of the notes
                 answer=concept.description,
                 status="answered",
             )
