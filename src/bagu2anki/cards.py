@@ -79,10 +79,6 @@ class References:
         return best
 
 
-def resolve_reference(atom: Atom, atoms: Sequence[Atom]) -> Atom | None:
-    return References(atoms).resolve(atom)
-
-
 @dataclass(frozen=True, slots=True)
 class RenderJob:
     """One answer to render: the atom whose text and location it uses, where images resolve."""

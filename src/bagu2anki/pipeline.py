@@ -27,7 +27,7 @@ from bagu2anki.model import Atom, Card, Document, SourceFile
 from bagu2anki.parse import read, rules
 from bagu2anki.parse.flatten import flattening_problems
 from bagu2anki.parse.math import find_math
-from bagu2anki.render import Renderer, plain_text
+from bagu2anki.render import Renderer
 
 Progress = Callable[[str, int, int], None]
 
@@ -236,10 +236,6 @@ def graph_export(cfg: Config, diags: Diagnostics) -> dict[str, Any]:
         for c in concepts:
             by_concept[c].append(identity.guids[i])
     return analysis.graph.to_export(dict(by_concept), only_used=False)
-
-
-def plain(fragment: str) -> str:
-    return plain_text(fragment)
 
 
 def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
