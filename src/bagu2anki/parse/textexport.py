@@ -26,6 +26,10 @@ def _shape(title: str) -> str:
     return re.sub(r"(?<=[^a-z])[a-z]$|^[a-z](?=[^a-z])", "#", t)
 
 
+# Words that name a part of an interview write-up: `美团一面`, `第二轮`, `模板3`, `RAG 专题`.
+_SECTION_WORD = re.compile(r"(?:[一二三四五六七八九十\d]+面|面试|[一二三四五六七八九十\d]+轮|模板|专题|合集|题库|篇$|章$)")
+
+
 def _same_family(line: str, shapes: set[str]) -> bool:
     """`HR面` is of the family of `#面` (一面, 二面): a short title with the same last character."""
     s = rules.nfkc(line).strip().lower()
@@ -104,7 +108,11 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
         if j >= n:
             return False
         nxt = lines[j]
-        known_shape = _shape(lines[i]) in st.section_shapes or _same_family(lines[i], st.section_shapes)
+        known_shape = (
+            _shape(lines[i]) in st.section_shapes
+            or _same_family(lines[i], st.section_shapes)
+            or bool(_SECTION_WORD.search(lines[i]))
+        )
         if rules.kind_prefix(rules.number_prefix(nxt)[1])[0]:
             return (not atom_open) or known_shape
         num, rest = rules.number_prefix(nxt)
@@ -115,7 +123,8 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
                 return False
             if known_shape or not atom_open:
                 return value <= 3
-            return value == 1 and score >= 1 and value <= st.current_number
+            # numbering that starts again at 1 right under a short title: a new section
+            return value == 1 and value < st.current_number and (score >= 1 or st.current_number >= 3)
         if known_shape and _standalone_question(lines, j):
             return True  # `HR面` after `一面` / `二面`, holding questions that only ask
         if _title_like(nxt) and not atom_open:
