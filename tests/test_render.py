@@ -23,7 +23,7 @@ from bagu2anki.config import Config
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom
 from bagu2anki.parse.flatten import flattening_problems, to_markdown
-from bagu2anki.parse.math import repair_flattened, repair_flattened_report
+from bagu2anki.parse.repair import repair_flattened, repair_flattened_report
 from bagu2anki.pipeline import BuildResult, build
 from bagu2anki.render import FOLD_THRESHOLD, Renderer, plain_text
 from bagu2anki.write.apkg import FIELDS, template_text

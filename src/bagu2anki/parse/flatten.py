@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from bagu2anki.parse import rules
-from bagu2anki.parse.math import MathProblem, find_math, repair_flattened, repair_flattened_report
+from bagu2anki.parse.math import MathProblem, find_math
+from bagu2anki.parse.repair import repair_flattened, repair_flattened_report
 
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
