@@ -258,22 +258,12 @@ SYLLABLES_B = (
     "bu",
 )
 SYLLABLES_C = ("vex", "lin", "tron", "mar", "dex", "ton", "rix", "nar", "pel", "zor")
-DOMAINS = (
-    "attention",
-    "architecture",
-    "position",
-    "normalization",
-    "inference",
-    "peft",
-    "sft",
-    "alignment",
-    "rl",
-    "distributed",
-    "rag",
-    "agent",
-    "training",
-    "decoding",
-)
+def shipped_domains() -> tuple[str, ...]:
+    """The domains of the shipped catalogue: synthetic concepts spread over the real ones."""
+    from bagu2anki.concepts.catalogue import load_catalogue
+    from bagu2anki.diagnostics import Diagnostics
+
+    return load_catalogue(None, Diagnostics()).domain_names()
 
 
 def synthetic_name(k: int) -> str:
@@ -526,10 +516,11 @@ def catalogue_yaml(n: int, rng: random.Random) -> str:
     """n synthetic concepts, each with 0-2 prerequisites among earlier ones of its domain."""
     lines = ["# synthetic concept catalogue (benchmarks/generate.py)", "concepts:"]
     by_domain: dict[str, list[str]] = {}
+    domains = shipped_domains()
     for k in range(n):
         name = synthetic_name(k)
         cid = f"Syn{k:04d}"
-        domain = DOMAINS[k % len(DOMAINS)]
+        domain = domains[k % len(domains)]
         earlier = by_domain.setdefault(domain, [])
         prereqs = sorted(
             set(rng.sample(earlier[-40:], min(len(earlier[-40:]), rng.choice((0, 1, 1, 2)))))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -14,6 +17,19 @@ SEED = SHARED / "seeds" / "bagu-notes-part1.txt"
 CORPUS = SHARED / "corpora" / "meko1-llm-interview-guide"
 CHROMIUM = Path("/usr/bin/chromium")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def screenshot_helpers() -> ModuleType:
+    """scripts/screenshots.py: the browser settings and page helpers the README pictures use."""
+    name = "b2a_screenshots"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "screenshots.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def need_seed() -> Path:

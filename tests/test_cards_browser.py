@@ -13,16 +13,13 @@ The page helpers live in scripts/screenshots.py, which makes the README pictures
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, NOTES, ROOT, SEED
+from conftest import CHROMIUM, NOTES, ROOT, SEED, screenshot_helpers
 
 from bagu2anki.config import Config
 from bagu2anki.pipeline import build
@@ -31,17 +28,7 @@ SCREENSHOTS = ROOT / "out" / "screenshots"
 KINDS = ("shortest", "longest", "table", "code", "display-math", "image", "reference")
 
 
-def _load_helpers() -> ModuleType:
-    path = ROOT / "scripts" / "screenshots.py"
-    spec = importlib.util.spec_from_file_location("b2a_screenshots", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _load_helpers()
+S = screenshot_helpers()
 
 
 @pytest.fixture(scope="module")

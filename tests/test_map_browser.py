@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import screenshot_helpers
 
 from bagu2anki.write.graph_html import (
     MapData,
@@ -29,19 +30,10 @@ from bagu2anki.write.graph_html import (
     write_map,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-]
-LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+_SHOTS = screenshot_helpers()
+CHROMIUM: Path = _SHOTS.CHROMIUM
+CHROMIUM_ARGS: list[str] = _SHOTS.CHROMIUM_ARGS
+LOCAL_SCHEMES: tuple[str, ...] = _SHOTS.LOCAL_SCHEMES
 CHECK_GRAPH = Path("/work/shared/tools/check_graph.py")
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "out" / "screenshots"
