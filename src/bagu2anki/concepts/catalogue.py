@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import importlib.resources
 import re
-import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
-import yaml
 from rapidfuzz import fuzz, process, utils
 
+from bagu2anki.concepts.files import Field, RawConcept, RawFile, read_user_file, read_yaml
 from bagu2anki.diagnostics import Diagnostics
 
 SHIPPED_PATH = "bagu2anki/concepts/catalogue.yaml"
@@ -154,153 +153,6 @@ class Catalogue:
 
 
 @dataclass
-class _Field:
-    value: object
-    line: int | None
-    item_lines: tuple[int | None, ...] = ()
-
-    def item_line(self, index: int) -> int | None:
-        return self.item_lines[index] if index < len(self.item_lines) else self.line
-
-
-@dataclass
-class _RawConcept:
-    fields: dict[str, _Field]
-    line: int | None
-
-
-@dataclass
-class _RawFile:
-    path: str
-    origin: str
-    concepts: list[_RawConcept]
-    domains: dict[str, _Field]
-    ignore: list[_Field]
-
-
-def _line(node: Any) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _yaml_field(loader: Any, node: Any) -> _Field:
-    items: tuple[int | None, ...] = ()
-    if isinstance(node, yaml.SequenceNode):
-        items = tuple(_line(item) for item in node.value)
-    return _Field(loader.construct_object(node, deep=True), _line(node), items)
-
-
-def _read_yaml(text: str, path: str, origin: str, diags: Diagnostics) -> _RawFile | None:
-    # The libyaml loader is several times faster and gives the same nodes and line marks.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-    try:
-        root = loader.get_single_node()
-        raw = _RawFile(path, origin, [], {}, [])
-        if root is None:
-            return raw
-        if isinstance(root, yaml.SequenceNode):
-            concepts_node: Any = root
-        elif isinstance(root, yaml.MappingNode):
-            concepts_node = None
-            for key_node, value_node in root.value:
-                key = loader.construct_object(key_node)
-                if key == "concepts":
-                    concepts_node = value_node
-                elif key == "domains":
-                    if not isinstance(value_node, yaml.MappingNode):
-                        diags.error(path, _line(value_node), "'domains' must be a mapping")
-                        continue
-                    for dkey, dvalue in value_node.value:
-                        raw.domains[str(loader.construct_object(dkey))] = _yaml_field(
-                            loader, dvalue
-                        )
-                elif key == "ignore":
-                    raw.ignore.append(_yaml_field(loader, value_node))
-                else:
-                    diags.warning(
-                        path,
-                        _line(key_node),
-                        f"unknown top-level key {key!r} (expected 'concepts', 'domains', 'ignore')",
-                        code="catalogue-schema",
-                    )
-        else:
-            diags.error(path, _line(root), "a catalogue must be a mapping with 'concepts'")
-            return None
-        if concepts_node is None:
-            return raw
-        if not isinstance(concepts_node, yaml.SequenceNode):
-            diags.error(path, _line(concepts_node), "'concepts' must be a list")
-            return None
-        for entry in concepts_node.value:
-            if not isinstance(entry, yaml.MappingNode):
-                diags.error(path, _line(entry), "each concept must be a mapping with an 'id'")
-                continue
-            fields = {
-                str(loader.construct_object(k)): _yaml_field(loader, v) for k, v in entry.value
-            }
-            raw.concepts.append(_RawConcept(fields, _line(entry)))
-        return raw
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = int(mark.line) + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        diags.error(path, line, f"cannot read catalogue: {problem}", code="catalogue-syntax")
-        return None
-    finally:
-        loader.dispose()
-
-
-def _parse_toml(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    return cast(dict[str, Any], tomllib.loads(text))
-
-
-def _read_toml(text: str, path: str, origin: str, diags: Diagnostics) -> _RawFile | None:
-    try:
-        data = _parse_toml(text)
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10 without tomli
-        diags.error(path, None, "reading TOML catalogues needs Python 3.11+ or 'tomli'")
-        return None
-    except ValueError as exc:  # tomllib.TOMLDecodeError
-        found = re.search(r"line (\d+)", str(exc))
-        line = int(found.group(1)) if found else None
-        diags.error(path, line, f"cannot read catalogue: {exc}", code="catalogue-syntax")
-        return None
-    raw = _RawFile(path, origin, [], {}, [])
-    for key, value in data.items():
-        if key == "concepts":
-            if not isinstance(value, list):
-                diags.error(path, None, "'concepts' must be an array of tables")
-                return None
-            for entry in value:
-                if not isinstance(entry, dict):
-                    diags.error(path, None, "each concept must be a table with an 'id'")
-                    continue
-                fields = {str(k): _Field(v, None) for k, v in entry.items()}
-                raw.concepts.append(_RawConcept(fields, None))
-        elif key == "domains":
-            if not isinstance(value, dict):
-                diags.error(path, None, "'domains' must be a table")
-                continue
-            raw.domains.update({str(k): _Field(v, None) for k, v in value.items()})
-        elif key == "ignore":
-            raw.ignore.append(_Field(value, None))
-        else:
-            diags.warning(
-                path,
-                None,
-                f"unknown top-level key {key!r} (expected 'concepts', 'domains', 'ignore')",
-                code="catalogue-schema",
-            )
-    return raw
-
-
-# --------------------------------------------------------------------------- merging
-
-
-@dataclass
 class _Draft:
     id: str
     name: str
@@ -316,7 +168,7 @@ def _is_text_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
 
 
-def _check_fields(raw: _RawConcept, path: str, diags: Diagnostics) -> bool:
+def _check_fields(raw: RawConcept, path: str, diags: Diagnostics) -> bool:
     ok = True
     for name, fld in raw.fields.items():
         if name not in _FIELDS:
@@ -342,19 +194,19 @@ def _check_fields(raw: _RawConcept, path: str, diags: Diagnostics) -> bool:
     return ok
 
 
-def _text(raw: _RawConcept, name: str) -> str | None:
+def _text(raw: RawConcept, name: str) -> str | None:
     fld = raw.fields.get(name)
     return fld.value.strip() if fld is not None and isinstance(fld.value, str) else None
 
 
-def _items(raw: _RawConcept, name: str, path: str) -> list[tuple[str, str, int | None]]:
+def _items(raw: RawConcept, name: str, path: str) -> list[tuple[str, str, int | None]]:
     fld = raw.fields.get(name)
     if fld is None or not isinstance(fld.value, list):
         return []
     return [(str(v).strip(), path, fld.item_line(i)) for i, v in enumerate(fld.value)]
 
 
-def _merge_ignore(raw: _RawFile, ignore: list[str], diags: Diagnostics) -> None:
+def _merge_ignore(raw: RawFile, ignore: list[str], diags: Diagnostics) -> None:
     for fld in raw.ignore:
         if not _is_text_list(fld.value):
             diags.error(
@@ -364,7 +216,7 @@ def _merge_ignore(raw: _RawFile, ignore: list[str], diags: Diagnostics) -> None:
         ignore.extend(w for w in cast(list[str], fld.value) if w not in ignore)
 
 
-def _merge_domains(raw: _RawFile, domains: dict[str, list[str]], diags: Diagnostics) -> None:
+def _merge_domains(raw: RawFile, domains: dict[str, list[str]], diags: Diagnostics) -> None:
     for name, fld in raw.domains.items():
         if fld.value is None:
             fld.value = []
@@ -381,7 +233,7 @@ def _merge_domains(raw: _RawFile, domains: dict[str, list[str]], diags: Diagnost
 
 
 def _merge_concepts(
-    raw: _RawFile, drafts: dict[str, _Draft], domains: Mapping[str, list[str]], diags: Diagnostics
+    raw: RawFile, drafts: dict[str, _Draft], domains: Mapping[str, list[str]], diags: Diagnostics
 ) -> None:
     path = raw.path
     seen: set[str] = set()
@@ -435,7 +287,7 @@ def _merge_concepts(
                 origin=raw.origin,
             )
             continue
-        replace = entry.fields.get("replace", _Field(False, None)).value is True
+        replace = entry.fields.get("replace", Field(False, None)).value is True
         draft.name = _text(entry, "name") or draft.name
         draft.description = _text(entry, "description") or draft.description
         draft.domain = domain or draft.domain
@@ -528,24 +380,6 @@ def _finish(
     return Catalogue(tuple(resolved), domain_table, tuple(ignore))
 
 
-def _read_user_file(user_file: Path, diags: Diagnostics) -> _RawFile | None:
-    path = str(user_file)
-    try:
-        text = user_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        diags.error(path, None, f"cannot read concept catalogue: {exc}", code="catalogue-read")
-        return None
-    suffix = user_file.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return _read_yaml(text, path, path, diags)
-    if suffix == ".toml":
-        return _read_toml(text, path, path, diags)
-    diags.error(
-        path, None, "a concept catalogue must be .yaml, .yml or .toml", code="catalogue-read"
-    )
-    return None
-
-
 def load_catalogue(user_file: Path | None, diags: Diagnostics) -> Catalogue:
     """The shipped catalogue, merged with `user_file` when given.
 
@@ -559,9 +393,9 @@ def load_catalogue(user_file: Path | None, diags: Diagnostics) -> Catalogue:
         .joinpath("catalogue.yaml")
         .read_text(encoding="utf-8")
     )
-    files = [_read_yaml(shipped_text, SHIPPED_PATH, SHIPPED_ORIGIN, diags)]
+    files = [read_yaml(shipped_text, SHIPPED_PATH, SHIPPED_ORIGIN, diags)]
     if user_file is not None:
-        files.append(_read_user_file(user_file, diags))
+        files.append(read_user_file(user_file, diags))
     domains: dict[str, list[str]] = {}
     ignore: list[str] = []
     drafts: dict[str, _Draft] = {}
