@@ -23,10 +23,19 @@ def plain_text(fragment: str) -> str:
     return html.unescape(_TAG_STRIP_RE.sub("", fragment)).strip()
 
 
+_SPACE_RE = re.compile(r"\s+")
+
+
+def visible_chars(fragment: str) -> int:
+    """Characters a reader sees: no tags, entities as one character, no white space (so the
+    line breaks a renderer puts between tags do not count)."""
+    return len(_SPACE_RE.sub("", plain_text(fragment)))
+
+
 def fold_answer(blocks: list[list[Token]], parts: list[str], threshold: int) -> tuple[str, int, bool]:
     """(card body, visible characters of the whole answer, whether the rest was folded)."""
     full = "".join(parts)
-    visible = len(_TAG_STRIP_RE.sub("", full).strip())
+    visible = visible_chars(full)
     if visible <= threshold or len(parts) < 2:
         return full, visible, False
     lead = _summary_lead(blocks, parts)

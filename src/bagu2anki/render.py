@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import nh3
+import pyromark
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.container import container_plugin
@@ -27,7 +28,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from bagu2anki.diagnostics import Diagnostics
-from bagu2anki.fold import fold_answer, split_blocks
+from bagu2anki.fold import fold_answer, split_blocks, visible_chars
 from bagu2anki.fold import plain_text as plain_text
 from bagu2anki.model import Atom
 from bagu2anki.parse import math as mathx
@@ -108,7 +109,38 @@ class Renderer:
         md.add_render_rule("th_open", _render_cell_open)
         md.add_render_rule("td_open", _render_cell_open)
         self.md = md
-        self.formatter = HtmlFormatter(cssclass="highlight", nowrap=False)
+        self.fast = True
+
+    def _fast_answer(self, protected: str, spans: list[mathx.MathSpan]) -> Rendered | None:
+        """pulldown-cmark (pyromark) for the plain answers most notes are made of.
+
+        Only for text with nothing that needs our markdown-it rules (see `_FAST_BLOCKERS`):
+        tables get the same wrapper and `align`, code the same Pygments box, and the result
+        passes the same nh3 gate (highlighted code is put in after it: Pygments escapes it).
+        An answer long enough to fold goes the markdown-it way, which knows its blocks.
+        """
+        raw = pyromark.html(protected, options=_PYROMARK_OPTIONS)
+        codes: list[str] = []
+
+        def code(m: re.Match[str]) -> str:
+            codes.append(_code_box(m.group(1) or "", html.unescape(m.group(2))))
+            return f"{_CODE_OPEN}{len(codes) - 1}{_CODE_CLOSE}"
+
+        raw = _PRE_RE.sub(code, raw)
+        if "<table>" in raw:
+            raw = _CELL_ALIGN_RE.sub(r'<\1 align="\2">', raw)
+            raw = raw.replace("<table>", '<div class="table-wrap"><table>').replace("</table>", "</table></div>")
+        raw = mathx.restore(raw, spans)
+        # Without `<` (only code may hold one here), a link target or a reference definition,
+        # pulldown-cmark can only write its own attribute-free tags around escaped text:
+        # nothing for nh3 to remove. Anything else passes the gate.
+        body = clean(raw) if ("<" in protected or "](" in protected or "]:" in protected) else raw
+        if codes:
+            body = _CODE_RE.sub(lambda m: codes[int(m.group(1))], body)
+        visible = visible_chars(body)
+        if visible > self.fold_threshold:
+            return None
+        return Rendered(body, (), visible, False)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -128,6 +160,10 @@ class Renderer:
         if atom.fmt == "text":
             src = to_markdown(src)
         protected, spans = mathx.protect(_wiki(src))
+        if self.fast and _FAST_OK(protected):
+            fast = self._fast_answer(protected, spans)
+            if fast is not None:
+                return fast
         env = _Env(atom, base, root, diags=self.diags)
         tokens = self.md.parse(protected, {"b2a": env})
         blocks = split_blocks(tokens)
@@ -227,6 +263,40 @@ def _wiki(text: str) -> str:
 
 
 _FORMATTER = HtmlFormatter(cssclass="highlight")
+_PYROMARK_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+# What only our markdown-it instance reads right: raw HTML and autolinks (`<`), bare links
+# (linkify), images, containers, front matter, a single `~` (pulldown-cmark strikes it
+# through), our own placeholder characters.
+_FAST_BLOCKERS = re.compile(r"[<\ue002\ue003]|!\[|:::|https?:|www\.|^---|(?<!~)~(?!~)", re.M)
+
+
+_CODE_SPANS = re.compile(r"^[ \t>]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t>]*\1[ \t]*$|`[^`\n]+`", re.M | re.S)
+
+
+def _FAST_OK(text: str) -> bool:
+    """No blocker outside code (a `<` in code is just code to both renderers)."""
+    if _FAST_BLOCKERS.search(text) is None:
+        return True
+    return _FAST_BLOCKERS.search(_CODE_SPANS.sub("", text)) is None
+
+
+_CODE_OPEN, _CODE_CLOSE = "\ue002", "\ue003"
+_CODE_RE = re.compile(_CODE_OPEN + r"(\d+)" + _CODE_CLOSE)
+_PRE_RE = re.compile(r'<pre><code(?: class="language-([^"]*)")?>(.*?)</code></pre>\n?', re.S)
+_CELL_ALIGN_RE = re.compile(r'<(th|td) style="text-align: (left|center|right)">')
+
+
+def _code_box(info: str, code: str) -> str:
+    """A fenced block as a card shows it: ```math is display math, a known language is
+    highlighted by Pygments, anything else is a plain box."""
+    lang = info.strip().split()[0].lower() if info.strip() else ""
+    if lang == "math":
+        # GitHub / GitLab display math: a ```math fence is one formula
+        return f'<div class="math display">\\[{html.escape(code.strip(), quote=False)}\\]</div>\n'
+    lexer = _lexer(lang) if lang and lang not in ("text", "txt", "plain") else None
+    if lexer is not None:
+        return str(highlight(code, lexer, _FORMATTER))
+    return f'<div class="highlight"><pre><code>{html.escape(code)}</code></pre></div>\n'
 
 
 @functools.lru_cache(maxsize=256)
@@ -240,15 +310,7 @@ def _lexer(lang: str) -> Any:
 
 def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     tok = tokens[idx]
-    lang = (tok.info or "").strip().split()[0].lower() if tok.info else ""
-    code = tok.content
-    if lang == "math":
-        # GitHub / GitLab display math: a ```math fence is one formula
-        return f'<div class="math display">\\[{html.escape(code.strip(), quote=False)}\\]</div>\n'
-    lexer = _lexer(lang) if lang and lang not in ("text", "txt", "plain") else None
-    if lexer is not None:
-        return str(highlight(code, lexer, _FORMATTER))
-    return f'<div class="highlight"><pre><code>{html.escape(code)}</code></pre></div>\n'
+    return _code_box(tok.info or "", tok.content)
 
 
 def _render_table_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:

@@ -359,13 +359,13 @@ def acronyms_in(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, str], ...]
     known: dict[str, bool] = catalogue.memo("recognize._known_terms", _new_term_memo)
     found: dict[str, str] = {}
     for text in (atom.question, atom.answer):
-        if not (text.isascii() or unicodedata.is_normalized("NFKC", text)):
+        if not text.isascii() and (matcher.unsafe.search(text) or _BEYOND_BMP.search(text)):
             text = unicodedata.normalize("NFKC", text)
         candidates: list[tuple[int, int, str, str]] = []
         for m in _ACRONYM.finditer(text):
             term = m.group()
-            if not 2 <= len(term) <= 8:
-                continue
+            if not 2 <= len(term) <= 8 or term[1:].islower():
+                continue  # (a word with at most one capital is no acronym)
             letters = [ch for ch in term if ch.isalpha()]
             upper = sum(ch.isupper() for ch in letters)
             if upper < 2 or 2 * upper < len(letters):
