@@ -33,7 +33,7 @@ from bagu2anki.fold import plain_text as plain_text
 from bagu2anki.model import Atom
 from bagu2anki.parse import math as mathx
 from bagu2anki.parse.flatten import to_markdown
-from bagu2anki.parse.markdown import CONTAINERS
+from bagu2anki.parse.markdown import CONTAINERS, is_container
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
@@ -97,8 +97,7 @@ class Renderer:
         md = MarkdownIt("commonmark", {"html": True, "linkify": True, "typographer": False})
         md.enable(["table", "strikethrough", "linkify"])
         md.use(front_matter_plugin)
-        for name in CONTAINERS:
-            md.use(container_plugin, name=name, render=_render_container)
+        md.use(container_plugin, name="box", validate=is_container, render=_render_container)
         md.add_render_rule("fence", _render_fence)
         md.add_render_rule("code_block", _render_fence)
         md.add_render_rule("html_inline", _render_html)
