@@ -9,9 +9,9 @@ fixed entry times in a fixed order.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
-import shutil
 import sqlite3
 import tempfile
 import warnings
@@ -149,44 +149,42 @@ def write_apkg(
         for p in card.media:
             media.setdefault(media_name(p), p)
     package = _Package([decks[k] for k in sorted(decks)])
-    with tempfile.TemporaryDirectory(prefix="b2a-media-") as tmp:
-        staged = []
-        for name in sorted(media):
-            dst = Path(tmp) / name
-            shutil.copyfile(media[name], dst)
-            staged.append(str(dst))
-        package.media_files = staged
-        raw = Path(tmp) / "raw.apkg"
+    with tempfile.TemporaryDirectory(prefix="b2a-deck-") as tmp:
+        db = Path(tmp) / "collection.anki2"
+        conn = sqlite3.connect(db)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            package.write_to_file(str(raw), timestamp=notetype_mod)
+            # what genanki's write_to_file does, minus its own zip: ids count from the
+            # note type time, so the same notes give the same ids
+            package.write_to_db(conn.cursor(), float(notetype_mod), itertools.count(notetype_mod * 1000))
         for w in caught:
             diags.warning(str(out), None, f"genanki: {w.message}", "genanki")
-        _reproducible_zip(raw, out, Path(tmp))
+        conn.commit()
+        conn.execute("VACUUM")  # stable bytes for the same content
+        conn.close()
+        _write_zip(db, [(name, media[name]) for name in sorted(media)], out)
 
 
-def _reproducible_zip(raw: Path, out: Path, tmp: Path) -> None:
-    """Same entries, fixed times, fixed order; the SQLite file vacuumed for stable bytes."""
-    with zipfile.ZipFile(raw) as zin:
-        names = zin.namelist()
-        blobs = {n: zin.read(n) for n in names}
-    db = tmp / "collection.anki2"
-    db.write_bytes(blobs["collection.anki2"])
-    conn = sqlite3.connect(db)
-    conn.execute("VACUUM")
-    conn.close()
-    blobs["collection.anki2"] = db.read_bytes()
-    media_map = json.loads(blobs.get("media", "{}"))
-    ordered = ["collection.anki2", "media"] + sorted((n for n in names if n not in ("collection.anki2", "media")), key=int)
+def _write_zip(db: Path, media: Sequence[tuple[str, Path]], out: Path) -> None:
+    """The `.apkg`: the collection, the media map, the media files; fixed times and order.
+
+    Written beside the target and moved over it, so an interrupted build leaves the old deck.
+    """
+    names = {str(i): name for i, (name, _path) in enumerate(media)}
     part = out.with_name(out.name + ".part")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zout:
-        for n in ordered:
-            if n not in blobs:
-                continue
-            info = zipfile.ZipInfo(n, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            data = blobs[n] if n != "media" else json.dumps(media_map, sort_keys=True).encode()
-            zout.writestr(info, data)
-    os.replace(part, out)
+    entries: list[tuple[str, Path | bytes]] = [
+        ("collection.anki2", db),
+        ("media", json.dumps(names, sort_keys=True).encode()),
+        *((str(i), path) for i, (_name, path) in enumerate(media)),
+    ]
+    try:
+        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+            for name, data in entries:
+                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zout.writestr(info, data if isinstance(data, bytes) else data.read_bytes())
+        os.replace(part, out)
+    finally:
+        part.unlink(missing_ok=True)
