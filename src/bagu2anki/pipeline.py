@@ -79,8 +79,11 @@ def _parse_one(src: SourceFile, catalogue: Catalogue) -> _Parsed:
     local = Diagnostics()
     doc = read(src, local)
     _check_math(doc, local)
-    links = [recognize(a, catalogue) for a in doc.atoms]
-    acronyms = [acronyms_in(a, catalogue) for a in doc.atoms]
+    links: list[tuple[tuple[str, ...], str | None]] = []
+    acronyms: list[tuple[tuple[str, str], ...]] = []
+    for a in doc.atoms:  # one atom at a time: both look at the same scans
+        links.append(recognize(a, catalogue))
+        acronyms.append(acronyms_in(a, catalogue))
     return doc, list(local.items), links, acronyms
 
 

@@ -196,6 +196,7 @@ class _Matcher:
     """Everything recognition derives from one catalogue, built once (see Catalogue.memo)."""
 
     def __init__(self, catalogue: Catalogue) -> None:
+        self._recent: dict[str, list[_Hit]] = {}
         terms: dict[str, _Term] = {}
         spellings: list[str] = []
         for concept in catalogue:
@@ -251,7 +252,19 @@ class _Matcher:
         return text.lower()
 
     def scan(self, text: str) -> list[_Hit]:
-        """Alias and context-word mentions, left to right, longest first, not overlapping."""
+        """Alias and context-word mentions, left to right, longest first, not overlapping.
+
+        The last few results are kept: `recognize` and `acronyms_in` scan the same answer.
+        """
+        hits = self._recent.get(text)
+        if hits is None:
+            hits = self._scan(text)
+            if len(self._recent) >= 8:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[text] = hits
+        return hits
+
+    def _scan(self, text: str) -> list[_Hit]:
         text = self.fold(text)
         terms = self.terms
         found = [(m.start(), m.group()) for m in self.latin.finditer(text)]
