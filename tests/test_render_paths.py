@@ -1,8 +1,8 @@
-"""The two ways an answer is rendered agree: pulldown-cmark (pyromark) for plain answers,
+"""The two ways a card side is rendered agree: pulldown-cmark (pyromark) for plain answers,
 markdown-it-py with our rules for everything else. A card must not depend on which one ran.
 
-Every answer of the starter notes, the parse fixtures, the seed and the corpus goes through
-both; the HTML must be the same up to white space between tags and how an entity is spelt.
+Every question and answer of the starter notes, the parse fixtures, the seed and the corpus
+goes through both; the HTML must be the same up to white space between tags and how an entity is spelt.
 """
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ def _both(folder: Path) -> tuple[int, list[tuple[Atom, str, str]]]:
             _normal(slow.html), slow.visible_chars, slow.folded, slow.media
         ):
             differ.append((a, fast.html, slow.html))
+        renderer.fast = True
+        front = renderer.question(a)
+        renderer.fast = False
+        if _normal(front) != _normal(renderer.question(a)):
+            differ.append((a, front, renderer.question(a)))
     return fast_taken, differ
 
 

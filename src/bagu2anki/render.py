@@ -148,6 +148,13 @@ class Renderer:
         if atom.fmt == "text":
             text = to_markdown(text)
         protected, spans = mathx.protect(_wiki(text))
+        if self.fast and "\n" not in protected and _FAST_OK(protected):
+            # one line of inline Markdown: pulldown-cmark makes it one paragraph, unless the
+            # line reads as a block (`- x`, `# x`, `1. x`), which is left to markdown-it
+            raw = pyromark.html(protected, options=_PYROMARK_OPTIONS)
+            if raw.startswith("<p>") and raw.endswith("</p>\n") and raw.count("<p>") == 1:
+                raw = mathx.restore(raw[3:-5], spans)
+                return clean(raw) if ("<" in protected or "](" in protected or "]:" in protected) else raw
         out = self.md.renderInline(protected)
         return clean(mathx.restore(out, spans))
 
