@@ -159,8 +159,7 @@ def write_apkg(
             package.write_to_db(conn.cursor(), float(notetype_mod), itertools.count(notetype_mod * 1000))
         for w in caught:
             diags.warning(str(out), None, f"genanki: {w.message}", "genanki")
-        conn.commit()
-        conn.execute("VACUUM")  # stable bytes for the same content
+        conn.commit()  # a fresh file written in a fixed order: the same notes give the same bytes
         conn.close()
         _write_zip(db, [(name, media[name]) for name in sorted(media)], out)
 
