@@ -163,3 +163,27 @@ def test_check_suggests_splitting_bundled_questions(tmp_path: Path) -> None:
     _write(notes, "a.md", "## A\n\n### LoRA 原理是什么？怎么初始化？\n\n#### 原理\n\n低秩分解。\n\n#### 初始化\n\nB 取 0。\n")
     res = CliRunner().invoke(main, ["check", str(notes), "-v", "--lock", str(tmp_path / "l.lock")])
     assert "a.md:3: info: this card asks 2 questions" in res.output
+
+
+def test_export_in_small_chunks_with_parked_answers_matches_the_build(
+    notes_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answers wait on disk during `export atoms` and come back a chunk at a time: with chunks
+    of 7 (many chunks, one render pool for all) every card, references included, is the
+    build's card, and every answer is the whole answer."""
+    from bagu2anki import pipeline
+    from bagu2anki.config import Config
+    from bagu2anki.diagnostics import Diagnostics
+
+    lock = tmp_path / "l.lock"
+    result = pipeline.build(Config(paths=(notes_copy,), out=tmp_path / "out", lock=lock))
+    monkeypatch.setattr(pipeline, "EXPORT_CHUNK", 7)
+    records = list(pipeline.atom_records(Config(paths=(notes_copy,), lock=lock, jobs=2), Diagnostics()))
+    by_id = {r["id"]: r for r in records}
+    cards = [c for c in result.cards if c.atom.source != "concepts"]
+    assert len(records) == len(result.analysis.atoms) > 14
+    assert any(c.atom.status == "reference" for c in cards)
+    for c in cards:
+        rec = by_id[c.guid]
+        assert rec["answer"] == c.atom.answer
+        assert (rec["front_html"], rec["back_html"]) == (c.front_html, c.back_html)

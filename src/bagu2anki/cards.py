@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -114,10 +114,19 @@ def _render_one(renderer: Renderer, job: RenderJob) -> tuple[Rendered, list[Diag
     return rendered, list(local.items)
 
 
+def render_pool(workers: int, fold_threshold: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(fold_threshold,))
+
+
 def render_answers(
-    renderer: Renderer, cache: BuildCache, jobs: Sequence[RenderJob], workers: int = 1
+    renderer: Renderer,
+    cache: BuildCache,
+    jobs: Sequence[RenderJob],
+    workers: int = 1,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Rendered]:
-    """Render every job, through the cache; misses go to a process pool when there are many.
+    """Render every job, through the cache; misses go to a process pool when there are many
+    (to `pool` when one is given: a caller rendering in chunks keeps one pool for all).
 
     Results and diagnostics come back in job order whatever the number of workers, so the
     output is the same as a one-process build.
@@ -137,9 +146,12 @@ def render_answers(
                 continue
         misses.append((k, key))
     todo = [jobs[k] for k, _ in misses]
-    if workers > 1 and len(todo) >= PARALLEL_MIN:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(renderer.fold_threshold,)) as pool:
-            outs = list(pool.map(_worker_render, todo, chunksize=max(8, len(todo) // (workers * 8))))
+    chunksize = max(8, len(todo) // (workers * 8))
+    if pool is not None and todo:
+        outs = list(pool.map(_worker_render, todo, chunksize=chunksize))
+    elif workers > 1 and len(todo) >= PARALLEL_MIN:
+        with render_pool(workers, renderer.fold_threshold) as own:
+            outs = list(own.map(_worker_render, todo, chunksize=chunksize))
     else:
         outs = [_render_one(renderer, job) for job in todo]
     for (k, key), (rendered, items) in zip(misses, outs, strict=True):
@@ -151,9 +163,16 @@ def render_answers(
 
 
 def plan_job(
-    a: Atom, roots: dict[str, tuple[Path, Path]], references: References, diags: Diagnostics
+    a: Atom,
+    roots: dict[str, tuple[Path, Path]],
+    references: References,
+    diags: Diagnostics,
+    whole: Callable[[Atom], Atom] = lambda atom: atom,
 ) -> tuple[RenderJob, str]:
-    """What the back of an atom's card shows: its answer, or the answer a reference points at."""
+    """What the back of an atom's card shows: its answer, or the answer a reference points at.
+
+    `whole` gives an atom with its full answer (`export atoms` keeps answers parked on disk).
+    """
     base, root = roots.get(a.source, (Path("."), Path(".")))
     job = RenderJob(a, base, root, "（待补充）" if a.status == "unanswered" else None)
     prefix = ""
@@ -167,6 +186,7 @@ def plan_job(
                 f"{html.escape(target.question)} — {html.escape(target.source)}:{target.line}）</p>"
             )
             tbase, troot = roots.get(target.source, (Path("."), Path(".")))
+            target = whole(target)
             job = RenderJob(target, tbase, troot, target.answer)
     return job, prefix
 

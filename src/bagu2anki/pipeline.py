@@ -6,17 +6,18 @@ generator: a build that fails half-way leaves the previous outputs untouched.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bagu2anki import sources
 from bagu2anki.cache import BuildCache, key_of
-from bagu2anki.cards import References, make_cards, plan_job, render_answers, roots_of
+from bagu2anki.cards import References, make_cards, plan_job, render_answers, render_pool, roots_of
 from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
 from bagu2anki.concepts.graph import ConceptGraph, build_graph
 from bagu2anki.concepts.recognize import acronyms_in, candidate_acronyms, recognize
@@ -28,6 +29,7 @@ from bagu2anki.parse import read, rules
 from bagu2anki.parse.flatten import flattening_problems
 from bagu2anki.parse.math import find_math
 from bagu2anki.render import Renderer
+from bagu2anki.spill import AnswerPark
 
 Progress = Callable[[str, int, int], None]
 
@@ -37,6 +39,8 @@ class Analysis:
     """Everything read from the notes, before identities and rendering."""
 
     documents: tuple[Document, ...]
+    """Each file's questions and unattached text; its `source.text` is dropped once parsed (the
+    atoms hold what is needed), so neither memory nor the build cache carries every file twice."""
     atoms: tuple[Atom, ...]
     catalogue: Catalogue
     graph: ConceptGraph
@@ -61,6 +65,8 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 _Parsed = tuple[Document, list[Diagnostic], list[tuple[tuple[str, ...], str | None]], list[tuple[tuple[str, str], ...]]]
 PARALLEL_FILES = 24  # below this many files to read, a process pool costs more than it saves
+POOL_AFTER = 4  # new files parsed in this process before a pool starts (an edit or two needs none)
+WINDOW = 8  # files in flight per worker
 _CATALOGUE: Catalogue | None = None
 
 
@@ -79,12 +85,18 @@ def _parse_one(src: SourceFile, catalogue: Catalogue) -> _Parsed:
     local = Diagnostics()
     doc = read(src, local)
     _check_math(doc, local)
+    _check_atoms(doc.atoms, local)
     links: list[tuple[tuple[str, ...], str | None]] = []
     acronyms: list[tuple[tuple[str, str], ...]] = []
     for a in doc.atoms:  # one atom at a time: both look at the same scans
         links.append(recognize(a, catalogue))
         acronyms.append(acronyms_in(a, catalogue))
+    doc = replace(doc, source=replace(doc.source, text=""))
     return doc, list(local.items), links, acronyms
+
+
+def _ready(future: Future[_Parsed] | None) -> bool:
+    return future is None or future.done()
 
 
 def analyse(
@@ -93,29 +105,57 @@ def analyse(
     progress: Progress = _noop,
     cache: BuildCache | None = None,
     workers: int = 1,
+    park: AnswerPark | None = None,
 ) -> Analysis:
-    """Read every note file and link its questions to concepts (cached per file, in parallel)."""
+    """Read every note file and link its questions to concepts (cached per file, in parallel).
+
+    With `park`, each answer goes to disk as its file comes in (see `AnswerPark`).
+    """
     found = sources.discover(list(cfg.paths), diags)
     cache = cache or BuildCache(None)
     catalogue = load_catalogue(cfg.user_catalogue(), diags)
     catalogue_key = key_of("catalogue", repr(catalogue))
-    loaded: list[SourceFile] = []
-    for k, f in enumerate(found):
-        src = sources.load(f, diags)
-        progress("read", k + 1, len(found))
-        if src is not None:
-            loaded.append(src)
-    keys = [key_of("parse", s.rel, s.path, s.root, s.format, s.text, catalogue_key) for s in loaded]
-    results: list[_Parsed | None] = [cache.get(k) for k in keys]
-    misses = [i for i, r in enumerate(results) if r is None]
-    if workers > 1 and len(misses) >= PARALLEL_FILES:
-        with ProcessPoolExecutor(workers, initializer=_parse_init, initargs=(cfg.user_catalogue(),)) as pool:
-            fresh = list(pool.map(_parse_in_worker, [loaded[i] for i in misses], chunksize=4))
-    else:
-        fresh = [_parse_one(loaded[i], catalogue) for i in misses]
-    for i, parsed in zip(misses, fresh, strict=True):
-        results[i] = parsed
-        cache.put(keys[i], parsed)
+    results: list[_Parsed] = []
+    # Files stream through: read, looked up in the cache, parsed (in the pool once enough
+    # are new), their results taken in order. At most WINDOW files are in flight, so a large
+    # collection is never held as text all at once.
+    pending: deque[tuple[str, Future[_Parsed] | None, _Parsed | None]] = deque()
+    new_files = 0
+
+    def take_first() -> None:
+        key, future, parsed = pending.popleft()
+        if future is not None:
+            parsed = future.result()
+            cache.put(key, parsed)
+        assert parsed is not None
+        results.append(parsed if park is None else (park.doc(parsed[0]), *parsed[1:]))
+
+    with contextlib.ExitStack() as stack:
+        pool: ProcessPoolExecutor | None = None
+        for k, f in enumerate(found):
+            src = sources.load(f, diags)
+            progress("read", k + 1, len(found))
+            if src is None:
+                continue
+            key = key_of("parse", src.rel, src.path, src.root, src.format, src.text, catalogue_key)
+            hit: _Parsed | None = cache.get(key)
+            if hit is None:
+                new_files += 1
+                if pool is None and workers > 1 and new_files >= POOL_AFTER and len(found) >= PARALLEL_FILES:
+                    pool = stack.enter_context(
+                        ProcessPoolExecutor(workers, initializer=_parse_init, initargs=(cfg.user_catalogue(),))
+                    )
+                if pool is not None:
+                    pending.append((key, pool.submit(_parse_in_worker, src), None))
+                else:
+                    hit = _parse_one(src, catalogue)
+                    cache.put(key, hit)
+            if hit is not None:
+                pending.append((key, None, hit))
+            while pending and (len(pending) > WINDOW * workers or _ready(pending[0][1])):
+                take_first()
+        while pending:
+            take_first()
     documents: list[Document] = []
     links: list[tuple[tuple[str, ...], str | None]] = []
     acronyms: list[tuple[tuple[str, str], ...]] = []
@@ -127,7 +167,7 @@ def analyse(
         documents.append(doc)
         links.extend(doc_links)
         acronyms.extend(doc_acronyms)
-    progress("parse", len(loaded), len(loaded))
+    progress("parse", len(results), len(results))
     atoms = tuple(a for d in documents for a in d.atoms)
     # An arrow between two words is often just prose (`question -> final`); a line is read as a
     # concept chain when at least two of its parts name concepts.
@@ -139,7 +179,7 @@ def analyse(
     ]
     graph = build_graph(catalogue, chains, diags)
     roots = tuple((d.source.rel, d.source.path, d.source.root) for d in documents)
-    _check_atoms(atoms, diags)
+    _check_duplicates(atoms, diags)
     return Analysis(tuple(documents), atoms, catalogue, graph, tuple(links), roots, tuple(acronyms))
 
 
@@ -149,7 +189,7 @@ _PART_HEADS = re.compile(
 )
 
 
-def _check_atoms(atoms: Sequence[Atom], diags: Diagnostics) -> None:
+def _check_duplicates(atoms: Sequence[Atom], diags: Diagnostics) -> None:
     seen: dict[tuple[str, str], Atom] = {}
     for a in atoms:
         key = (" › ".join(a.section), re.sub(r"\W+", "", rules.nfkc(a.question).lower()))
@@ -158,6 +198,11 @@ def _check_atoms(atoms: Sequence[Atom], diags: Diagnostics) -> None:
             diags.warning(a.source, a.line, f"duplicate question (also at {b.source}:{b.line})", "duplicate-question")
         else:
             seen[key] = a
+
+
+def _check_atoms(atoms: Sequence[Atom], diags: Diagnostics) -> None:
+    """What can be said of each question on its own: bundled questions, empty answers."""
+    for a in atoms:
         asked = len(_ASKS.findall(a.question))
         if asked >= 2 and len(_PART_HEADS.findall(a.answer)) >= asked:
             diags.info(
@@ -191,43 +236,48 @@ def _check_math(doc: Document, diags: Diagnostics) -> None:
                 diags.info(a.source, line, f"left as text: {prob.message}", "flattened-math")
 
 
-EXPORT_CHUNK = 2000
+EXPORT_CHUNK = 500
 
 
 def atom_records(cfg: Config, diags: Diagnostics) -> Iterator[dict[str, object]]:
     """`export atoms`: one JSON-ready dict per atom, in source order (keys are a public interface).
 
-    Cards are rendered a chunk at a time and handed out as they come, so the rendered HTML of
-    the whole collection is never held at once.
+    Answers wait on disk (`AnswerPark`) while identities and references are worked out, then
+    come back a chunk at a time to be rendered and handed out: neither the answers nor their
+    HTML are held for the whole collection at once.
     """
-    analysis = analyse(cfg, diags, workers=cfg.workers())
-    lock = Lock.load(cfg.lock_path())
-    identity = assign(analysis.atoms, lock, diags)
-    renderer = Renderer(diags, cfg.fold_threshold)
-    roots = roots_of(analysis)
-    references = References(analysis.atoms)
-    no_cache = BuildCache(None)
-    atoms = analysis.atoms
-    for start in range(0, len(atoms), EXPORT_CHUNK):
-        chunk = range(start, min(len(atoms), start + EXPORT_CHUNK))
-        planned = [plan_job(atoms[i], roots, references, diags) for i in chunk]
-        rendered = render_answers(renderer, no_cache, [job for job, _ in planned], cfg.workers())
-        for i, (_job, prefix), r in zip(chunk, planned, rendered, strict=True):
-            a = atoms[i]
-            yield {
-                "id": identity.guids[i],
-                "source": a.source,
-                "line": a.line,
-                "section": list(a.section),
-                "number": a.number,
-                "kind": a.kind,
-                "question": a.question,
-                "answer": a.answer,
-                "status": a.status,
-                "concepts": list(analysis.links[i][0]),
-                "front_html": renderer.question(a),
-                "back_html": prefix + r.html,
-            }
+    with contextlib.ExitStack() as stack:
+        park = stack.enter_context(AnswerPark())
+        analysis = analyse(cfg, diags, workers=cfg.workers(), park=park)
+        # one pool for all the chunks, so that chunks can be small
+        pool = stack.enter_context(render_pool(cfg.workers(), cfg.fold_threshold)) if cfg.workers() > 1 else None
+        lock = Lock.load(cfg.lock_path())
+        identity = assign(analysis.atoms, lock, diags)
+        renderer = Renderer(diags, cfg.fold_threshold)
+        roots = roots_of(analysis)
+        references = References(analysis.atoms)
+        no_cache = BuildCache(None)
+        atoms = analysis.atoms
+        for start in range(0, len(atoms), EXPORT_CHUNK):
+            chunk = range(start, min(len(atoms), start + EXPORT_CHUNK))
+            whole = [park.full(atoms[i]) for i in chunk]
+            planned = [plan_job(a, roots, references, diags, park.full) for a in whole]
+            rendered = render_answers(renderer, no_cache, [job for job, _ in planned], cfg.workers(), pool)
+            for i, a, (_job, prefix), r in zip(chunk, whole, planned, rendered, strict=True):
+                yield {
+                    "id": identity.guids[i],
+                    "source": a.source,
+                    "line": a.line,
+                    "section": list(a.section),
+                    "number": a.number,
+                    "kind": a.kind,
+                    "question": a.question,
+                    "answer": a.answer,
+                    "status": a.status,
+                    "concepts": list(analysis.links[i][0]),
+                    "front_html": renderer.question(a),
+                    "back_html": prefix + r.html,
+                }
 
 
 def graph_export(cfg: Config, diags: Diagnostics) -> dict[str, Any]:
