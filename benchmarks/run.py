@@ -102,7 +102,8 @@ SUBSTAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("read, parse, link: elapsed", ("bagu2anki.pipeline:analyse",)),
     ("answers (process pool)", ("*:render_answers",)),
     ("map layout", ("*:layered_positions",)),
-    ("genanki + zip", ("*:_reproducible_zip", "genanki.package:Package.write_to_file")),
+    ("deck rows (genanki)", ("bagu2anki.write.apkg:_Package.write_to_db",)),
+    ("deck zip", ("*:_write_zip",)),
 )
 
 
@@ -738,14 +739,36 @@ def child_renderers(notes: Path, record: Path) -> None:
     plain = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     timed("markdown-it-py, plain commonmark+table", plain.render)
 
+    renderer.fast = False
+    t = clock()
+    slow = [renderer.answer(a, notes, notes).html for a in atoms]
+    options.append(
+        {
+            "name": "Renderer.answer(), markdown-it-py for every answer",
+            **since(t),
+            "math_ok": restored_ok(slow),
+            "note": "protect, parse, render, Pygments, nh3 per block, restore, fold",
+        }
+    )
+    renderer.fast = True
+    fast_path = [0]
+    plain_answer = R.Renderer._fast_answer
+
+    def counted(self: Any, *args: Any) -> Any:
+        got = plain_answer(self, *args)
+        fast_path[0] += got is not None
+        return got
+
+    R.Renderer._fast_answer = counted  # type: ignore[method-assign]
     t = clock()
     full = [renderer.answer(a, notes, notes).html for a in atoms]
+    R.Renderer._fast_answer = plain_answer  # type: ignore[method-assign]
     options.append(
         {
             "name": "Renderer.answer() as in the build (all of it)",
             **since(t),
             "math_ok": restored_ok(full),
-            "note": "protect, parse, render, Pygments, nh3 per block, restore, fold",
+            "note": f"pyromark for {fast_path[0]} plain answers, markdown-it-py for the other {len(atoms) - fast_path[0]}",
         }
     )
 

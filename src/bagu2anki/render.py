@@ -1,14 +1,14 @@
 """Atom -> card HTML: Markdown rendering behind math protection, highlighting, sanitising.
 
-Formulas are swapped for placeholders before markdown-it-py sees the text and come back as
-Anki MathJax delimiters. Code is highlighted by Pygments into CSS classes. Every fragment is
+Formulas are swapped for placeholders before the Markdown renderer sees the text and come back
+as Anki MathJax delimiters. Plain answers go through pulldown-cmark (pyromark), the rest through
+markdown-it-py with our rules; both give the same HTML. Code boxes come from `code.py`. Every fragment is
 cleaned by nh3 before it reaches a card or the map, so no script, event handler or
 `javascript:` URL survives. Images are resolved inside the notes folder only.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
 import re
@@ -22,11 +22,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
+from bagu2anki.code import code_box, code_css
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.fold import fold_answer, split_blocks, visible_chars
 from bagu2anki.fold import plain_text as plain_text
@@ -122,7 +119,7 @@ class Renderer:
         codes: list[str] = []
 
         def code(m: re.Match[str]) -> str:
-            codes.append(_code_box(m.group(1) or "", html.unescape(m.group(2))))
+            codes.append(code_box(m.group(1) or "", html.unescape(m.group(2))))
             return f"{_CODE_OPEN}{len(codes) - 1}{_CODE_CLOSE}"
 
         raw = _PRE_RE.sub(code, raw)
@@ -185,24 +182,7 @@ class Renderer:
 
         Only token rules: the code box's own background and padding come from card.css.
         """
-        rules = [_token_rules(LIGHT_CODE_STYLE, ".highlight")]
-        for night in (".nightMode", ".night_mode"):
-            rules.append(_token_rules(NIGHT_CODE_STYLE, f"{night} .highlight"))
-        return "\n".join(rules)
-
-
-LIGHT_CODE_STYLE = "default"
-NIGHT_CODE_STYLE = "github-dark"
-
-
-def _token_rules(style: str, scope: str) -> str:
-    defs = HtmlFormatter(style=style).get_style_defs(scope)
-    keep = [
-        line
-        for line in defs.splitlines()
-        if line.startswith(scope + " .") and "linenos" not in line
-    ]
-    return "\n".join(keep)
+        return code_css()
 
 
 def clean(fragment: str) -> str:
@@ -268,7 +248,6 @@ def _wiki(text: str) -> str:
     return _WIKI_LINK_RE.sub(lambda m: f"**{(m.group(2) or m.group(1)).strip()}**", text)
 
 
-_FORMATTER = HtmlFormatter(cssclass="highlight")
 _PYROMARK_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 # What only our markdown-it instance reads right: raw HTML and autolinks (`<`), bare links
 # (linkify), images, containers, front matter, a single `~` (pulldown-cmark strikes it
@@ -292,31 +271,10 @@ _PRE_RE = re.compile(r'<pre><code(?: class="language-([^"]*)")?>(.*?)</code></pr
 _CELL_ALIGN_RE = re.compile(r'<(th|td) style="text-align: (left|center|right)">')
 
 
-def _code_box(info: str, code: str) -> str:
-    """A fenced block as a card shows it: ```math is display math, a known language is
-    highlighted by Pygments, anything else is a plain box."""
-    lang = info.strip().split()[0].lower() if info.strip() else ""
-    if lang == "math":
-        # GitHub / GitLab display math: a ```math fence is one formula
-        return f'<div class="math display">\\[{html.escape(code.strip(), quote=False)}\\]</div>\n'
-    lexer = _lexer(lang) if lang and lang not in ("text", "txt", "plain") else None
-    if lexer is not None:
-        return str(highlight(code, lexer, _FORMATTER))
-    return f'<div class="highlight"><pre><code>{html.escape(code)}</code></pre></div>\n'
-
-
-@functools.lru_cache(maxsize=256)
-def _lexer(lang: str) -> Any:
-    """Pygments looks lexers up through its plugin registry, slowly: once per language is enough."""
-    try:
-        return get_lexer_by_name(lang)
-    except ClassNotFound:
-        return None
-
 
 def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     tok = tokens[idx]
-    return _code_box(tok.info or "", tok.content)
+    return code_box(tok.info or "", tok.content)
 
 
 def _render_table_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
