@@ -28,6 +28,7 @@ from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.fold import fold_answer, split_blocks, visible_chars
 from bagu2anki.fold import plain_text as plain_text
 from bagu2anki.model import Atom
+from bagu2anki.parse import hexo
 from bagu2anki.parse import math as mathx
 from bagu2anki.parse.flatten import to_markdown
 from bagu2anki.parse.markdown import CONTAINERS, is_container
@@ -160,6 +161,8 @@ class Renderer:
         src = _ANSWER_LABEL_RE.sub("", src.lstrip(), count=1)
         src = _ANSWER_FOLD_RE.sub("", src)
         src = _obsidian_callouts(src)
+        if atom.fmt == "markdown" and hexo.has_tags(src):
+            src = hexo.to_markdown(src, Path(atom.source).stem)
         if atom.fmt == "text":
             src = to_markdown(src)
         protected, spans = mathx.protect(_wiki(src))
@@ -348,7 +351,9 @@ def _resolve_image(src: str, e: _Env) -> Path | None:
     if rel.startswith("/"):
         candidates = [root / rel.lstrip("/"), root / "public" / rel.lstrip("/")]
     else:
-        candidates = [e.base / rel, root / rel]
+        # beside the note, from the notes root, or in the note's own asset folder (Hexo's
+        # `post_asset_folder`: `post.md` keeps its images in `post/`)
+        candidates = [e.base / rel, root / rel, e.base / Path(e.atom.source).stem / rel]
     for c in candidates:
         try:
             real = c.resolve()

@@ -19,7 +19,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
-from bagu2anki.parse import rules
+from bagu2anki.parse import hexo, rules
 from bagu2anki.parse.common import classify_answer, explicit_id
 
 CONTAINERS = ("tip", "info", "warning", "danger", "details", "note", "important", "caution", "success")
@@ -74,8 +74,9 @@ def _strip_heading(text: str) -> str:
 
 def read_markdown(src: SourceFile, diags: Diagnostics) -> Document:
     lines = src.text.split("\n")
-    tokens = _MD.parse(src.text)
-    _check_fences(src, tokens, lines, diags)
+    view = hexo.block_view(src.text)  # Hexo `{% codeblock %}` as fences, line for line
+    tokens = _MD.parse(view)
+    _check_fences(src, tokens, view.split("\n") if view is not src.text else lines, diags)
     events = _find_events(tokens, lines)
     events = _demote_containers(events, lines)
     return _assemble(src, lines, events, tokens, diags)
