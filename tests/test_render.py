@@ -500,3 +500,11 @@ def test_bare_links_read_as_host_and_path() -> None:
     assert ">zhihu.com/question/1</a>" in out
     titled = clean('<a href="https://arxiv.org/abs/1">DPO 论文</a>')
     assert ">DPO 论文</a>" in titled
+
+
+def test_highlight_marks_outside_code_and_math(renderer: Renderer) -> None:
+    out = back(renderer, "这是==重点==，`a == b` 与 $x==y$ 不变，x == y 也不变。\n\n```python\nok = a==b  # ==注释==\n```")
+    assert "这是<mark>重点</mark>" in out
+    assert out.count("<mark>") == 1
+    assert "<code>a == b</code>" in out and "\\(x==y\\)" in out
+    assert "<mark>" in renderer.question(atom("答", question="==重点==是什么？"))

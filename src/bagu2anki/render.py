@@ -146,6 +146,7 @@ class Renderer:
         if atom.fmt == "text":
             text = to_markdown(text)
         protected, spans = mathx.protect(_wiki(text))
+        protected = _highlights(protected)
         if self.fast and "\n" not in protected and _FAST_OK(protected):
             # one line of inline Markdown: pulldown-cmark makes it one paragraph, unless the
             # line reads as a block (`- x`, `# x`, `1. x`), which is left to markdown-it
@@ -166,6 +167,7 @@ class Renderer:
         if atom.fmt == "text":
             src = to_markdown(src)
         protected, spans = mathx.protect(_wiki(src))
+        protected = _highlights(protected)
         if self.fast and _FAST_OK(protected):
             fast = self._fast_answer(protected, spans)
             if fast is not None:
@@ -259,6 +261,23 @@ _FAST_BLOCKERS = re.compile(r"[<\ue002\ue003]|!\[|:::|https?:|www\.|^---|(?<!~)~
 
 
 _CODE_SPANS = re.compile(r"^[ \t>]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t>]*\1[ \t]*$|`[^`\n]+`", re.M | re.S)
+
+
+_MARK_RE = re.compile(r"(?<!=)==(?=[^\s=])([^=\n]+?)(?<=[^\s=])==(?!=)")
+
+
+def _highlights(text: str) -> str:
+    """Obsidian / Typora `==highlight==` outside code (formulas are placeholders by now)."""
+    if "==" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    for code in _CODE_SPANS.finditer(text):
+        out.append(_MARK_RE.sub(r"<mark>\1</mark>", text[pos : code.start()]))
+        out.append(code.group())
+        pos = code.end()
+    out.append(_MARK_RE.sub(r"<mark>\1</mark>", text[pos:]))
+    return "".join(out)
 
 
 def _FAST_OK(text: str) -> bool:
