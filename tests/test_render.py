@@ -508,3 +508,17 @@ def test_highlight_marks_outside_code_and_math(renderer: Renderer) -> None:
     assert out.count("<mark>") == 1
     assert "<code>a == b</code>" in out and "\\(x==y\\)" in out
     assert "<mark>" in renderer.question(atom("答", question="==重点==是什么？"))
+
+
+def test_equation_images_from_zhihu_and_codecogs_become_formulas(renderer: Renderer) -> None:
+    """Notes copied from Zhihu or CSDN carry formulas as images whose URL holds the TeX."""
+    out = back(
+        renderer,
+        "缩放 ![[公式]](https://www.zhihu.com/equation?tex=%5Cfrac%7B1%7D%7B%5Csqrt%7Bd_k%7D%7D) 。\n\n"
+        "![[公式]](https://www.zhihu.com/equation?tex=%5Ctext%7Bsoftmax%7D%28QK%5ET%29V&preview=true)\n\n"
+        "CSDN：![](https://latex.codecogs.com/gif.latex?%5Cdpi%7B120%7D%20%5Calpha_t)，"
+        "普通图 ![图](https://example.com/a.png)",
+    )
+    assert texts(out) == ["\\frac{1}{\\sqrt{d_k}}", "\\text{softmax}(QK^T)V", "\\alpha_t"]
+    assert '<span class="math display">\\[\\text{softmax}(QK^T)V\\]</span>' in out
+    assert 'class="remote-image"' in out and "zhihu.com" not in out and "codecogs" not in out

@@ -9,12 +9,14 @@ cleaned by nh3 before it reaches a card or the map, so no script, event handler 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, unquote_plus
 
 import nh3
 import pyromark
@@ -145,7 +147,7 @@ class Renderer:
         text = atom.question
         if atom.fmt == "text":
             text = to_markdown(text)
-        protected, spans = mathx.protect(_wiki(text))
+        protected, spans = mathx.protect(_wiki(_equation_images(text)))
         protected = _highlights(protected)
         if self.fast and "\n" not in protected and _FAST_OK(protected):
             # one line of inline Markdown: pulldown-cmark makes it one paragraph, unless the
@@ -166,7 +168,7 @@ class Renderer:
             src = hexo.to_markdown(src, Path(atom.source).stem)
         if atom.fmt == "text":
             src = to_markdown(src)
-        protected, spans = mathx.protect(_wiki(src))
+        protected, spans = mathx.protect(_wiki(_equation_images(src)))
         protected = _highlights(protected)
         if self.fast and _FAST_OK(protected):
             fast = self._fast_answer(protected, spans)
@@ -251,6 +253,38 @@ def _wiki(text: str) -> str:
         return text
     text = _WIKI_EMBED_RE.sub(lambda m: f"![{m.group(2) or ''}](<{m.group(1).strip()}>)", text)
     return _WIKI_LINK_RE.sub(lambda m: f"**{(m.group(2) or m.group(1)).strip()}**", text)
+
+
+# Formulas as images from an equation service (notes copied from Zhihu or CSDN): the TeX is in
+# the URL. Remote images are never fetched, so these become real formulas instead.
+_EQUATION_IMAGE_RE = re.compile(
+    r"!\[(?:[^\[\]\n]|\[[^\]\n]*\])*\]\(<?https?://(?:www\.)?(?:zhihu\.com/equation\?tex=|(?:latex|private)\.codecogs\.com/"
+    r"(?:gif|png|svg)\.(?:latex|image|download)\?)([^)\s>]+)>?(?:\s+\"[^\"]*\")?\)"
+)
+_CODECOGS_PREFIX_RE = re.compile(r"^(?:\\(?:dpi\{\d+\}|bg_\w+|bg\{\w+\}|inline|large|small|fn_\w+)\s*)+")
+
+
+def _equation_images(text: str) -> str:
+    if "equation?tex=" not in text and "codecogs.com" not in text:
+        return text
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        if "equation?tex=" in line or "codecogs.com" in line:
+            alone = _EQUATION_IMAGE_RE.fullmatch(line.strip()) is not None  # a formula of its own
+            lines[k] = _EQUATION_IMAGE_RE.sub(functools.partial(_equation, display=alone), line)
+    return "\n".join(lines)
+
+
+def _equation(m: re.Match[str], display: bool) -> str:
+    url = m.group(0)
+    if "zhihu.com" in url:
+        tex = unquote_plus(m.group(1).split("&", 1)[0])
+    else:
+        tex = _CODECOGS_PREFIX_RE.sub("", unquote(m.group(1)))
+    tex = tex.strip()
+    if not tex or "$" in tex:
+        return url
+    return f"$${tex}$$" if display else f"${tex}$"
 
 
 _PYROMARK_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
