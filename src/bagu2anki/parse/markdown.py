@@ -188,8 +188,12 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
                 if rules.asks(it[1].split("\n", 1)[0]) and not _BOLD_LABEL_RE.match(it[1])
             ]
             folded_answers = sum(1 for it in items if _has_answer_fold(lines, tokens, i, it[0]))
+            # an outline (幕布, XMind, Logseq): `- 问题？` with its answer nested under it
+            outline = t.type == "bullet_list_open" and len(asking) >= 2 and all(
+                _item_has_body(lines, tokens, i, it[0]) for it in asking
+            )
             q_list = (
-                (t.type == "ordered_list_open" or folded_answers)
+                (t.type == "ordered_list_open" or folded_answers or outline)
                 and (open_kind is None or folded_answers * 2 >= len(items))
                 and len(items) >= 1 + (0 if folded_answers else 1)
                 and len(asking) * 5 >= len(items) * 3
@@ -237,6 +241,15 @@ def _has_answer_fold(lines: list[str], tokens: list[Token], list_idx: int, item_
             nxt = t.map[0]
             break
     return any(_FOLD_RE.search(ln) for ln in lines[item_line:nxt])
+
+
+def _item_has_body(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
+    """Whether the list item starting at `item_line` says more than its first line."""
+    level = tokens[list_idx].level + 1
+    for t in tokens[list_idx + 1 :]:
+        if t.type == "list_item_open" and t.level == level and t.map and t.map[0] == item_line:
+            return any(ln.strip() for ln in lines[item_line + 1 : t.map[1]])
+    return False
 
 
 _BOLD_LABEL_RE = re.compile(r"^\*\*[^*]+\*\*\s*[:：]")
