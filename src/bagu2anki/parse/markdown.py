@@ -198,6 +198,22 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
                 and len(items) >= 1 + (0 if folded_answers else 1)
                 and len(asking) * 5 >= len(items) * 3
             )
+            nested = (
+                _outline_topics(tokens, i, lines)
+                if t.type == "bullet_list_open" and not q_list and open_kind is None and not asking
+                else None
+            )
+            if nested:
+                # `- 注意力` / `  - 为什么…？` / `    - 答案`: the top items are topics
+                for topic_line, topic, questions in nested:
+                    events.append(_Event(topic_line, "topic", OUTLINE_LEVEL, topic, body_start=topic_line + 1))
+                    for q_line, q_text, q_indent in questions:
+                        num, kind, qtext = rules.split_question(q_text)
+                        events.append(
+                            _Event(q_line, "question", 0, qtext, num, kind, "", q_line + 1, item_indent=q_indent, via="outline")
+                        )
+                        open_kind = "inline"
+                items = []
             for item_line, item_text, indent, item_number in items:
                 first = item_text.split("\n", 1)[0]
                 mark = rules.match_line(first)
@@ -241,6 +257,54 @@ def _has_answer_fold(lines: list[str], tokens: list[Token], list_idx: int, item_
             nxt = t.map[0]
             break
     return any(_FOLD_RE.search(ln) for ln in lines[item_line:nxt])
+
+
+OUTLINE_LEVEL = 7  # a topic item of an outline sits below every heading level
+_ITEM_START_RE = re.compile(r"^(\s*(?:[-*+]|\d{1,9}[.)])[ \t]+)")
+
+
+def _outline_topics(
+    tokens: list[Token], i: int, lines: list[str]
+) -> list[tuple[int, str, list[tuple[int, str, int]]]] | None:
+    """An outline two levels deep: top items that are topics, each with a nested list of
+    questions that carry their answers further in. None when it does not read that way."""
+    level = tokens[i].level
+    topics: list[tuple[int, str, list[tuple[int, str, int]]]] = []
+    asked = 0
+    for item_line, item_text, _indent, _number in _top_items(tokens, i):
+        questions: list[tuple[int, str, int]] = []
+        for j in range(i + 1, len(tokens)):
+            sub = tokens[j]
+            if sub.type in ("bullet_list_close", "ordered_list_close") and sub.level == level:
+                break
+            if sub.type not in ("bullet_list_open", "ordered_list_open") or sub.level != level + 2:
+                continue
+            if not sub.map or not (sub.map[0] > item_line) or _owner(tokens, i, sub.map[0]) != item_line:
+                continue
+            for q_line, q_text, _ind, _num in _top_items(tokens, j):
+                first = q_text.split("\n", 1)[0]
+                if not rules.asks(first):
+                    continue
+                if not _item_has_body(lines, tokens, j, q_line):
+                    return None  # a question without its answer under it: not this style
+                m = _ITEM_START_RE.match(lines[q_line])
+                questions.append((q_line, first.strip(), len(m.group(1)) if m else 0))
+        asked += len(questions)
+        topics.append((item_line, item_text.split("\n", 1)[0].strip(), questions))
+    return topics if asked >= 2 else None
+
+
+def _owner(tokens: list[Token], list_idx: int, line: int) -> int | None:
+    """The first line of the top item (of the list at list_idx) that contains `line`."""
+    level = tokens[list_idx].level + 1
+    owner = None
+    for t in tokens[list_idx + 1 :]:
+        if t.type == "list_item_open" and t.level == level and t.map:
+            if t.map[0] <= line < t.map[1]:
+                owner = t.map[0]
+        if t.type in ("bullet_list_close", "ordered_list_close") and t.level == level - 1:
+            break
+    return owner
 
 
 def _item_has_body(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
