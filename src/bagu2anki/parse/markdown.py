@@ -21,6 +21,16 @@ from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import hexo, rules
 from bagu2anki.parse.common import classify_answer, explicit_id
+from bagu2anki.parse.lists import (
+    BOLD_LABEL_RE,
+    OUTLINE_LEVEL,
+    has_answer_fold,
+    inline_text,
+    item_has_body,
+    outline_topics,
+    skip_block,
+    top_items,
+)
 
 CONTAINERS = ("tip", "info", "warning", "danger", "details", "note", "important", "caution", "success")
 
@@ -57,11 +67,6 @@ class _Event:
     body_start: int = 0  # first line of the answer body
     item_indent: int = 0  # list item content indent to strip from the answer
     via: str = ""
-
-
-def _inline_text(tokens: list[Token], i: int) -> str:
-    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-    return nxt.content if nxt is not None and nxt.type == "inline" else ""
 
 
 def _strip_heading(text: str) -> str:
@@ -123,7 +128,7 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
     for i, t in enumerate(tokens):
         if t.type == "heading_open" and t.level == 0:
             lvl = int(t.tag[1])
-            num, _k, q = rules.split_question(_strip_heading(_inline_text(tokens, i)))
+            num, _k, q = rules.split_question(_strip_heading(inline_text(tokens, i)))
             if num is not None:
                 numbered[lvl] += 1
                 if rules.asks(q):
@@ -143,7 +148,7 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
         start = t.map[0]
         if t.type == "heading_open":
             lvl = int(t.tag[1])
-            text = _inline_text(tokens, i)
+            text = inline_text(tokens, i)
             hq = _heading_question(text, majority.get(lvl, False)) if lvl > 1 else None
             if hq is not None:
                 q, num, kind = hq
@@ -157,7 +162,7 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
             i += 1
             continue
         if t.type == "paragraph_open":
-            content = _inline_text(tokens, i)
+            content = inline_text(tokens, i)
             first = content.split("\n", 1)[0]
             mark = rules.match_line(first)
             if mark is not None:
@@ -182,15 +187,15 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
             i += 1
             continue
         if t.type in ("bullet_list_open", "ordered_list_open"):
-            items = _top_items(tokens, i)
+            items = top_items(tokens, i)
             asking = [
                 it for it in items
-                if rules.asks(it[1].split("\n", 1)[0]) and not _BOLD_LABEL_RE.match(it[1])
+                if rules.asks(it[1].split("\n", 1)[0]) and not BOLD_LABEL_RE.match(it[1])
             ]
-            folded_answers = sum(1 for it in items if _has_answer_fold(lines, tokens, i, it[0]))
+            folded_answers = sum(1 for it in items if has_answer_fold(lines, tokens, i, it[0]))
             # an outline (幕布, XMind, Logseq): `- 问题？` with its answer nested under it
             outline = t.type == "bullet_list_open" and len(asking) >= 2 and all(
-                _item_has_body(lines, tokens, i, it[0]) for it in asking
+                item_has_body(lines, tokens, i, it[0]) for it in asking
             )
             q_list = (
                 (t.type == "ordered_list_open" or folded_answers or outline)
@@ -199,7 +204,7 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
                 and len(asking) * 5 >= len(items) * 3
             )
             nested = (
-                _outline_topics(tokens, i, lines)
+                outline_topics(tokens, i, lines)
                 if t.type == "bullet_list_open" and not q_list and open_kind is None and not asking
                 else None
             )
@@ -238,118 +243,11 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
                     )
                     open_kind = "inline"
             after_heading = False
-            i = _skip_block(tokens, i)
+            i = skip_block(tokens, i)
             continue
         after_heading = False if t.type not in ("front_matter",) else after_heading
         i += 1
     return events
-
-
-_FOLD_RE = re.compile(r"<summary>\s*(?:答案|答|参考答案|解析|answer|solution)\s*</summary>", re.I)
-
-
-def _has_answer_fold(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
-    """`<details><summary>答案</summary>…</details>` under a list item: a question with its answer."""
-    opened = tokens[list_idx].map
-    nxt = opened[1] if opened else len(lines)
-    for t in tokens[list_idx + 1 :]:
-        if t.type == "list_item_open" and t.map and t.map[0] > item_line and t.level == tokens[list_idx].level + 1:
-            nxt = t.map[0]
-            break
-    return any(_FOLD_RE.search(ln) for ln in lines[item_line:nxt])
-
-
-OUTLINE_LEVEL = 7  # a topic item of an outline sits below every heading level
-_ITEM_START_RE = re.compile(r"^(\s*(?:[-*+]|\d{1,9}[.)])[ \t]+)")
-
-
-def _outline_topics(
-    tokens: list[Token], i: int, lines: list[str]
-) -> list[tuple[int, str, list[tuple[int, str, int]]]] | None:
-    """An outline two levels deep: top items that are topics, each with a nested list of
-    questions that carry their answers further in. None when it does not read that way."""
-    level = tokens[i].level
-    topics: list[tuple[int, str, list[tuple[int, str, int]]]] = []
-    asked = 0
-    for item_line, item_text, _indent, _number in _top_items(tokens, i):
-        questions: list[tuple[int, str, int]] = []
-        for j in range(i + 1, len(tokens)):
-            sub = tokens[j]
-            if sub.type in ("bullet_list_close", "ordered_list_close") and sub.level == level:
-                break
-            if sub.type not in ("bullet_list_open", "ordered_list_open") or sub.level != level + 2:
-                continue
-            if not sub.map or not (sub.map[0] > item_line) or _owner(tokens, i, sub.map[0]) != item_line:
-                continue
-            for q_line, q_text, _ind, _num in _top_items(tokens, j):
-                first = q_text.split("\n", 1)[0]
-                if not rules.asks(first):
-                    continue
-                if not _item_has_body(lines, tokens, j, q_line):
-                    return None  # a question without its answer under it: not this style
-                m = _ITEM_START_RE.match(lines[q_line])
-                questions.append((q_line, first.strip(), len(m.group(1)) if m else 0))
-        asked += len(questions)
-        topics.append((item_line, item_text.split("\n", 1)[0].strip(), questions))
-    return topics if asked >= 2 else None
-
-
-def _owner(tokens: list[Token], list_idx: int, line: int) -> int | None:
-    """The first line of the top item (of the list at list_idx) that contains `line`."""
-    level = tokens[list_idx].level + 1
-    owner = None
-    for t in tokens[list_idx + 1 :]:
-        if t.type == "list_item_open" and t.level == level and t.map:
-            if t.map[0] <= line < t.map[1]:
-                owner = t.map[0]
-        if t.type in ("bullet_list_close", "ordered_list_close") and t.level == level - 1:
-            break
-    return owner
-
-
-def _item_has_body(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
-    """Whether the list item starting at `item_line` says more than its first line."""
-    level = tokens[list_idx].level + 1
-    for t in tokens[list_idx + 1 :]:
-        if t.type == "list_item_open" and t.level == level and t.map and t.map[0] == item_line:
-            return any(ln.strip() for ln in lines[item_line + 1 : t.map[1]])
-    return False
-
-
-_BOLD_LABEL_RE = re.compile(r"^\*\*[^*]+\*\*\s*[:：]")
-
-
-def _top_items(tokens: list[Token], i: int) -> list[tuple[int, str, int, str | None]]:
-    """(line, first paragraph text, content indent, number) of each item of the list opened at i."""
-    items: list[tuple[int, str, int, str | None]] = []
-    depth = tokens[i].level
-    j = i + 1
-    while j < len(tokens):
-        t = tokens[j]
-        if t.type in ("bullet_list_close", "ordered_list_close") and t.level == depth:
-            break
-        if t.type == "list_item_open" and t.level == depth + 1 and t.map is not None:
-            text = ""
-            k = j + 1
-            if k < len(tokens) and tokens[k].type == "paragraph_open":
-                text = _inline_text(tokens, k)
-            marker = t.markup or "-"
-            indent = len(t.info) + len(marker) + 1 if t.info else len(marker) + 1
-            items.append((t.map[0], text, indent, t.info or None))
-        j += 1
-    return items
-
-
-def _skip_block(tokens: list[Token], i: int) -> int:
-    open_type = tokens[i].type
-    close_type = open_type.replace("_open", "_close")
-    level = tokens[i].level
-    j = i + 1
-    while j < len(tokens):
-        if tokens[j].type == close_type and tokens[j].level == level:
-            return j + 1
-        j += 1
-    return j
 
 
 def _demote_containers(events: list[_Event], lines: list[str]) -> list[_Event]:

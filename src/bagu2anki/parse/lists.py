@@ -1,0 +1,126 @@
+"""List items in the Markdown reader: which lists hold questions, and where their answers are.
+
+Works on markdown-it block tokens (`parse/markdown.py` makes them): the items of a list, whether
+an item says more than its first line or folds its answer in `<details>`, and outlines whose top
+items are topics with the questions nested under them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markdown_it.token import Token
+
+from bagu2anki.parse import rules
+
+
+def inline_text(tokens: list[Token], i: int) -> str:
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    return nxt.content if nxt is not None and nxt.type == "inline" else ""
+
+
+_FOLD_RE = re.compile(r"<summary>\s*(?:答案|答|参考答案|解析|answer|solution)\s*</summary>", re.I)
+
+
+def has_answer_fold(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
+    """`<details><summary>答案</summary>…</details>` under a list item: a question with its answer."""
+    opened = tokens[list_idx].map
+    nxt = opened[1] if opened else len(lines)
+    for t in tokens[list_idx + 1 :]:
+        if t.type == "list_item_open" and t.map and t.map[0] > item_line and t.level == tokens[list_idx].level + 1:
+            nxt = t.map[0]
+            break
+    return any(_FOLD_RE.search(ln) for ln in lines[item_line:nxt])
+
+
+OUTLINE_LEVEL = 7  # a topic item of an outline sits below every heading level
+_ITEM_START_RE = re.compile(r"^(\s*(?:[-*+]|\d{1,9}[.)])[ \t]+)")
+
+
+def outline_topics(
+    tokens: list[Token], i: int, lines: list[str]
+) -> list[tuple[int, str, list[tuple[int, str, int]]]] | None:
+    """An outline two levels deep: top items that are topics, each with a nested list of
+    questions that carry their answers further in. None when it does not read that way."""
+    level = tokens[i].level
+    topics: list[tuple[int, str, list[tuple[int, str, int]]]] = []
+    asked = 0
+    for item_line, item_text, _indent, _number in top_items(tokens, i):
+        questions: list[tuple[int, str, int]] = []
+        for j in range(i + 1, len(tokens)):
+            sub = tokens[j]
+            if sub.type in ("bullet_list_close", "ordered_list_close") and sub.level == level:
+                break
+            if sub.type not in ("bullet_list_open", "ordered_list_open") or sub.level != level + 2:
+                continue
+            if not sub.map or not (sub.map[0] > item_line) or _owner(tokens, i, sub.map[0]) != item_line:
+                continue
+            for q_line, q_text, _ind, _num in top_items(tokens, j):
+                first = q_text.split("\n", 1)[0]
+                if not rules.asks(first):
+                    continue
+                if not item_has_body(lines, tokens, j, q_line):
+                    return None  # a question without its answer under it: not this style
+                m = _ITEM_START_RE.match(lines[q_line])
+                questions.append((q_line, first.strip(), len(m.group(1)) if m else 0))
+        asked += len(questions)
+        topics.append((item_line, item_text.split("\n", 1)[0].strip(), questions))
+    return topics if asked >= 2 else None
+
+
+def _owner(tokens: list[Token], list_idx: int, line: int) -> int | None:
+    """The first line of the top item (of the list at list_idx) that contains `line`."""
+    level = tokens[list_idx].level + 1
+    owner = None
+    for t in tokens[list_idx + 1 :]:
+        if t.type == "list_item_open" and t.level == level and t.map:
+            if t.map[0] <= line < t.map[1]:
+                owner = t.map[0]
+        if t.type in ("bullet_list_close", "ordered_list_close") and t.level == level - 1:
+            break
+    return owner
+
+
+def item_has_body(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
+    """Whether the list item starting at `item_line` says more than its first line."""
+    level = tokens[list_idx].level + 1
+    for t in tokens[list_idx + 1 :]:
+        if t.type == "list_item_open" and t.level == level and t.map and t.map[0] == item_line:
+            return any(ln.strip() for ln in lines[item_line + 1 : t.map[1]])
+    return False
+
+
+BOLD_LABEL_RE = re.compile(r"^\*\*[^*]+\*\*\s*[:：]")
+
+
+def top_items(tokens: list[Token], i: int) -> list[tuple[int, str, int, str | None]]:
+    """(line, first paragraph text, content indent, number) of each item of the list opened at i."""
+    items: list[tuple[int, str, int, str | None]] = []
+    depth = tokens[i].level
+    j = i + 1
+    while j < len(tokens):
+        t = tokens[j]
+        if t.type in ("bullet_list_close", "ordered_list_close") and t.level == depth:
+            break
+        if t.type == "list_item_open" and t.level == depth + 1 and t.map is not None:
+            text = ""
+            k = j + 1
+            if k < len(tokens) and tokens[k].type == "paragraph_open":
+                text = inline_text(tokens, k)
+            marker = t.markup or "-"
+            indent = len(t.info) + len(marker) + 1 if t.info else len(marker) + 1
+            items.append((t.map[0], text, indent, t.info or None))
+        j += 1
+    return items
+
+
+def skip_block(tokens: list[Token], i: int) -> int:
+    open_type = tokens[i].type
+    close_type = open_type.replace("_open", "_close")
+    level = tokens[i].level
+    j = i + 1
+    while j < len(tokens):
+        if tokens[j].type == close_type and tokens[j].level == level:
+            return j + 1
+        j += 1
+    return j
