@@ -522,3 +522,14 @@ def test_equation_images_from_zhihu_and_codecogs_become_formulas(renderer: Rende
     assert texts(out) == ["\\frac{1}{\\sqrt{d_k}}", "\\text{softmax}(QK^T)V", "\\alpha_t"]
     assert '<span class="math display">\\[\\text{softmax}(QK^T)V\\]</span>' in out
     assert 'class="remote-image"' in out and "zhihu.com" not in out and "codecogs" not in out
+
+
+def test_obsidian_comments_stay_off_the_card_but_not_out_of_code(renderer: Renderer) -> None:
+    out = back(renderer, "答案%%私人备注%%继续。\n\n%%\n多行备注\n%%\n\n```python\n%%timeit\nx = '%%d' %% 3\n```\n\n占比 50% 到 60%。")
+    assert "备注" not in out and "答案继续。" in out and "占比 50% 到 60%。" in out
+    assert "timeit" in out and out.count("%%") == 3  # code keeps every %%
+
+
+def test_vitepress_code_group_is_a_plain_box(renderer: Renderer) -> None:
+    out = back(renderer, "::: code-group\n```sh [pip]\npip install x\n```\n:::")
+    assert '<div class="callout code-group">' in out and ":::" not in out

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,8 +248,14 @@ def _obsidian_callouts(text: str) -> str:
     return "\n".join(out)
 
 
+_OBSIDIAN_COMMENT_RE = re.compile(r"%%.*?%%", re.S)
+
+
 def _wiki(text: str) -> str:
-    """Obsidian `![[x.png]]` embeds become images, `[[Page|alias]]` links become plain text."""
+    """Obsidian `![[x.png]]` embeds become images, `[[Page|alias]]` links become plain text,
+    `%%comments%%` are the writer's own and stay off the card."""
+    if "%%" in text:
+        text = _outside_code(text, lambda part: _OBSIDIAN_COMMENT_RE.sub("", part))
     if "[[" not in text:
         return text
     text = _WIKI_EMBED_RE.sub(lambda m: f"![{m.group(2) or ''}](<{m.group(1).strip()}>)", text)
@@ -304,13 +311,18 @@ def _highlights(text: str) -> str:
     """Obsidian / Typora `==highlight==` outside code (formulas are placeholders by now)."""
     if "==" not in text:
         return text
+    return _outside_code(text, lambda part: _MARK_RE.sub(r"<mark>\1</mark>", part))
+
+
+def _outside_code(text: str, change: Callable[[str], str]) -> str:
+    """`change` applied to the text between code fences and code spans."""
     out: list[str] = []
     pos = 0
     for code in _CODE_SPANS.finditer(text):
-        out.append(_MARK_RE.sub(r"<mark>\1</mark>", text[pos : code.start()]))
+        out.append(change(text[pos : code.start()]))
         out.append(code.group())
         pos = code.end()
-    out.append(_MARK_RE.sub(r"<mark>\1</mark>", text[pos:]))
+    out.append(change(text[pos:]))
     return "".join(out)
 
 

@@ -32,7 +32,9 @@ from bagu2anki.parse.lists import (
     top_items,
 )
 
-CONTAINERS = ("tip", "info", "warning", "danger", "details", "note", "important", "caution", "success")
+CONTAINERS = (
+    "tip", "info", "warning", "danger", "details", "note", "important", "caution", "success", "code-group",
+)
 
 
 def is_container(params: str, *_: object) -> bool:
