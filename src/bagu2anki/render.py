@@ -28,7 +28,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from bagu2anki.code import code_box, code_css
 from bagu2anki.diagnostics import Diagnostics
-from bagu2anki.fold import fold_answer, split_blocks, visible_chars
+from bagu2anki.fold import fold_answer, html_blocks, split_blocks, token_kind, visible_chars
 from bagu2anki.fold import plain_text as plain_text
 from bagu2anki.model import Atom
 from bagu2anki.parse import hexo
@@ -111,13 +111,13 @@ class Renderer:
         self.md = md
         self.fast = True
 
-    def _fast_answer(self, protected: str, spans: list[mathx.MathSpan]) -> Rendered | None:
+    def _fast_answer(self, protected: str, spans: list[mathx.MathSpan]) -> Rendered:
         """pulldown-cmark (pyromark) for the plain answers most notes are made of.
 
         Only for text with nothing that needs our markdown-it rules (see `_FAST_BLOCKERS`):
         tables get the same wrapper and `align`, code the same Pygments box, and the result
         passes the same nh3 gate (highlighted code is put in after it: Pygments escapes it).
-        An answer long enough to fold goes the markdown-it way, which knows its blocks.
+        A long answer is cut into its top-level blocks to fold, as markdown-it's would be.
         """
         raw = pyromark.html(protected, options=_PYROMARK_OPTIONS)
         codes: list[str] = []
@@ -130,17 +130,26 @@ class Renderer:
         if "<table>" in raw:
             raw = _CELL_ALIGN_RE.sub(r'<\1 align="\2">', raw)
             raw = raw.replace("<table>", '<div class="table-wrap"><table>').replace("</table>", "</table></div>")
-        raw = mathx.restore(raw, spans)
         # Without `<` (only code may hold one here), a link target or a reference definition,
         # pulldown-cmark can only write its own attribute-free tags around escaped text:
         # nothing for nh3 to remove. Anything else passes the gate.
-        body = clean(raw) if ("<" in protected or "](" in protected or "]:" in protected) else raw
-        if codes:
-            body = _CODE_RE.sub(lambda m: codes[int(m.group(1))], body)
+        gate = "<" in protected or "](" in protected or "]:" in protected
+
+        def finish(fragment: str) -> str:
+            fragment = mathx.restore(fragment, spans)
+            if gate:
+                fragment = clean(fragment)
+            if codes:
+                fragment = _CODE_RE.sub(lambda m: codes[int(m.group(1))], fragment)
+            return fragment
+
+        body = finish(raw)
         visible = visible_chars(body)
-        if visible > self.fold_threshold:
-            return None
-        return Rendered(body, (), visible, False)
+        if visible <= self.fold_threshold:
+            return Rendered(body, (), visible, False)
+        blocks = html_blocks(raw, _CODE_OPEN + _CODE_CLOSE)
+        body, visible, folded = fold_answer([kind for kind, _ in blocks], [finish(h) for _, h in blocks], self.fold_threshold)
+        return Rendered(body, (), visible, folded)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -172,9 +181,7 @@ class Renderer:
         protected, spans = mathx.protect(_wiki(_equation_images(src)))
         protected = _highlights(protected)
         if self.fast and _FAST_OK(protected):
-            fast = self._fast_answer(protected, spans)
-            if fast is not None:
-                return fast
+            return self._fast_answer(protected, spans)
         env = _Env(atom, base, root, diags=self.diags)
         tokens = self.md.parse(protected, {"b2a": env})
         blocks = split_blocks(tokens)
@@ -182,7 +189,7 @@ class Renderer:
             clean(mathx.restore(self.md.renderer.render(b, self.md.options, {"b2a": env}), spans))
             for b in blocks
         ]
-        body, visible, folded = fold_answer(blocks, parts, self.fold_threshold)
+        body, visible, folded = fold_answer([token_kind(b) for b in blocks], parts, self.fold_threshold)
         return Rendered(body, tuple(sorted(env.media)), visible, folded)
 
     def pygments_css(self) -> str:
