@@ -9,15 +9,13 @@ cleaned by nh3 before it reaches a card or the map, so no script, event handler 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 import nh3
 import pyromark
@@ -26,6 +24,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from bagu2anki import prepare
 from bagu2anki.code import code_box, code_css
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.fold import fold_answer, html_blocks, split_blocks, token_kind, visible_chars
@@ -34,7 +33,7 @@ from bagu2anki.model import Atom
 from bagu2anki.parse import hexo
 from bagu2anki.parse import math as mathx
 from bagu2anki.parse.flatten import to_markdown
-from bagu2anki.parse.markdown import CONTAINERS, is_container
+from bagu2anki.parse.markdown import is_container
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
@@ -56,8 +55,6 @@ ALLOWED_ATTRS = {
 PASS_THROUGH_TAGS = ALLOWED_TAGS | {"script", "style", "iframe", "object", "embed", "svg", "math", "font", "center"}
 _TAG_NAME_RE = re.compile(r"^</?\s*([A-Za-z][A-Za-z0-9-]*)")
 _HTML_COMMENT_RE = re.compile(r"^<!--.*-->$", re.S)
-_WIKI_EMBED_RE = re.compile(r"!\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
-_WIKI_LINK_RE = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
 _ANSWER_LABEL_RE = re.compile(r"^(?:\*\*)?(?:A|答|答案|回答)\s*[:：]\s*(?:\*\*)?\s*", re.I)
 # A question list whose answers sit in `<details><summary>答案</summary>…</details>`: on the
 # back of a card the answer is shown, not folded away again.
@@ -157,8 +154,8 @@ class Renderer:
         text = atom.question
         if atom.fmt == "text":
             text = to_markdown(text)
-        protected, spans = mathx.protect(_wiki(_equation_images(text)))
-        protected = _highlights(protected)
+        protected, spans = mathx.protect(prepare.wiki(prepare.equation_images(text)))
+        protected = prepare.highlights(protected)
         if self.fast and "\n" not in protected and _FAST_OK(protected):
             # one line of inline Markdown: pulldown-cmark makes it one paragraph, unless the
             # line reads as a block (`- x`, `# x`, `1. x`), which is left to markdown-it
@@ -173,13 +170,13 @@ class Renderer:
         src = atom.answer if answer is None else answer
         src = _ANSWER_LABEL_RE.sub("", src.lstrip(), count=1)
         src = _ANSWER_FOLD_RE.sub("", src)
-        src = _obsidian_callouts(src)
+        src = prepare.obsidian_callouts(src)
         if atom.fmt == "markdown" and hexo.has_tags(src):
             src = hexo.to_markdown(src, Path(atom.source).stem)
         if atom.fmt == "text":
             src = to_markdown(src)
-        protected, spans = mathx.protect(_wiki(_equation_images(src)))
-        protected = _highlights(protected)
+        protected, spans = mathx.protect(prepare.wiki(prepare.equation_images(src)))
+        protected = prepare.highlights(protected)
         if self.fast and _FAST_OK(protected):
             return self._fast_answer(protected, spans)
         env = _Env(atom, base, root, diags=self.diags)
@@ -228,79 +225,6 @@ def _readable_link(m: re.Match[str]) -> str:
     return f"{opening}{html.escape(shown)}</a>"
 
 
-_CALLOUT_RE = re.compile(r"^> ?\[!(\w+)\][+-]? ?(.*)$")
-
-
-def _obsidian_callouts(text: str) -> str:
-    """`> [!note] 标题` blockquotes (Obsidian callouts) become the same boxes as `::: note`."""
-    if "[!" not in text:
-        return text
-    out: list[str] = []
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        m = _CALLOUT_RE.match(lines[i])
-        if not m:
-            out.append(lines[i])
-            i += 1
-            continue
-        kind = m.group(1).lower()
-        kind = kind if kind in CONTAINERS else "note"
-        out.append(f"::: {kind} {m.group(2).strip()}".rstrip())
-        i += 1
-        while i < len(lines) and lines[i].startswith(">"):
-            out.append(lines[i][2:] if lines[i].startswith("> ") else lines[i][1:])
-            i += 1
-        out.append(":::")
-    return "\n".join(out)
-
-
-_OBSIDIAN_COMMENT_RE = re.compile(r"%%.*?%%", re.S)
-
-
-def _wiki(text: str) -> str:
-    """Obsidian `![[x.png]]` embeds become images, `[[Page|alias]]` links become plain text,
-    `%%comments%%` are the writer's own and stay off the card."""
-    if "%%" in text:
-        text = _outside_code(text, lambda part: _OBSIDIAN_COMMENT_RE.sub("", part))
-    if "[[" not in text:
-        return text
-    text = _WIKI_EMBED_RE.sub(lambda m: f"![{m.group(2) or ''}](<{m.group(1).strip()}>)", text)
-    return _WIKI_LINK_RE.sub(lambda m: f"**{(m.group(2) or m.group(1)).strip()}**", text)
-
-
-# Formulas as images from an equation service (notes copied from Zhihu or CSDN): the TeX is in
-# the URL. Remote images are never fetched, so these become real formulas instead.
-_EQUATION_IMAGE_RE = re.compile(
-    r"!\[(?:[^\[\]\n]|\[[^\]\n]*\])*\]\(<?https?://(?:www\.)?(?:zhihu\.com/equation\?tex=|(?:latex|private)\.codecogs\.com/"
-    r"(?:gif|png|svg)\.(?:latex|image|download)\?)([^)\s>]+)>?(?:\s+\"[^\"]*\")?\)"
-)
-_CODECOGS_PREFIX_RE = re.compile(r"^(?:\\(?:dpi\{\d+\}|bg_\w+|bg\{\w+\}|inline|large|small|fn_\w+)\s*)+")
-
-
-def _equation_images(text: str) -> str:
-    if "equation?tex=" not in text and "codecogs.com" not in text:
-        return text
-    lines = text.split("\n")
-    for k, line in enumerate(lines):
-        if "equation?tex=" in line or "codecogs.com" in line:
-            alone = _EQUATION_IMAGE_RE.fullmatch(line.strip()) is not None  # a formula of its own
-            lines[k] = _EQUATION_IMAGE_RE.sub(functools.partial(_equation, display=alone), line)
-    return "\n".join(lines)
-
-
-def _equation(m: re.Match[str], display: bool) -> str:
-    url = m.group(0)
-    if "zhihu.com" in url:
-        tex = unquote_plus(m.group(1).split("&", 1)[0])
-    else:
-        tex = _CODECOGS_PREFIX_RE.sub("", unquote(m.group(1)))
-    tex = tex.strip()
-    if not tex or "$" in tex:
-        return url
-    return f"$${tex}$$" if display else f"${tex}$"
-
-
 _PYROMARK_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 # What only our markdown-it instance reads right: raw HTML and autolinks (`<`), bare links
 # (linkify), images, containers, front matter, a single `~` (pulldown-cmark strikes it
@@ -308,36 +232,11 @@ _PYROMARK_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STR
 _FAST_BLOCKERS = re.compile(r"[<\ue002\ue003]|!\[|:::|https?:|www\.|^---|(?<!~)~(?!~)", re.M)
 
 
-_CODE_SPANS = re.compile(r"^[ \t>]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t>]*\1[ \t]*$|`[^`\n]+`", re.M | re.S)
-
-
-_MARK_RE = re.compile(r"(?<!=)==(?=[^\s=])([^=\n]+?)(?<=[^\s=])==(?!=)")
-
-
-def _highlights(text: str) -> str:
-    """Obsidian / Typora `==highlight==` outside code (formulas are placeholders by now)."""
-    if "==" not in text:
-        return text
-    return _outside_code(text, lambda part: _MARK_RE.sub(r"<mark>\1</mark>", part))
-
-
-def _outside_code(text: str, change: Callable[[str], str]) -> str:
-    """`change` applied to the text between code fences and code spans."""
-    out: list[str] = []
-    pos = 0
-    for code in _CODE_SPANS.finditer(text):
-        out.append(change(text[pos : code.start()]))
-        out.append(code.group())
-        pos = code.end()
-    out.append(change(text[pos:]))
-    return "".join(out)
-
-
 def _FAST_OK(text: str) -> bool:
     """No blocker outside code (a `<` in code is just code to both renderers)."""
     if _FAST_BLOCKERS.search(text) is None:
         return True
-    return _FAST_BLOCKERS.search(_CODE_SPANS.sub("", text)) is None
+    return _FAST_BLOCKERS.search(prepare.CODE_SPANS.sub("", text)) is None
 
 
 _CODE_OPEN, _CODE_CLOSE = "\ue002", "\ue003"
@@ -414,7 +313,6 @@ def _render_image(self: Any, tokens: list[Token], idx: int, options: Any, env: A
 
 
 def _resolve_image(src: str, e: _Env) -> Path | None:
-    from urllib.parse import unquote
 
     where = f"{e.atom.source}"
     line = e.atom.line

@@ -1,0 +1,116 @@
+"""Note text made ready for Markdown: what the editors people write in add to it.
+
+Obsidian callouts, `[[wiki links]]`, `![[embeds]]` and `%%comments%%`; formulas pasted from
+Zhihu or CSDN as images (the TeX is in the URL); `==highlight==`. Each step leaves code fences
+and code spans alone. `render.py` runs these before the math is protected and Markdown runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from urllib.parse import unquote, unquote_plus
+
+from bagu2anki.parse.markdown import CONTAINERS
+
+_WIKI_EMBED_RE = re.compile(r"!\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
+_WIKI_LINK_RE = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
+
+
+_CALLOUT_RE = re.compile(r"^> ?\[!(\w+)\][+-]? ?(.*)$")
+
+
+def obsidian_callouts(text: str) -> str:
+    """`> [!note] 标题` blockquotes (Obsidian callouts) become the same boxes as `::: note`."""
+    if "[!" not in text:
+        return text
+    out: list[str] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        m = _CALLOUT_RE.match(lines[i])
+        if not m:
+            out.append(lines[i])
+            i += 1
+            continue
+        kind = m.group(1).lower()
+        kind = kind if kind in CONTAINERS else "note"
+        out.append(f"::: {kind} {m.group(2).strip()}".rstrip())
+        i += 1
+        while i < len(lines) and lines[i].startswith(">"):
+            out.append(lines[i][2:] if lines[i].startswith("> ") else lines[i][1:])
+            i += 1
+        out.append(":::")
+    return "\n".join(out)
+
+
+_OBSIDIAN_COMMENT_RE = re.compile(r"%%.*?%%", re.S)
+
+
+def wiki(text: str) -> str:
+    """Obsidian `![[x.png]]` embeds become images, `[[Page|alias]]` links become plain text,
+    `%%comments%%` are the writer's own and stay off the card."""
+    if "%%" in text:
+        text = outside_code(text, lambda part: _OBSIDIAN_COMMENT_RE.sub("", part))
+    if "[[" not in text:
+        return text
+    text = _WIKI_EMBED_RE.sub(lambda m: f"![{m.group(2) or ''}](<{m.group(1).strip()}>)", text)
+    return _WIKI_LINK_RE.sub(lambda m: f"**{(m.group(2) or m.group(1)).strip()}**", text)
+
+
+# Formulas as images from an equation service (notes copied from Zhihu or CSDN): the TeX is in
+# the URL. Remote images are never fetched, so these become real formulas instead.
+_EQUATION_IMAGE_RE = re.compile(
+    r"!\[(?:[^\[\]\n]|\[[^\]\n]*\])*\]\(<?https?://(?:www\.)?(?:zhihu\.com/equation\?tex=|(?:latex|private)\.codecogs\.com/"
+    r"(?:gif|png|svg)\.(?:latex|image|download)\?)([^)\s>]+)>?(?:\s+\"[^\"]*\")?\)"
+)
+_CODECOGS_PREFIX_RE = re.compile(r"^(?:\\(?:dpi\{\d+\}|bg_\w+|bg\{\w+\}|inline|large|small|fn_\w+)\s*)+")
+
+
+def equation_images(text: str) -> str:
+    if "equation?tex=" not in text and "codecogs.com" not in text:
+        return text
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        if "equation?tex=" in line or "codecogs.com" in line:
+            alone = _EQUATION_IMAGE_RE.fullmatch(line.strip()) is not None  # a formula of its own
+            lines[k] = _EQUATION_IMAGE_RE.sub(functools.partial(_equation, display=alone), line)
+    return "\n".join(lines)
+
+
+def _equation(m: re.Match[str], display: bool) -> str:
+    url = m.group(0)
+    if "zhihu.com" in url:
+        tex = unquote_plus(m.group(1).split("&", 1)[0])
+    else:
+        tex = _CODECOGS_PREFIX_RE.sub("", unquote(m.group(1)))
+    tex = tex.strip()
+    if not tex or "$" in tex:
+        return url
+    return f"$${tex}$$" if display else f"${tex}$"
+
+
+CODE_SPANS = re.compile(r"^[ \t>]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t>]*\1[ \t]*$|`[^`\n]+`", re.M | re.S)
+
+
+_MARK_RE = re.compile(r"(?<!=)==(?=[^\s=])([^=\n]+?)(?<=[^\s=])==(?!=)")
+
+
+def highlights(text: str) -> str:
+    """Obsidian / Typora `==highlight==` outside code (formulas are placeholders by now)."""
+    if "==" not in text:
+        return text
+    return outside_code(text, lambda part: _MARK_RE.sub(r"<mark>\1</mark>", part))
+
+
+def outside_code(text: str, change: Callable[[str], str]) -> str:
+    """`change` applied to the text between code fences and code spans."""
+    out: list[str] = []
+    pos = 0
+    for code in CODE_SPANS.finditer(text):
+        out.append(change(text[pos : code.start()]))
+        out.append(code.group())
+        pos = code.end()
+    out.append(change(text[pos:]))
+    return "".join(out)
