@@ -39,7 +39,7 @@ ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "mark", "ol", "p", "pre",
     "s", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th", "thead", "tr",
-    "u", "ul", "input",
+    "u", "ul", "input", "aside",
 }
 ALLOWED_ATTRS = {
     "*": {"class"},
@@ -277,8 +277,32 @@ def _render_html(self: Any, tokens: list[Token], idx: int, options: Any, env: An
         return ""
     m = _TAG_NAME_RE.match(content.strip())
     if m and m.group(1).lower() in PASS_THROUGH_TAGS:
+        if "<img" in content.lower():
+            # `<img src="assets/x.png" style="zoom:50%">` (Typora's resized image): bundled like
+            # a Markdown image
+            e: _Env | None = env.get("b2a") if isinstance(env, dict) else None
+            return _RAW_IMG_RE.sub(lambda t: _raw_image(t.group(0), e), content)
         return content  # nh3 decides what of it survives
     return html.escape(content)
+
+
+_RAW_IMG_RE = re.compile(r"<img\b[^>]*>", re.I)
+
+
+def _attr(tag: str, name: str) -> str | None:
+    m = re.search(rf"""\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", tag, re.I)
+    if m is None:
+        return None
+    return html.unescape(next(g for g in m.groups() if g is not None))
+
+
+def _raw_image(tag: str, e: _Env | None) -> str:
+    src = _attr(tag, "src") or ""
+    width = _attr(tag, "width")
+    out = _image_html(src, _attr(tag, "alt") or "", e)
+    if width and width.isdigit() and out.startswith("<img "):
+        out = out[:-1] + f' width="{width}">'
+    return out
 
 
 def _render_container(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -294,9 +318,13 @@ def _render_container(self: Any, tokens: list[Token], idx: int, options: Any, en
 
 def _render_image(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     tok = tokens[idx]
-    src = str(tok.attrs.get("src", ""))
-    alt = html.escape(tok.content or "")
     e: _Env | None = env.get("b2a") if isinstance(env, dict) else None
+    return _image_html(str(tok.attrs.get("src", "")), tok.content or "", e)
+
+
+def _image_html(src: str, alt_text: str, e: _Env | None) -> str:
+    """An image of the notes: bundled when it is inside the notes folder, a link when remote."""
+    alt = html.escape(alt_text)
     if e is None:
         return ""
     if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I):

@@ -1,4 +1,5 @@
-"""Hexo blog posts: tag plugins read as the blog shows them, never as stray text or headings."""
+"""Blog and editor exports: Hexo tag plugins read as the blog shows them (never as stray text or
+headings), raw HTML images and Notion call-outs as the editor showed them."""
 
 from __future__ import annotations
 
@@ -71,3 +72,27 @@ def test_a_post_with_its_asset_folder_builds(tmp_path: Path) -> None:
     assert card.back_html.count('<img src="b2a-') == 2
     assert card.media == ((notes / "注意力" / "kv" / "cache.png").resolve(),)
     assert "# 只算新 token" in card.back_html and "<h1>" not in card.back_html
+
+
+def test_raw_html_images_are_bundled_like_markdown_images(tmp_path: Path) -> None:
+    """Typora writes `<img src="assets/x.png" style="zoom:50%;" />` when an image is resized;
+    Notion exports call-outs as `<aside>`."""
+    notes = tmp_path / "notes"
+    (notes / "assets").mkdir(parents=True)
+    (notes / "assets" / "x.png").write_bytes(PNG)
+    (tmp_path / "secret.png").write_bytes(PNG)
+    (notes / "t.md").write_text(
+        "## 注意力\n\n### 什么是 FlashAttention？\n\n分块计算。\n\n"
+        '<img src="assets/x.png" alt="示意图" style="zoom:50%;" />\n\n'
+        '行内 <img src="./assets/x.png" width="300"> 与 <img src="https://example.com/r.png"> 与 <img src="../secret.png">\n\n'
+        "<aside>\n💡 提示框\n</aside>\n",
+        encoding="utf-8",
+    )
+    result = build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock"))
+    [card] = [c for c in result.cards if c.atom.source != "concepts"]
+    assert card.media == ((notes / "assets" / "x.png").resolve(),)
+    assert card.back_html.count('<img src="b2a-') == 2 and 'width="300"' in card.back_html
+    assert "zoom" not in card.back_html and "assets/x.png" not in card.back_html
+    assert 'class="remote-image" href="https://example.com/r.png"' in card.back_html
+    assert [d.code for d in result.diagnostics if d.severity == "error"] == ["image-outside"]
+    assert "<aside>" in card.back_html and "&lt;aside" not in card.back_html
