@@ -71,8 +71,12 @@ class _Event:
     via: str = ""
 
 
+_HEADING_ATTRS_RE = re.compile(r"\s*\{\s*#[\w\-:.]+(?:\s+[.#]?[\w\-:.=\"']+)*\s*\}\s*$")
+
+
 def _strip_heading(text: str) -> str:
-    t = text.strip()
+    """A heading's text without `**…**` around it or a trailing `{#id .class}` (Pandoc, Hugo)."""
+    t = _HEADING_ATTRS_RE.sub("", text.strip())
     lead = rules.bold_lead(t)
     if lead is not None and not lead[1]:
         t = lead[0]
