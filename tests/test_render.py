@@ -533,3 +533,17 @@ def test_obsidian_comments_stay_off_the_card_but_not_out_of_code(renderer: Rende
 def test_vitepress_code_group_is_a_plain_box(renderer: Renderer) -> None:
     out = back(renderer, "::: code-group\n```sh [pip]\npip install x\n```\n:::")
     assert '<div class="callout code-group">' in out and ":::" not in out
+
+
+def test_details_in_answers(renderer: Renderer) -> None:
+    """An answer fold is opened; any other `<details>` is a titled box (code inside untouched);
+    a stray `</details>` (a question's own wrapper) disappears."""
+    out = back(
+        renderer,
+        "<details><summary>答案</summary>\n\n答案正文。\n\n</details>\n\n"
+        "<details><summary>代码</summary>\n\n```html\n<details><summary>x</summary></details>\n```\n\n</details>\n\n尾。\n</details>",
+    )
+    assert "答案正文。" in out and "<summary>" not in out
+    assert '<div class="callout details"><p class="callout-title">代码</p>' in out
+    assert "&lt;</span><span class=\"nt\">details</span>" in out  # the code still shows its tags
+    assert out.rstrip().endswith("<p>尾。</p>")
