@@ -96,3 +96,14 @@ def test_raw_html_images_are_bundled_like_markdown_images(tmp_path: Path) -> Non
     assert 'class="remote-image" href="https://example.com/r.png"' in card.back_html
     assert [d.code for d in result.diagnostics if d.severity == "error"] == ["image-outside"]
     assert "<aside>" in card.back_html and "&lt;aside" not in card.back_html
+
+
+def test_notion_file_ids_stay_out_of_deck_names(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "LLM 面经 3f2a1b4c5d6e7f8091a2b3c4d5e6f708.md").write_text(
+        "**Q：什么是 RoPE？**\n\n旋转位置编码。\n\n**Q：什么是 ALiBi？**\n\n线性偏置。\n", encoding="utf-8"
+    )
+    result = build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock"))
+    decks = {c.deck for c in result.cards if c.atom.source != "concepts"}
+    assert decks == {"notes::LLM 面经"}

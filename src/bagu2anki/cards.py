@@ -29,6 +29,7 @@ from bagu2anki.identity import (
 from bagu2anki.model import Atom, Card
 from bagu2anki.parse import rules
 from bagu2anki.render import Rendered, Renderer
+from bagu2anki.sources import file_title
 
 if TYPE_CHECKING:
     from bagu2anki.pipeline import Analysis, Progress
@@ -214,7 +215,7 @@ def deck_for(root: str, atom: Atom, flat: bool = False) -> str:
         return root
     parts = [root] + [p.replace("::", ":").strip() or "_" for p in atom.section[:2]]
     if len(parts) == 1:
-        parts.append(Path(atom.source).stem)
+        parts.append(file_title(atom.source))
     return "::".join(parts)
 
 

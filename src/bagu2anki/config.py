@@ -10,6 +10,7 @@ from typing import Any
 
 from bagu2anki.diagnostics import UserError
 from bagu2anki.render import FOLD_THRESHOLD
+from bagu2anki.sources import file_title
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,7 +49,7 @@ class Config:
         if self.deck:
             return self.deck
         first = self.paths[0] if self.paths else Path("notes")
-        name = first.resolve().name if first.is_dir() else first.stem
+        name = first.resolve().name if first.is_dir() else file_title(first)
         return name or "bagu2anki"
 
     def lock_path(self) -> Path:

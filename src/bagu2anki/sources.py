@@ -170,3 +170,11 @@ def load(found: Found, diags: Diagnostics) -> SourceFile | None:
     text, enc = decoded
     text = normalise(text)
     return SourceFile(found.path, found.rel, text, enc, detect_format(found.path, text), found.root)
+
+
+_NOTION_ID_RE = re.compile(r"\s+[0-9a-f]{32}$")
+
+
+def file_title(path: str | Path) -> str:
+    """A note file's name as a title: its stem, without the id Notion appends (`面经 3f2a…e9`)."""
+    return _NOTION_ID_RE.sub("", Path(path).stem) or Path(path).stem

@@ -26,6 +26,7 @@ import genanki
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Card
 from bagu2anki.render import media_name
+from bagu2anki.sources import file_title
 
 MODEL_ID = 1_742_026_118
 MODEL_NAME = "bagu2anki 问答"
@@ -130,7 +131,7 @@ def write_apkg(
             card.prereq_html,
             card.related_html,
             f"{a.source}:{a.line}",
-            " › ".join(a.section) or Path(a.source).stem,
+            " › ".join(a.section) or file_title(a.source),
         ]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
