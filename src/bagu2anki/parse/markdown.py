@@ -7,7 +7,6 @@ from the source lines, so every line lands in exactly one atom or section preamb
 
 from __future__ import annotations
 
-import html
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -127,26 +126,7 @@ def _heading_question(text: str, numbered_majority: bool) -> tuple[str, str | No
     return None
 
 
-_DETAILS_RE = re.compile(r"^\s*<details[^>]*>\s*<summary[^>]*>(.*?)</summary>", re.I | re.S)
 _DETAILS_END_RE = re.compile(r"\n*[ \t]*</details>\s*$", re.I)
-_ANSWER_LABELS = ("答案", "答", "参考答案", "解析", "answer", "solution", "展开", "点击展开", "查看答案")
-
-
-def _details_question(html_text: str) -> tuple[str, str | None, str | None, str, int] | None:
-    """(question, number, kind, answer on the summary's own line, line of `</summary>` within
-    the block) when a `<details>` block's summary asks; None otherwise."""
-    m = _DETAILS_RE.match(html_text)
-    if m is None:
-        return None
-    title = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
-    if not title or title.strip("：: ").lower() in _ANSWER_LABELS:
-        return None
-    num, kind, q = rules.split_question(title)
-    if not (rules.asks(q) or kind is not None or rules.ends_with_question_mark(q)):
-        return None
-    rest = html_text[m.end() :].split("\n", 1)[0]
-    rest = re.sub(r"</details>\s*$", "", rest, flags=re.I).strip()
-    return q, num, kind, rest, html_text[: m.end()].count("\n")
 
 
 def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
@@ -216,7 +196,7 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
             i += 1
             continue
         if t.type == "html_block":
-            summary = _details_question(t.content)
+            summary = rules.details_question(t.content)
             if summary is not None:
                 # `<details><summary>问题？</summary>` … answer … `</details>` (GitHub notes)
                 d_q, d_num, d_kind, d_head, d_offset = summary

@@ -6,6 +6,7 @@ None. Adding a note style is one function and one row in `LINE_RULES`.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Callable
@@ -311,3 +312,24 @@ def looks_like_title(line: str) -> bool:
     if kind_prefix(s)[0] or number_prefix(s)[0] or parse_reference(s):
         return False
     return True
+
+
+_DETAILS_RE = re.compile(r"^\s*<details[^>]*>\s*<summary[^>]*>(.*?)</summary>", re.I | re.S)
+_ANSWER_LABELS = ("答案", "答", "参考答案", "解析", "answer", "solution", "展开", "点击展开", "查看答案")
+
+
+def details_question(html_text: str) -> tuple[str, str | None, str | None, str, int] | None:
+    """(question, number, kind, answer on the summary's own line, line of `</summary>` within
+    the block) when a `<details>` block's summary asks; None otherwise."""
+    m = _DETAILS_RE.match(html_text)
+    if m is None:
+        return None
+    title = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
+    if not title or title.strip("：: ").lower() in _ANSWER_LABELS:
+        return None
+    num, kind, q = split_question(title)
+    if not (asks(q) or kind is not None or ends_with_question_mark(q)):
+        return None
+    rest = html_text[m.end() :].split("\n", 1)[0]
+    rest = re.sub(r"</details>\s*$", "", rest, flags=re.I).strip()
+    return q, num, kind, rest, html_text[: m.end()].count("\n")
