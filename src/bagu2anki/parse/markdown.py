@@ -174,13 +174,31 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
             content = inline_text(tokens, i)
             first = content.split("\n", 1)[0]
             mark = rules.match_line(first)
-            if mark is not None:
+            rows = content.split("\n")
+            card = next((k for k, row in enumerate(rows[:4]) if row.strip() in ("?", "??")), 0)
+            if card and mark is None:
+                # `问题` / `?` / `答案`: a multi-line card of Obsidian's Spaced Repetition plugin
+                num, kind, qtext = rules.split_question(" ".join(r.strip() for r in rows[:card]))
+                events.append(_Event(start, "question", 0, qtext, num, kind, "", start + card + 1, via="flashcard"))
+                open_kind = "inline"
+            elif mark is not None:
                 events.append(
                     _Event(
                         start, "question", 0, mark.question, mark.number, mark.kind, mark.answer_head, start + 1, via=mark.rule
                     )
                 )
                 open_kind = "inline"
+                if mark.rule == "flashcard":
+                    # one-line cards are often written one per line, without blank lines
+                    for k, row in enumerate(rows[1:], 1):
+                        more = rules.rule_flashcard(row)
+                        if more is not None and more.question:
+                            events.append(
+                                _Event(
+                                    start + k, "question", 0, more.question, more.number, more.kind,
+                                    more.answer_head, start + k + 1, via="flashcard",
+                                )
+                            )
             elif (
                 "\n" not in content
                 and rules.ends_with_question_mark(content)

@@ -217,6 +217,28 @@ def rule_bold_question(text: str) -> QuestionMark | None:
     return QuestionMark(q, num, kind, answer_head=rest, rule="bold-q")
 
 
+_FLASHCARD_RE = re.compile(r"^(?P<q>[^`]*?\S)\s*:{2,3}\s*(?P<a>\S.*)$")
+
+
+def rule_flashcard(text: str) -> QuestionMark | None:
+    """`问题::答案` (also `:::`), the one-line cards of Obsidian's Spaced Repetition plugin.
+
+    Not `std::vector` or `a::b`: a `::` between two ASCII word characters is code, and so is
+    anything after a backtick."""
+    if "::" not in text or "://" in text:
+        return None
+    m = _FLASHCARD_RE.match(text.strip())
+    if m is None:
+        return None
+    q, a = m.group("q"), m.group("a")
+    if (q[-1].isascii() and (q[-1].isalnum() or q[-1] == "_")) and (a[0].isascii() and (a[0].isalnum() or a[0] == "_")):
+        return None
+    if len(q) < 2 or q.startswith(("#", ">", "|", ":")):
+        return None
+    num, kind, question = split_question(q)
+    return QuestionMark(question, num, kind, answer_head=a, rule="flashcard")
+
+
 LineRule = Callable[[str], "QuestionMark | None"]
 
 # Order matters: the first rule that matches a line wins.
@@ -224,6 +246,7 @@ LINE_RULES: tuple[tuple[str, LineRule], ...] = (
     ("bold-question", rule_bold_question),
     ("kind-prefix", rule_kind_prefixed),
     ("q-label", rule_q_label),
+    ("flashcard", rule_flashcard),
 )
 
 
