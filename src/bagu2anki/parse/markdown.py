@@ -147,6 +147,7 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
     events: list[_Event] = []
     open_kind: str | None = None  # "heading" | "inline" | None
     plain_section = False
+    quote_section = False
     after_heading = False
     i = 0
     while i < len(tokens):
@@ -166,7 +167,7 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
             else:
                 events.append(_Event(start, "topic", lvl, _strip_heading(text), body_start=t.map[1]))
                 open_kind = None
-            plain_section = False
+            plain_section = quote_section = False
             after_heading = True
             i += 1
             continue
@@ -213,6 +214,29 @@ def _find_events(tokens: list[Token], lines: list[str]) -> list[_Event]:
             after_heading = False
             i += 1
             continue
+        if t.type == "blockquote_open" and i + 1 < len(tokens) and tokens[i + 1].type == "paragraph_open":
+            quoted = inline_text(tokens, i + 1)
+            mark = rules.match_line(quoted.split("\n", 1)[0])
+            asks_alone = (
+                "\n" not in quoted
+                and len(quoted) <= 80
+                and rules.ends_with_question_mark(quoted)
+                and (after_heading or plain_section or quote_section)
+                and open_kind != "heading"
+            )
+            if mark is not None or asks_alone:
+                # `> 问：…？` / `> 为什么…？` with the answer below the quote
+                if mark is None:
+                    num, kind, qtext = rules.split_question(quoted)
+                    mark = rules.QuestionMark(qtext, num, kind, rule="quote")
+                quote_section = True  # later quotes that ask in this section are questions too
+                events.append(
+                    _Event(start, "question", 0, mark.question, mark.number, mark.kind, mark.answer_head, start + 1, via="quote")
+                )
+                open_kind = "inline"
+                after_heading = False
+                i = skip_block(tokens, i)
+                continue
         if t.type == "html_block":
             summary = rules.details_question(t.content)
             if summary is not None:
