@@ -4,7 +4,7 @@ Takes an `Atom` and a `Catalogue`; gives concept ids, most relevant first. How i
 
 Matching. Question, answer and section headings are NFKC-normalised (full-width ＧＱＡ is GQA)
 and lower-cased, then scanned by two regexes built once per catalogue from every alias, as
-tries: one for aliases that start with a Latin letter or digit, one for the rest. Mentions
+tries (`matcher.py`): one for aliases that start with a Latin letter or digit, one for the rest. Mentions
 never overlap and the longest alias wins, so 分组查询注意力 is GQA and not also 注意力. Latin aliases match whole terms only: no letter, digit or `_` may touch either
 end (MLA is not found in MLAX, PPO not in PPO2). A space, `-` or `_` inside an alias matches
 any of them or nothing (KV-Cache, kv cache, KVCache), and so does the seam between Latin and
@@ -44,10 +44,9 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
 
-from bagu2anki.concepts.catalogue import Catalogue, alias_key, is_guarded, normalize
+from bagu2anki.concepts.catalogue import Catalogue, alias_key
+from bagu2anki.concepts.matcher import BEYOND_BMP, Hit, matcher_for
 from bagu2anki.model import Atom
 
 MAX_CONCEPTS = 6
@@ -59,14 +58,6 @@ SHORT_ANSWER = 3
 NEAR = 40
 """How close (in characters) support must be to a guarded mention in the answer."""
 
-_SEP = "[\\s\\-_–—]{0,2}"
-_SEPARATORS = re.compile("[\\s\\-_–—]+")
-_SEP_TOKEN = " "
-_WORD = "a-z0-9_"
-_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
-_SEPARATOR_CHARS = frozenset(" \t\r\n\f\v-_–—")
-
-# Acronym candidates: letters/digits (with inner hyphens), 2-8 chars, mostly upper case.
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
 _NOT_CONCEPTS = frozenset(
     "AI ML DL NLP CV LLM LLMS GPU GPUS CPU TPU NPU API SDK JSON XML YAML HTML CSS HTTP HTTPS URL "
@@ -74,237 +65,7 @@ _NOT_CONCEPTS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Term:
-    concept: str | None
-    """The concept this alias names; None for a context word or an ignored phrase."""
-    guarded: bool
-    domains: frozenset[str]
-
-
-class _Hit(NamedTuple):
-    start: int
-    end: int
-    term: _Term
-
-
-class _TrieNode:
-    __slots__ = ("children", "terminal")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _TrieNode] = {}
-        self.terminal = False
-
-
-def _is_ascii_word(ch: str) -> bool:
-    return ch.isascii() and (ch.isalnum() or ch == "_")
-
-
-def _tokens(text: str) -> list[str]:
-    """Characters of a normalised alias; separators, and Latin/Chinese seams, become SEP."""
-    tokens: list[str] = []
-    for ch in text:
-        if ch in _SEPARATOR_CHARS:
-            if tokens and tokens[-1] != _SEP_TOKEN:
-                tokens.append(_SEP_TOKEN)
-            continue
-        if tokens and tokens[-1] != _SEP_TOKEN:
-            prev = tokens[-1]
-            if prev.isalnum() and ch.isalnum() and _is_ascii_word(prev) != _is_ascii_word(ch):
-                tokens.append(_SEP_TOKEN)
-        tokens.append(ch)
-    while tokens and tokens[-1] == _SEP_TOKEN:
-        tokens.pop()
-    return tokens
-
-
-def _token_pattern(token: str) -> str:
-    return _SEP if token == _SEP_TOKEN else re.escape(token)
-
-
-def _emit(node: _TrieNode, via: str) -> str:
-    """Regex for everything below `node`; `via` is the token that led here."""
-    branches = [
-        _token_pattern(tok) + _emit(child, tok) for tok, child in sorted(node.children.items())
-    ]
-    if node.terminal:
-        branches.append(f"(?![{_WORD}])" if _is_ascii_word(via) else "")
-    if len(branches) == 1 and not node.terminal:
-        return branches[0]
-    return "(?:" + "|".join(branches) + ")"
-
-
-def _trie(spellings: Iterable[str]) -> _TrieNode:
-    root = _TrieNode()
-    for text in spellings:
-        tokens = _tokens(text)
-        if not tokens:
-            continue
-        node = root
-        for tok in tokens:
-            node = node.children.setdefault(tok, _TrieNode())
-        node.terminal = True
-    return root
-
-
-def _compile(root: _TrieNode, latin: bool) -> re.Pattern[str]:
-    """One regex for the aliases that start with a Latin letter/digit (or for the others).
-
-    Two regexes are faster than one: the engine tries a position's alternatives one by one,
-    and each regex has fewer. Every alternative starts with a literal
-    (the whole-term lookbehind sits after the first character) so the engine can skip
-    positions whose character starts no alias.
-    """
-    branches = []
-    for tok, child in sorted(root.children.items()):
-        if _is_ascii_word(tok) != latin:
-            continue
-        start = re.escape(tok) + (f"(?<![{_WORD}].)" if latin else "")
-        branches.append(start + _emit(child, tok))
-    return re.compile("|".join(branches) if branches else "(?!)")
-
-
-def _nfkc_that_matters(alias_chars: frozenset[str]) -> re.Pattern[str]:
-    """Characters whose NFKC form can change what matches.
-
-    NFKC of a whole note costs more than the scan itself, and almost all it changes in Chinese
-    notes is full-width punctuation (，（）：), which no alias or word boundary looks at. So a
-    text is normalised only when it holds a character that NFKC turns into a letter, digit,
-    `_`, a non-ASCII character (ＧＱＡ, ⽤ -> 用) or a character some alias contains (＋).
-    """
-    matters: list[int] = []
-    for cp in range(0x80, 0x10000):
-        ch = chr(cp)
-        if unicodedata.is_normalized("NFKC", ch):
-            continue
-        folded = unicodedata.normalize("NFKC", ch).lower()
-        if any(c.isalnum() or c == "_" or not c.isascii() or c in alias_chars for c in folded):
-            matters.append(cp)
-    # Only BMP characters: the engine tests a class of those with one table lookup. Texts with
-    # characters beyond the BMP (rare) are always normalised.
-    ranges: list[list[int]] = []
-    for cp in matters:
-        if ranges and cp == ranges[-1][1] + 1:
-            ranges[-1][1] = cp
-        else:
-            ranges.append([cp, cp])
-    parts = (f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
-    return re.compile("[" + "".join(parts) + "]")
-
-
-class _Matcher:
-    """Everything recognition derives from one catalogue, built once (see Catalogue.memo)."""
-
-    def __init__(self, catalogue: Catalogue) -> None:
-        self._recent: dict[str, list[_Hit]] = {}
-        terms: dict[str, _Term] = {}
-        spellings: list[str] = []
-        for concept in catalogue:
-            for alias in concept.aliases:
-                key = alias_key(alias)
-                if key and key not in terms:
-                    terms[key] = _Term(concept.id, is_guarded(alias), frozenset({concept.domain}))
-                spellings.append(normalize(alias))
-        for domain, words in catalogue.domains:
-            for word in words:
-                key = alias_key(word)
-                if not key:
-                    continue
-                old = terms.get(key)
-                if old is None:
-                    terms[key] = _Term(None, False, frozenset({domain}))
-                    spellings.append(normalize(word))
-                else:
-                    terms[key] = _Term(old.concept, old.guarded, old.domains | {domain})
-        for phrase in catalogue.ignore:
-            key = alias_key(phrase)
-            if key and key not in terms:
-                terms[key] = _Term(None, False, frozenset())
-                spellings.append(normalize(phrase))
-        # Most matches are spelled exactly like an alias: look those up without re-keying.
-        self.terms = dict(terms)
-        for spelling in spellings:
-            term = terms.get(alias_key(spelling))
-            if term is not None:
-                self.terms.setdefault(spelling, term)
-        root = _trie(spellings)
-        self.latin = _compile(root, latin=True)
-        self.other = _compile(root, latin=False)
-        self.unsafe = _nfkc_that_matters(frozenset("".join(spellings)))
-        self.domain = {c.id: c.domain for c in catalogue}
-        neighbours: dict[str, set[str]] = {c.id: set() for c in catalogue}
-        for c in catalogue:
-            for p in c.prereqs:
-                if p in neighbours:
-                    neighbours[c.id].add(p)
-                    neighbours[p].add(c.id)
-        self.neighbours = {k: frozenset(v) for k, v in neighbours.items()}
-        self.domain_roots = frozenset(
-            c.id for c in catalogue if all(self.domain.get(p) != c.domain for p in c.prereqs)
-        )
-
-    def fold(self, text: str) -> str:
-        """`normalize(text)` for matching purposes (see `_nfkc_that_matters`)."""
-        if text.isascii() or unicodedata.is_normalized("NFKC", text):
-            return text.lower()
-        if self.unsafe.search(text) or _BEYOND_BMP.search(text):
-            text = unicodedata.normalize("NFKC", text)
-        return text.lower()
-
-    def scan(self, text: str) -> list[_Hit]:
-        """Alias and context-word mentions, left to right, longest first, not overlapping.
-
-        The last few results are kept: `recognize` and `acronyms_in` scan the same answer.
-        """
-        hits = self._recent.get(text)
-        if hits is None:
-            hits = self._scan(text)
-            if len(self._recent) >= 8:
-                self._recent.pop(next(iter(self._recent)))
-            self._recent[text] = hits
-        return hits
-
-    def _scan(self, text: str) -> list[_Hit]:
-        text = self.fold(text)
-        terms = self.terms
-        found = [(m.start(), m.group()) for m in self.latin.finditer(text)]
-        if not text.isascii():
-            other = [(m.start(), m.group()) for m in self.other.finditer(text)]
-            if other:
-                # Both regexes never match at the same position (a position starts with a
-                # Latin character or not), so sorting by start is enough.
-                found = sorted(found + other) if found else other
-        hits: list[_Hit] = []
-        last_end = 0
-        for start, matched in found:
-            if start < last_end:
-                continue  # overlaps a mention found by the other regex
-            term = terms.get(matched) or terms.get(_SEPARATORS.sub("", matched))
-            if term is not None:
-                last_end = start + len(matched)
-                hits.append(_Hit(start, last_end, term))
-        return hits
-
-    def supports(self, other: _Hit, hit: _Hit) -> bool:
-        concept = hit.term.concept
-        assert concept is not None
-        if other is hit:
-            return False
-        if other.term.concept == concept:
-            return not other.term.guarded
-        if self.domain[concept] in other.term.domains:
-            return True
-        return other.term.concept is not None and other.term.concept in self.neighbours[concept]
-
-    def supported(self, hit: _Hit, pool: Iterable[_Hit]) -> bool:
-        return any(self.supports(other, hit) for other in pool)
-
-
-def _matcher(catalogue: Catalogue) -> _Matcher:
-    return catalogue.memo("recognize._Matcher", _Matcher)
-
-
-def _ordered(hits: Iterable[_Hit]) -> list[str]:
+def _ordered(hits: Iterable[Hit]) -> list[str]:
     seen: dict[str, None] = {}
     for hit in hits:
         if hit.term.concept is not None:
@@ -314,7 +75,7 @@ def _ordered(hits: Iterable[_Hit]) -> list[str]:
 
 def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | None]:
     """The concepts `atom` is about (main concept first) and its main concept, or None."""
-    m = _matcher(catalogue)
+    m = matcher_for(catalogue)
     question = m.scan(atom.question)
     answer = m.scan(atom.answer)
     # Headings repeat across atoms and are only needed for guarded aliases or an empty
@@ -326,12 +87,12 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     everywhere = [*question, *answer, *heading_hits]
     outside_answer = [*question, *heading_hits]
 
-    def counts_anywhere(hit: _Hit) -> bool:
+    def counts_anywhere(hit: Hit) -> bool:
         return hit.term.concept is not None and (
             not hit.term.guarded or m.supported(hit, everywhere)
         )
 
-    def counts_in_answer(hit: _Hit) -> bool:
+    def counts_in_answer(hit: Hit) -> bool:
         if hit.term.concept is None:
             return False
         if not hit.term.guarded or m.supported(hit, outside_answer):
@@ -368,11 +129,11 @@ def _new_term_memo(_catalogue: Catalogue) -> dict[str, bool]:
 
 def acronyms_in(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, str], ...]:
     """The (key, spelling) of each candidate acronym in one atom (see `candidate_acronyms`)."""
-    matcher = _matcher(catalogue)
+    matcher = matcher_for(catalogue)
     known: dict[str, bool] = catalogue.memo("recognize._known_terms", _new_term_memo)
     found: dict[str, str] = {}
     for text in (atom.question, atom.answer):
-        if not text.isascii() and (matcher.unsafe.search(text) or _BEYOND_BMP.search(text)):
+        if not text.isascii() and (matcher.unsafe.search(text) or BEYOND_BMP.search(text)):
             text = unicodedata.normalize("NFKC", text)
         candidates: list[tuple[int, int, str, str]] = []
         for m in _ACRONYM.finditer(text):
