@@ -16,7 +16,15 @@ from typing import TypeVar, cast
 
 from rapidfuzz import fuzz, process, utils
 
-from bagu2anki.concepts.files import Field, RawConcept, RawFile, read_user_file, read_yaml
+from bagu2anki.concepts.files import (
+    Field,
+    RawConcept,
+    RawFile,
+    check_fields,
+    is_text_list,
+    read_user_file,
+    read_yaml,
+)
 from bagu2anki.diagnostics import Diagnostics
 
 SHIPPED_PATH = "bagu2anki/concepts/catalogue.yaml"
@@ -25,9 +33,6 @@ SHIPPED_ORIGIN = "shipped"
 """`Concept.origin` of concepts that come only from the shipped catalogue."""
 
 _SEPARATORS = re.compile(r"[\s\-_–—]+")
-_FIELDS = ("id", "name", "aliases", "description", "domain", "prereqs", "replace")
-_LIST_FIELDS = ("aliases", "prereqs")
-_TEXT_FIELDS = ("id", "name", "description", "domain")
 
 _T = TypeVar("_T")
 
@@ -164,36 +169,6 @@ class _Draft:
     origin: str
 
 
-def _is_text_list(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
-
-
-def _check_fields(raw: RawConcept, path: str, diags: Diagnostics) -> bool:
-    ok = True
-    for name, fld in raw.fields.items():
-        if name not in _FIELDS:
-            close = process.extractOne(name, _FIELDS, scorer=fuzz.ratio, score_cutoff=60)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            diags.warning(
-                path, fld.line, f"unknown concept field {name!r}{hint}", code="catalogue-schema"
-            )
-        elif name in _TEXT_FIELDS and not isinstance(fld.value, str):
-            diags.error(path, fld.line, f"'{name}' must be a string", code="catalogue-schema")
-            ok = False
-        elif name in _LIST_FIELDS and fld.value is not None and not _is_text_list(fld.value):
-            diags.error(
-                path,
-                fld.line,
-                f"'{name}' must be a list of non-empty strings",
-                code="catalogue-schema",
-            )
-            ok = False
-        elif name == "replace" and not isinstance(fld.value, bool):
-            diags.error(path, fld.line, "'replace' must be true or false", code="catalogue-schema")
-            ok = False
-    return ok
-
-
 def _text(raw: RawConcept, name: str) -> str | None:
     fld = raw.fields.get(name)
     return fld.value.strip() if fld is not None and isinstance(fld.value, str) else None
@@ -208,7 +183,7 @@ def _items(raw: RawConcept, name: str, path: str) -> list[tuple[str, str, int | 
 
 def _merge_ignore(raw: RawFile, ignore: list[str], diags: Diagnostics) -> None:
     for fld in raw.ignore:
-        if not _is_text_list(fld.value):
+        if not is_text_list(fld.value):
             diags.error(
                 raw.path, fld.line, "'ignore' must be a list of strings", code="catalogue-schema"
             )
@@ -220,7 +195,7 @@ def _merge_domains(raw: RawFile, domains: dict[str, list[str]], diags: Diagnosti
     for name, fld in raw.domains.items():
         if fld.value is None:
             fld.value = []
-        if not _is_text_list(fld.value):
+        if not is_text_list(fld.value):
             diags.error(
                 raw.path,
                 fld.line,
@@ -238,7 +213,7 @@ def _merge_concepts(
     path = raw.path
     seen: set[str] = set()
     for entry in raw.concepts:
-        if not _check_fields(entry, path, diags):
+        if not check_fields(entry, path, diags):
             continue
         concept_id = _text(entry, "id")
         if not concept_id:

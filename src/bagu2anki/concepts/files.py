@@ -1,6 +1,6 @@
 """Catalogue files -> raw entries: YAML and TOML read with the line of every field kept.
 
-Only the shape of the file is checked here (what is a list, what is text); `catalogue.py`
+Only the shape of the file is checked here (known fields, what is a list, what is text); `catalogue.py`
 checks the meaning and merges the shipped catalogue with the user's.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import yaml
+from rapidfuzz import fuzz, process
 
 from bagu2anki.diagnostics import Diagnostics
 
@@ -180,3 +181,38 @@ def read_user_file(user_file: Path, diags: Diagnostics) -> RawFile | None:
         path, None, "a concept catalogue must be .yaml, .yml or .toml", code="catalogue-read"
     )
     return None
+
+
+FIELDS = ("id", "name", "aliases", "description", "domain", "prereqs", "replace")
+LIST_FIELDS = ("aliases", "prereqs")
+TEXT_FIELDS = ("id", "name", "description", "domain")
+
+
+def is_text_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+def check_fields(raw: RawConcept, path: str, diags: Diagnostics) -> bool:
+    ok = True
+    for name, fld in raw.fields.items():
+        if name not in FIELDS:
+            close = process.extractOne(name, FIELDS, scorer=fuzz.ratio, score_cutoff=60)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            diags.warning(
+                path, fld.line, f"unknown concept field {name!r}{hint}", code="catalogue-schema"
+            )
+        elif name in TEXT_FIELDS and not isinstance(fld.value, str):
+            diags.error(path, fld.line, f"'{name}' must be a string", code="catalogue-schema")
+            ok = False
+        elif name in LIST_FIELDS and fld.value is not None and not is_text_list(fld.value):
+            diags.error(
+                path,
+                fld.line,
+                f"'{name}' must be a list of non-empty strings",
+                code="catalogue-schema",
+            )
+            ok = False
+        elif name == "replace" and not isinstance(fld.value, bool):
+            diags.error(path, fld.line, "'replace' must be true or false", code="catalogue-schema")
+            ok = False
+    return ok
