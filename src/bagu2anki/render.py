@@ -155,7 +155,7 @@ class Renderer:
             text = to_markdown(text)
         protected, spans = mathx.protect(prepare.wiki(prepare.equation_images(text)))
         protected = prepare.highlights(protected)
-        if self.fast and "\n" not in protected and _FAST_OK(protected):
+        if self.fast and "\n" not in protected and _fast_ok(protected):
             # one line of inline Markdown: pulldown-cmark makes it one paragraph, unless the
             # line reads as a block (`- x`, `# x`, `1. x`), which is left to markdown-it
             raw = pyromark.html(protected, options=_PYROMARK_OPTIONS)
@@ -177,7 +177,7 @@ class Renderer:
             src = to_markdown(src)
         protected, spans = mathx.protect(prepare.wiki(prepare.equation_images(src)))
         protected = prepare.highlights(protected)
-        if self.fast and _FAST_OK(protected):
+        if self.fast and _fast_ok(protected):
             return self._fast_answer(protected, spans)
         env = _Env(atom, base, root, diags=self.diags)
         tokens = self.md.parse(protected, {"b2a": env})
@@ -258,7 +258,7 @@ _PYROMARK_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STR
 _FAST_BLOCKERS = re.compile(r"[<\ue002\ue003]|!\[|:::|https?:|www\.|^---|(?<!~)~(?!~)", re.M)
 
 
-def _FAST_OK(text: str) -> bool:
+def _fast_ok(text: str) -> bool:
     """No blocker outside code (a `<` in code is just code to both renderers)."""
     if _FAST_BLOCKERS.search(text) is None:
         return True
