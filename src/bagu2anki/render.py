@@ -126,10 +126,7 @@ class Renderer:
         if "<table>" in raw:
             raw = _CELL_ALIGN_RE.sub(r'<\1 align="\2">', raw)
             raw = raw.replace("<table>", '<div class="table-wrap"><table>').replace("</table>", "</table></div>")
-        # Without `<` (only code may hold one here), a link target or a reference definition,
-        # pulldown-cmark can only write its own attribute-free tags around escaped text:
-        # nothing for nh3 to remove. Anything else passes the gate.
-        gate = "<" in protected or "](" in protected or "]:" in protected
+        gate = _needs_gate(protected)
 
         def finish(fragment: str) -> str:
             fragment = mathx.restore(fragment, spans)
@@ -153,15 +150,14 @@ class Renderer:
         text = atom.question
         if atom.fmt == "text":
             text = to_markdown(text)
-        protected, spans = mathx.protect(prepare.wiki(prepare.equation_images(text)))
-        protected = prepare.highlights(protected)
+        protected, spans = _protected(text)
         if self.fast and "\n" not in protected and _fast_ok(protected):
             # one line of inline Markdown: pulldown-cmark makes it one paragraph, unless the
             # line reads as a block (`- x`, `# x`, `1. x`), which is left to markdown-it
             raw = pyromark.html(protected, options=_PYROMARK_OPTIONS)
             if raw.startswith("<p>") and raw.endswith("</p>\n") and raw.count("<p>") == 1:
                 raw = mathx.restore(raw[3:-5], spans)
-                return clean(raw) if ("<" in protected or "](" in protected or "]:" in protected) else raw
+                return clean(raw) if _needs_gate(protected) else raw
         out = self.md.renderInline(protected)
         return clean(mathx.restore(out, spans))
 
@@ -175,8 +171,7 @@ class Renderer:
             src = hexo.to_markdown(src, Path(atom.source).stem)
         if atom.fmt == "text":
             src = to_markdown(src)
-        protected, spans = mathx.protect(prepare.wiki(prepare.equation_images(src)))
-        protected = prepare.highlights(protected)
+        protected, spans = _protected(src)
         if self.fast and _fast_ok(protected):
             return self._fast_answer(protected, spans)
         env = _Env(atom, base, root, diags=self.diags)
@@ -256,6 +251,19 @@ _PYROMARK_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STR
 # (linkify), images, containers, front matter, a single `~` (pulldown-cmark strikes it
 # through), our own placeholder characters.
 _FAST_BLOCKERS = re.compile(r"[<\ue002\ue003]|!\[|:::|https?:|www\.|^---|(?<!~)~(?!~)", re.M)
+
+
+def _protected(text: str) -> tuple[str, list[mathx.MathSpan]]:
+    """Editor syntax turned into Markdown, formulas swapped for placeholders, `==marks==`."""
+    protected, spans = mathx.protect(prepare.wiki(prepare.equation_images(text)))
+    return prepare.highlights(protected), spans
+
+
+def _needs_gate(protected: str) -> bool:
+    """Whether pyromark's HTML of `protected` must pass nh3. Without `<` (on the fast path only
+    code may hold one), a link target or a reference definition, pulldown-cmark can only write
+    its own attribute-free tags around escaped text: nothing for nh3 to remove."""
+    return "<" in protected or "](" in protected or "]:" in protected
 
 
 def _fast_ok(text: str) -> bool:
