@@ -195,7 +195,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             ]
             folded_answers = sum(1 for it in items if has_answer_fold(lines, tokens, i, it[0]))
             # an outline (幕布, XMind, Logseq): `- 问题？` with its answer nested under it
-            outline = t.type == "bullet_list_open" and len(asking) >= 2 and all(
+            outline = t.type == "bullet_list_open" and open_kind is None and len(asking) >= 2 and all(
                 item_has_body(lines, tokens, i, it[0]) for it in asking
             )
             q_list = (

@@ -84,7 +84,10 @@ def _owner(tokens: list[Token], list_idx: int, line: int) -> int | None:
 def item_has_body(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
     """Whether the list item starting at `item_line` says more than its first line."""
     level = tokens[list_idx].level + 1
-    for t in tokens[list_idx + 1 :]:
+    for j in range(list_idx + 1, len(tokens)):
+        t = tokens[j]
+        if t.level < level:
+            break  # past the end of the list
         if t.type == "list_item_open" and t.level == level and t.map and t.map[0] == item_line:
             return any(ln.strip() for ln in lines[item_line + 1 : t.map[1]])
     return False
