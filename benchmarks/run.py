@@ -668,6 +668,8 @@ def child_renderers(notes: Path, record: Path) -> None:
 
     to_markdown = R.to_markdown  # whatever the renderer itself uses for flat text answers
 
+    from bagu2anki import prepare
+
     atoms = _SHARED_ATOMS
     out: dict[str, Any] = {"answers": len(atoms)}
 
@@ -677,7 +679,7 @@ def child_renderers(notes: Path, record: Path) -> None:
         s = R._ANSWER_LABEL_RE.sub("", a.answer.lstrip(), count=1)
         if a.fmt == "text":
             s = to_markdown(s)
-        sources.append(R._wiki(s))
+        sources.append(prepare.wiki(s))
     out["prepare (label, to_markdown, wiki)"] = time.perf_counter() - t
     t = time.perf_counter()
     protected = [mathx.protect(s) for s in sources]
