@@ -1,13 +1,15 @@
 """Note text made ready for Markdown: what the editors people write in add to it.
 
 Obsidian callouts, `[[wiki links]]`, `![[embeds]]` and `%%comments%%`; formulas pasted from
-Zhihu or CSDN as images (the TeX is in the URL); `==highlight==`. Each step leaves code fences
+Zhihu or CSDN as images (the TeX is in the URL); `==highlight==`; `<details>` in an answer
+(opened when it folds the answer, a titled box otherwise). Each step leaves code fences
 and code spans alone. `render.py` runs these before the math is protected and Markdown runs.
 """
 
 from __future__ import annotations
 
 import functools
+import html
 import re
 from collections.abc import Callable
 from urllib.parse import unquote, unquote_plus
@@ -114,3 +116,35 @@ def outside_code(text: str, change: Callable[[str], str]) -> str:
         pos = code.end()
     out.append(change(text[pos:]))
     return "".join(out)
+
+
+# `<details><summary>答案</summary>…</details>`: on the back of a card the answer is shown,
+# not folded away again. Any other `<details>` in an answer becomes a titled box.
+_DETAILS_RE = re.compile(r"<details[^>]*>\s*<summary[^>]*>(.*?)</summary>|</details\s*>", re.I | re.S)
+_ANSWER_SUMMARY_RE = re.compile(r"^\s*(?:答案|答|参考答案|解析|answer|solution)\s*$", re.I)
+
+
+def unfold_details(text: str) -> str:
+    """Answer folds go; other `<details>` become `::: details 标题` boxes; a `</details>` that
+    closes nothing (the question's own wrapper) goes. Code is left alone."""
+    stack: list[bool] = []  # per open <details>, across code blocks: is it a box?
+
+    def segment(part: str) -> str:
+        out: list[str] = []
+        pos = 0
+        for m in _DETAILS_RE.finditer(part):
+            out.append(part[pos : m.start()])
+            pos = m.end()
+            if m.group(0).lower().startswith("</details"):
+                if stack and stack.pop():
+                    out.append("\n\n:::\n\n")
+                continue
+            title = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
+            box = not _ANSWER_SUMMARY_RE.match(title)
+            stack.append(box)
+            if box:
+                out.append(f"\n\n::: details {' '.join(title.split())}\n\n")
+        out.append(part[pos:])
+        return "".join(out)
+
+    return outside_code(text, segment)

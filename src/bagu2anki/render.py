@@ -56,10 +56,6 @@ PASS_THROUGH_TAGS = ALLOWED_TAGS | {"script", "style", "iframe", "object", "embe
 _TAG_NAME_RE = re.compile(r"^</?\s*([A-Za-z][A-Za-z0-9-]*)")
 _HTML_COMMENT_RE = re.compile(r"^<!--.*-->$", re.S)
 _ANSWER_LABEL_RE = re.compile(r"^(?:\*\*)?(?:A|答|答案|回答)\s*[:：]\s*(?:\*\*)?\s*", re.I)
-# `<details><summary>答案</summary>…</details>`: on the back of a card the answer is shown,
-# not folded away again. Any other `<details>` in an answer becomes a titled box.
-_DETAILS_RE = re.compile(r"<details[^>]*>\s*<summary[^>]*>(.*?)</summary>|</details\s*>", re.I | re.S)
-_ANSWER_SUMMARY_RE = re.compile(r"^\s*(?:答案|答|参考答案|解析|answer|solution)\s*$", re.I)
 FOLD_THRESHOLD = 1000
 
 
@@ -165,7 +161,7 @@ class Renderer:
         src = atom.answer if answer is None else answer
         src = _ANSWER_LABEL_RE.sub("", src.lstrip(), count=1)
         if "</details" in src.lower() or "<details" in src.lower():
-            src = _unfold_details(src)
+            src = prepare.unfold_details(src)
         src = prepare.obsidian_callouts(src)
         if atom.fmt == "markdown" and hexo.has_tags(src):
             src = hexo.to_markdown(src, Path(atom.source).stem)
@@ -190,32 +186,6 @@ class Renderer:
         Only token rules: the code box's own background and padding come from card.css.
         """
         return code_css()
-
-
-def _unfold_details(text: str) -> str:
-    """Answer folds go; other `<details>` become `::: details 标题` boxes; a `</details>` that
-    closes nothing (the question's own wrapper) goes. Code is left alone."""
-    stack: list[bool] = []  # per open <details>, across code blocks: is it a box?
-
-    def segment(part: str) -> str:
-        out: list[str] = []
-        pos = 0
-        for m in _DETAILS_RE.finditer(part):
-            out.append(part[pos : m.start()])
-            pos = m.end()
-            if m.group(0).lower().startswith("</details"):
-                if stack and stack.pop():
-                    out.append("\n\n:::\n\n")
-                continue
-            title = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
-            box = not _ANSWER_SUMMARY_RE.match(title)
-            stack.append(box)
-            if box:
-                out.append(f"\n\n::: details {' '.join(title.split())}\n\n")
-        out.append(part[pos:])
-        return "".join(out)
-
-    return prepare.outside_code(text, segment)
 
 
 def clean(fragment: str) -> str:
