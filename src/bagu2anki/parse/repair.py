@@ -10,6 +10,7 @@ variables, sub/superscripts in TeX's own shape, no CJK. `(Query)`, `(如 64、51
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bagu2anki.parse.math import CJK_RE as _CJK_RE
 from bagu2anki.parse.math import MathProblem, find_math
@@ -120,15 +121,21 @@ def repair_flattened_report(line: str) -> tuple[str, list[MathProblem]]:
     Offsets in the problems point into `line`.
     """
     problems: list[MathProblem] = []
-    spans, _ = find_math(line)
+    repaired = _outside_formulas(line, lambda seg, start: _repair_text(seg, start, problems))
+    return repaired, problems
+
+
+def _outside_formulas(text: str, change: Callable[[str, int], str]) -> str:
+    """`change(segment, its offset)` applied to the text between the formulas of `text`."""
+    spans, _ = find_math(text)
     out: list[str] = []
     pos = 0
     for sp in spans:
-        out.append(_repair_text(line[pos : sp.start], pos, problems))
-        out.append(line[sp.start : sp.end])
+        out.append(change(text[pos : sp.start], pos))
+        out.append(text[sp.start : sp.end])
         pos = sp.end
-    out.append(_repair_text(line[pos:], pos, problems))
-    return "".join(out), problems
+    out.append(change(text[pos:], pos))
+    return "".join(out)
 
 
 def _repair_text(seg: str, base: int, problems: list[MathProblem]) -> str:
@@ -148,15 +155,7 @@ def _repair_plain(seg: str, base: int, problems: list[MathProblem]) -> str:
     if "_" not in repaired and "^" not in repaired:
         return repaired
     # Bare tokens, outside the formulas just made.
-    spans, _ = find_math(repaired)
-    out: list[str] = []
-    pos = 0
-    for sp in spans:
-        out.append(_repair_bare(repaired[pos : sp.start], problems, base))
-        out.append(repaired[sp.start : sp.end])
-        pos = sp.end
-    out.append(_repair_bare(repaired[pos:], problems, base))
-    return "".join(out)
+    return _outside_formulas(repaired, lambda seg, _start: _repair_bare(seg, problems, base))
 
 
 def _repair_bare(seg: str, problems: list[MathProblem], base: int) -> str:
