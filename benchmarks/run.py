@@ -102,7 +102,7 @@ SUBSTAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("read, parse, link: elapsed", ("bagu2anki.pipeline:analyse",)),
     ("answers (process pool)", ("*:render_answers",)),
     ("map layout", ("*:layered_positions",)),
-    ("deck rows (genanki)", ("bagu2anki.write.apkg:_Package.write_to_db",)),
+    ("deck rows (SQLite)", ("*:_write_collection",)),
     ("deck zip", ("*:_write_zip",)),
 )
 

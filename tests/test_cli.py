@@ -51,6 +51,18 @@ def test_build_writes_outputs_and_never_the_notes(notes_copy: Path, tmp_path: Pa
     assert "## Questions per section" in report and "## To do" in report
 
 
+def test_an_output_that_cannot_be_written_is_a_clear_error(notes_copy: Path, tmp_path: Path) -> None:
+    """The map is written beside the deck (in a forked child on Linux): its failure still
+    reaches the user as one line naming the file, exit 1, and no lock is written."""
+    out = tmp_path / "out"
+    (out / "graph.html" / "in-the-way").mkdir(parents=True)
+    res = CliRunner().invoke(main, ["build", str(notes_copy), "-o", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "graph.html" in res.output and "cannot write" in res.output
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "bagu2anki.lock").exists()
+
+
 def test_export_atoms_keys_and_order(notes_copy: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["export", "atoms", str(notes_copy), "--lock", str(tmp_path / "l.lock")])
     assert res.exit_code == 0, res.output

@@ -52,6 +52,7 @@ class References:
 
     def __init__(self, atoms: Sequence[Atom]) -> None:
         self.by_number: dict[str, list[Atom]] = defaultdict(list)
+        self._titles: dict[tuple[str, ...], list[str]] = {}  # section -> its titles, normalised
         counters: dict[tuple[str, tuple[str, ...]], int] = defaultdict(int)
         for cand in atoms:
             counters[(cand.source, cand.section)] += 1
@@ -72,7 +73,9 @@ class References:
         for cand in self.by_number.get(number, ()):
             if cand is atom:
                 continue
-            titles = [rules.nfkc(t).lower() for t in cand.section]
+            titles = self._titles.get(cand.section)
+            if titles is None:
+                titles = self._titles[cand.section] = [rules.nfkc(t).lower() for t in cand.section]
             if sec and not any(t == sec or t.endswith(sec) or sec.endswith(t) for t in titles):
                 continue
             if best is None or (cand.source == atom.source and best.source != atom.source):
@@ -90,6 +93,7 @@ class RenderJob:
     answer: str | None = None
 
 
+_NO_ROOT = (Path("."), Path("."))
 PARALLEL_MIN = 400  # below this many answers to render, a process pool costs more than it saves
 _WORKER: Renderer | None = None
 
@@ -174,7 +178,7 @@ def plan_job(
 
     `whole` gives an atom with its full answer (`export atoms` keeps answers parked on disk).
     """
-    base, root = roots.get(a.source, (Path("."), Path(".")))
+    base, root = roots.get(a.source, _NO_ROOT)
     job = RenderJob(a, base, root, "（待补充）" if a.status == "unanswered" else None)
     prefix = ""
     if a.status == "reference":
@@ -186,7 +190,7 @@ def plan_job(
                 f'<p class="ref">（{html.escape(a.answer.strip())}：'
                 f"{html.escape(target.question)} — {html.escape(target.source)}:{target.line}）</p>"
             )
-            tbase, troot = roots.get(target.source, (Path("."), Path(".")))
+            tbase, troot = roots.get(target.source, _NO_ROOT)
             target = whole(target)
             job = RenderJob(target, tbase, troot, target.answer)
     return job, prefix

@@ -13,7 +13,7 @@ import click
 
 from bagu2anki import __version__
 from bagu2anki.config import Config, apply_settings, load_settings
-from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.diagnostics import Diagnostics, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,7 +95,11 @@ def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: s
         if done >= total:
             bar.__exit__(None, None, None)
 
-    result = run_build(cfg, progress)
+    try:
+        result = run_build(cfg, progress)
+    except OSError as e:  # an output that cannot be written (read-only folder, a folder in the way)
+        where = e.filename2 or e.filename or cfg.out
+        raise UserError(f"{where}: cannot write the build output ({e.strerror or e}); check the output folder") from e
     diags = result.diagnostics
     _print_diagnostics(diags, "text", verbose)
     atoms = result.analysis.atoms

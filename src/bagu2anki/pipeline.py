@@ -293,9 +293,9 @@ def graph_export(cfg: Config, diags: Diagnostics) -> dict[str, Any]:
 
 def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     """Read and resolve everything, then write the deck, the map, the report and the lock."""
+    from bagu2anki.background import Background
     from bagu2anki.identity import notetype_time
     from bagu2anki.write.apkg import notetype_digest, write_apkg
-    from bagu2anki.write.map import write_concept_map
     from bagu2anki.write.report import write_report
 
     diags = Diagnostics()
@@ -313,14 +313,15 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
 
     cfg.out.mkdir(parents=True, exist_ok=True)
     deck_file = cfg.out / f"{_safe_filename(cfg.deck_name())}.apkg"
+    map_file = cfg.out / "graph.html"
+    progress("write map", 0, 1)
+    map_writer = Background(_write_map, cfg.deck_name(), analysis, cards, map_file)  # beside the deck
     progress("write deck", 0, 1)
     css = renderer.pygments_css()
     digest = notetype_digest(css)
     nt_mod = notetype_time(digest, lock, build_clock())
     write_apkg(cards, deck_file, css, diags, nt_mod, description="bagu2anki")
-    map_file = cfg.out / "graph.html"
-    progress("write map", 0, 1)
-    write_concept_map(cfg.deck_name(), analysis, cards, map_file)
+    map_writer.wait()
     new_lock = _updated_lock(lock, cards, identity)
     new_lock.notetype = (digest, nt_mod)
     report_file = cfg.out / "report.md"
@@ -337,6 +338,14 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
         except OSError as e:
             diags.warning(str(lock_path), None, f"cannot write the lock file ({e.strerror}); identities were not saved")
     return BuildResult(analysis, tuple(cards), n_concepts, identity, tuple(outputs), diags)
+
+
+def _write_map(title: str, analysis: Analysis, cards: Sequence[Card], path: Path) -> None:
+    from bagu2anki.write.map import (
+        write_concept_map,  # pyvis and its imports: only where the map is written
+    )
+
+    write_concept_map(title, analysis, cards, path)
 
 
 def _safe_filename(name: str) -> str:

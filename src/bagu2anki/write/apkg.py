@@ -1,4 +1,4 @@
-"""Cards -> `.apkg` through genanki, with pinned identities and byte-for-byte reproducible output.
+"""Cards -> `.apkg` (Anki's schema and note type JSON from genanki), with pinned identities and byte-for-byte reproducible output.
 
 genanki would hash all fields into the GUID, stamp every note with one build time, zip with
 wall-clock times and order media through a set; we pass our own GUIDs, give each note its own
@@ -14,12 +14,11 @@ import json
 import os
 import sqlite3
 import tempfile
-import warnings
 import zipfile
+from collections import defaultdict
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import genanki
 
@@ -69,43 +68,26 @@ def deck_id(name: str) -> int:
     return int(hashlib.sha256(("bagu2anki-deck:" + name).encode()).hexdigest()[:12], 16) + (1 << 40)
 
 
-class _Note(genanki.Note):  # type: ignore[misc]
-    """A note that carries its own modification time instead of the package's."""
+def _tables(conn: sqlite3.Connection, decks: Sequence[genanki.Deck], model: genanki.Model, timestamp: int) -> None:
+    """Anki's schema and `col` row (from genanki), with every deck and the note type written once.
 
-    def __init__(self, *args: Any, mod: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.b2a_mod = mod
-
-    def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
-        super().write_to_db(cursor, float(self.b2a_mod), deck_id, id_gen)
-
-
-class _Package(genanki.Package):  # type: ignore[misc]
-    """genanki's Package, writing the deck and note type tables once instead of once per deck.
-
-    genanki rewrites the whole `decks` and `models` JSON for every deck, which is quadratic in
+    genanki's own Package rewrites the whole `decks` JSON once per deck, which is quadratic in
     the number of decks (a thousand section decks took seconds); the rows are the same.
     """
+    from genanki.apkg_col import APKG_COL
+    from genanki.apkg_schema import APKG_SCHEMA
 
-    def write_to_db(self, cursor: Any, timestamp: float, id_gen: Any) -> None:
-        from genanki.apkg_col import APKG_COL
-        from genanki.apkg_schema import APKG_SCHEMA
-
-        cursor.executescript(APKG_SCHEMA)
-        cursor.executescript(APKG_COL)
-        (decks_json,) = cursor.execute("SELECT decks FROM col").fetchone()
-        (models_json,) = cursor.execute("SELECT models FROM col").fetchone()
-        decks_table = json.loads(decks_json)
-        models_table = json.loads(models_json)
-        for deck in self.decks:
-            decks_table[str(deck.deck_id)] = deck.to_json()
-            for note in deck.notes:
-                if str(note.model.model_id) not in models_table:
-                    models_table[str(note.model.model_id)] = note.model.to_json(timestamp, deck.deck_id)
-        cursor.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(decks_table), json.dumps(models_table)))
-        for deck in self.decks:
-            for note in deck.notes:
-                note.write_to_db(cursor, timestamp, deck.deck_id, id_gen)
+    conn.executescript(APKG_SCHEMA)
+    conn.executescript(APKG_COL)
+    (decks_json,) = conn.execute("SELECT decks FROM col").fetchone()
+    (models_json,) = conn.execute("SELECT models FROM col").fetchone()
+    decks_table = json.loads(decks_json)
+    models_table = json.loads(models_json)
+    for deck in decks:
+        decks_table[str(deck.deck_id)] = deck.to_json()
+    if decks:
+        models_table[str(model.model_id)] = model.to_json(float(timestamp), decks[0].deck_id)
+    conn.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(decks_table), json.dumps(models_table)))
 
 
 def write_apkg(
@@ -116,53 +98,65 @@ def write_apkg(
     notetype_mod: int,
     description: str = "",
 ) -> None:
+    """One note and one new card per `Card`, grouped by deck (decks in name order).
+
+    The rows are the ones genanki's Note would write (one template, so one card per note),
+    inserted in bulk: ids count from the note type time, so the same notes give the same ids
+    and a fresh file written in a fixed order gives the same bytes.
+    """
     model = build_model(extra_css)
-    decks: dict[str, genanki.Deck] = {}
+    by_deck: dict[str, list[Card]] = defaultdict(list)
     media: dict[str, Path] = {}
     for card in cards:
-        deck = decks.get(card.deck)
-        if deck is None:
-            deck = genanki.Deck(deck_id(card.deck), card.deck, description=description)
-            decks[card.deck] = deck
-        a = card.atom
-        fields = [
-            card.front_html,
-            card.back_html,
-            card.prereq_html,
-            card.related_html,
-            f"{a.source}:{a.line}",
-            " › ".join(a.section) or file_title(a.source),
-        ]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            note = _Note(
-                model=model,
-                fields=fields,
-                tags=list(card.tags),
-                guid=card.guid,
-                due=card.due_rank,
-                mod=card.mod,
-            )
-            _ = note.cards
-        for w in caught:
-            diags.warning(a.source, a.line, f"Anki note: {w.message}", "genanki")
-        deck.add_note(note)
+        if not card.front_html.strip():  # Anki would make no card from an empty front
+            diags.warning(card.atom.source, card.atom.line, "empty question: left out of the deck", "empty-front")
+            continue
+        by_deck[card.deck].append(card)
         for p in card.media:
             media.setdefault(media_name(p), p)
-    package = _Package([decks[k] for k in sorted(decks)])
+    names = sorted(by_deck)
+    decks = [genanki.Deck(deck_id(name), name, description=description) for name in names]
+    ids = itertools.count(notetype_mod * 1000)
+    notes: list[tuple[object, ...]] = []
+    rows: list[tuple[object, ...]] = []
+    for name, deck in zip(names, decks, strict=True):
+        for card in by_deck[name]:
+            a = card.atom
+            fields = (
+                card.front_html,
+                card.back_html,
+                card.prereq_html,
+                card.related_html,
+                f"{a.source}:{a.line}",
+                " › ".join(a.section) or file_title(a.source),
+            )
+            nid = next(ids)
+            tags = " " + " ".join(card.tags) + " "
+            notes.append((nid, card.guid, MODEL_ID, card.mod, -1, tags, "\x1f".join(fields), fields[0], 0, 0, ""))
+            # id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, reps, lapses, left, odue, odid, flags, data
+            rows.append((next(ids), nid, deck.deck_id, 0, card.mod, -1, 0, 0, card.due_rank, 0, 0, 0, 0, 0, 0, 0, 0, ""))
     with tempfile.TemporaryDirectory(prefix="b2a-deck-") as tmp:
         db = Path(tmp) / "collection.anki2"
-        conn = sqlite3.connect(db)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            # what genanki's write_to_file does, minus its own zip: ids count from the
-            # note type time, so the same notes give the same ids
-            package.write_to_db(conn.cursor(), float(notetype_mod), itertools.count(notetype_mod * 1000))
-        for w in caught:
-            diags.warning(str(out), None, f"genanki: {w.message}", "genanki")
-        conn.commit()  # a fresh file written in a fixed order: the same notes give the same bytes
-        conn.close()
+        _write_collection(db, decks, model, notetype_mod, notes, rows)
         _write_zip(db, [(name, media[name]) for name in sorted(media)], out)
+
+
+def _write_collection(
+    db: Path,
+    decks: Sequence[genanki.Deck],
+    model: genanki.Model,
+    timestamp: int,
+    notes: Sequence[tuple[object, ...]],
+    cards: Sequence[tuple[object, ...]],
+) -> None:
+    conn = sqlite3.connect(db)
+    try:
+        _tables(conn, decks, model, timestamp)
+        conn.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
+        conn.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def _write_zip(db: Path, media: Sequence[tuple[str, Path]], out: Path) -> None:
