@@ -1,4 +1,4 @@
-"""Run one output writer in a forked child while the build writes the others.
+"""Run an output writer beside the rest of the build: in a forked child, or in a thread.
 
 The concept map and the deck need nothing from each other once the cards exist; on a machine
 with two cores writing them side by side saves about a second on 10,000 cards (the map's
@@ -6,6 +6,9 @@ imports included: the parent never loads pyvis). A forked child shares the paren
 nothing is pickled on the way in; on the way out only a failure travels back, re-raised by
 `wait()` in the parent. Where fork is unsafe or missing (macOS, Windows) the work runs at once,
 in the parent, with the same result.
+
+A thread (`thread=True`) suits work that spends its time outside the interpreter lock, like
+compressing the deck: zlib lets go of it.
 """
 
 from __future__ import annotations
@@ -26,15 +29,17 @@ class BackgroundError(RuntimeError):
 class Background:
     """`Background(fn, *args)` starts fn(*args); `wait()` returns once it is done or raises its error."""
 
-    def __init__(self, fn: Callable[..., None], *args: Any) -> None:
+    def __init__(self, fn: Callable[..., None], *args: Any, thread: bool = False) -> None:
         self._process: Any = None
         self._conn: Any = None
+        self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        if not _fork_is_safe():
-            try:
-                fn(*args)
-            except BaseException as err:  # kept for wait(), so both paths fail at the same point
-                self._error = err
+        if thread:
+            self._thread = threading.Thread(target=self._run_here, args=(fn, args), name="bagu2anki-writer")
+            self._thread.start()
+            return
+        if not _fork_is_safe():  # at once, here; an error waits for wait(), as from a child
+            self._run_here(fn, args)
             return
         ctx = multiprocessing.get_context("fork")
         receive, send = ctx.Pipe(duplex=False)
@@ -43,7 +48,16 @@ class Background:
         send.close()
         self._conn = receive
 
+    def _run_here(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except BaseException as err:  # kept for wait(), raised in the caller's thread
+            self._error = err
+
     def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
         if self._process is not None:
             message: bytes | None = None
             try:

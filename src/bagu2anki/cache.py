@@ -17,7 +17,7 @@ from typing import Any
 from bagu2anki import __version__
 
 CACHE_NAME = ".bagu2anki-cache"
-_FORMAT = 1
+_FORMAT = 2  # 2: header, then batches of entries
 
 
 def _code_digest() -> str:
@@ -53,11 +53,22 @@ def key_of(*parts: object) -> str:
 
 @dataclass
 class BuildCache:
+    """Values by key; `save()` keeps only what this build used.
+
+    The file is a header and then batches of entries, one pickle each. A build that added a
+    few entries appends them as one more batch instead of rewriting the whole cache (an edit
+    to one file of a large collection writes kilobytes, not tens of megabytes); once more than
+    half of what the file holds is no longer used, `save()` rewrites it with just the used
+    entries. A batch cut short (an interrupted append) ends the reading: what came before it
+    stays valid, and the next save rewrites the file.
+    """
+
     path: Path | None = None
     entries: dict[str, Any] = field(default_factory=dict)
     used: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
+    stored: int = -1  # entries the file holds (stale ones included); -1: rewrite it on save
 
     @classmethod
     def open(cls, folder: Path | None) -> BuildCache:
@@ -65,14 +76,23 @@ class BuildCache:
             return cls(None)
         path = folder / CACHE_NAME
         entries: dict[str, Any] = {}
+        stored = -1
         try:
             with path.open("rb") as f:
-                data = pickle.load(f)
-            if isinstance(data, dict) and data.get("version") == (__version__, _CODE, _FORMAT):
-                entries = data.get("entries", {})
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-            entries = {}
-        return cls(path, entries)
+                if pickle.load(f) == _header():
+                    stored = 0
+                    while True:
+                        try:
+                            batch = pickle.load(f)
+                        except EOFError:
+                            break
+                        if not isinstance(batch, dict):
+                            raise ValueError("not a batch of entries")
+                        entries.update(batch)
+                        stored += len(batch)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError, IndexError):
+            stored = -1  # damaged or cut short: keep what was read, rewrite on save
+        return cls(path, entries, stored=stored)
 
     def get(self, key: str) -> Any | None:
         if self.path is None:
@@ -90,11 +110,25 @@ class BuildCache:
             self.used[key] = value
 
     def save(self) -> None:
-        """Keep only what this build used, written atomically."""
+        """Append this build's new entries, or rewrite the file with only the used ones."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".part")
-        with tmp.open("wb") as f:
-            pickle.dump({"version": (__version__, _CODE, _FORMAT), "entries": self.used}, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.path)
+        new = {k: v for k, v in self.used.items() if k not in self.entries}
+        if 0 <= self.stored and self.stored + len(new) <= 2 * len(self.used):
+            if new:
+                with self.path.open("ab") as f:
+                    pickle.dump(new, f, protocol=pickle.HIGHEST_PROTOCOL)
+            self.stored += len(new)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".part")
+            with tmp.open("wb") as f:
+                pickle.dump(_header(), f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(self.used, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+            self.stored = len(self.used)
+        self.entries.update(new)
+
+
+def _header() -> tuple[str, str, str, int]:
+    return ("bagu2anki build cache", __version__, _CODE, _FORMAT)

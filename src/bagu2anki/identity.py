@@ -131,8 +131,9 @@ class Lock:
             body["notetype"] = {"digest": self.notetype[0], "changed": self.notetype[1]}
         return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
-    def save(self, path: Path) -> None:
-        text = self.dumps()
+    def save(self, path: Path, text: str | None = None) -> None:
+        """Write `text` (default: `dumps()`), unless the file already says exactly that."""
+        text = self.dumps() if text is None else text
         if path.exists() and path.read_text(encoding="utf-8") == text:
             return
         tmp = path.with_name(path.name + ".tmp")

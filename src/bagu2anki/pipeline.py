@@ -314,26 +314,35 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     cfg.out.mkdir(parents=True, exist_ok=True)
     deck_file = cfg.out / f"{_safe_filename(cfg.deck_name())}.apkg"
     map_file = cfg.out / "graph.html"
+    # The map (a forked child), the deck (a thread: its zip compresses outside the interpreter
+    # lock) and the build cache are written side by side; the lock only once all have succeeded.
     progress("write map", 0, 1)
-    map_writer = Background(_write_map, cfg.deck_name(), analysis, cards, map_file)  # beside the deck
+    map_writer = Background(_write_map, cfg.deck_name(), analysis, cards, map_file)
     progress("write deck", 0, 1)
     css = renderer.pygments_css()
     digest = notetype_digest(css)
     nt_mod = notetype_time(digest, lock, build_clock())
-    write_apkg(cards, deck_file, css, diags, nt_mod, description="bagu2anki")
-    map_writer.wait()
-    new_lock = _updated_lock(lock, cards, identity)
-    new_lock.notetype = (digest, nt_mod)
+    deck_diags = Diagnostics()
+    deck_writer = Background(write_apkg, cards, deck_file, css, deck_diags, nt_mod, "bagu2anki", thread=True)
+    try:
+        new_lock = _updated_lock(lock, cards, identity)
+        new_lock.notetype = (digest, nt_mod)
+        lock_text = new_lock.dumps()
+        if cfg.use_cache:
+            cache.save()
+    finally:
+        deck_writer.wait()
+        map_writer.wait()
+    for d in deck_diags.items:
+        diags.append(d)
     report_file = cfg.out / "report.md"
     write_report(report_file, cfg, analysis, cards, identity, diags)
     outputs = [deck_file, map_file, report_file]
-    if cfg.use_cache:
-        cache.save()
     if cfg.write_lock:
         lock_path = cfg.lock_path()
         try:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
-            new_lock.save(lock_path)
+            new_lock.save(lock_path, lock_text)
             outputs.append(lock_path)
         except OSError as e:
             diags.warning(str(lock_path), None, f"cannot write the lock file ({e.strerror}); identities were not saved")

@@ -12,11 +12,12 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 import zipfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -117,27 +118,30 @@ def write_apkg(
     names = sorted(by_deck)
     decks = [genanki.Deck(deck_id(name), name, description=description) for name in names]
     ids = itertools.count(notetype_mod * 1000)
-    notes: list[tuple[object, ...]] = []
-    rows: list[tuple[object, ...]] = []
-    for name, deck in zip(names, decks, strict=True):
-        for card in by_deck[name]:
-            a = card.atom
-            fields = (
-                card.front_html,
-                card.back_html,
-                card.prereq_html,
-                card.related_html,
-                f"{a.source}:{a.line}",
-                " › ".join(a.section) or file_title(a.source),
-            )
-            nid = next(ids)
-            tags = " " + " ".join(card.tags) + " "
-            notes.append((nid, card.guid, MODEL_ID, card.mod, -1, tags, "\x1f".join(fields), fields[0], 0, 0, ""))
-            # id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, reps, lapses, left, odue, odid, flags, data
-            rows.append((next(ids), nid, deck.deck_id, 0, card.mod, -1, 0, 0, card.due_rank, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+    card_rows: list[tuple[object, ...]] = []
+
+    def note_rows() -> Iterator[tuple[object, ...]]:
+        """One row per note, made as SQLite takes it (the joined fields are never all held)."""
+        for name, deck in zip(names, decks, strict=True):
+            for card in by_deck[name]:
+                a = card.atom
+                fields = (
+                    card.front_html,
+                    card.back_html,
+                    card.prereq_html,
+                    card.related_html,
+                    f"{a.source}:{a.line}",
+                    " › ".join(a.section) or file_title(a.source),
+                )
+                nid = next(ids)
+                tags = " " + " ".join(card.tags) + " "
+                yield (nid, card.guid, MODEL_ID, card.mod, -1, tags, "\x1f".join(fields), fields[0], 0, 0, "")
+                # id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, reps, lapses, left, odue, odid, flags, data
+                card_rows.append((next(ids), nid, deck.deck_id, 0, card.mod, -1, 0, 0, card.due_rank, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+
     with tempfile.TemporaryDirectory(prefix="b2a-deck-") as tmp:
         db = Path(tmp) / "collection.anki2"
-        _write_collection(db, decks, model, notetype_mod, notes, rows)
+        _write_collection(db, decks, model, notetype_mod, note_rows(), card_rows)
         _write_zip(db, [(name, media[name]) for name in sorted(media)], out)
 
 
@@ -146,9 +150,10 @@ def _write_collection(
     decks: Sequence[genanki.Deck],
     model: genanki.Model,
     timestamp: int,
-    notes: Sequence[tuple[object, ...]],
-    cards: Sequence[tuple[object, ...]],
+    notes: Iterable[tuple[object, ...]],
+    cards: Iterable[tuple[object, ...]],
 ) -> None:
+    """`cards` is read after `notes` is exhausted (the note rows fill it as they go)."""
     conn = sqlite3.connect(db)
     try:
         _tables(conn, decks, model, timestamp)
@@ -178,7 +183,11 @@ def _write_zip(db: Path, media: Sequence[tuple[str, Path]], out: Path) -> None:
                 info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
-                zout.writestr(info, data if isinstance(data, bytes) else data.read_bytes())
+                if isinstance(data, bytes):
+                    zout.writestr(info, data)
+                    continue
+                with data.open("rb") as src, zout.open(info, "w") as dst:  # a MiB at a time: the
+                    shutil.copyfileobj(src, dst, 1 << 20)  # collection is never held whole
         os.replace(part, out)
     finally:
         part.unlink(missing_ok=True)
