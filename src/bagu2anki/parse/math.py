@@ -39,6 +39,8 @@ _MATH_START = re.compile(r"\\[\s\S]|\$")
 def _code_mask(text: str) -> list[bool]:
     """True for every character inside a fenced block or an inline code span."""
     mask = [False] * len(text)
+    if "`" not in text and "~~~" not in text:  # no fence, no code span (most answers)
+        return mask
     pos = 0
     fence: str | None = None
     segments: list[tuple[int, int]] = []  # non-fence text ranges
