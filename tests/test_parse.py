@@ -190,3 +190,34 @@ def test_section_intro_with_a_figure_becomes_an_overview_card() -> None:
 def test_bold_label_lists_are_not_questions() -> None:
     doc = read_text("## 方向\n\n1. **数据怎么进来**：解析、清洗。\n2. **证据怎么找对**：混合检索。\n")
     assert doc.atoms == ()
+
+
+def test_numbered_points_of_an_answer_stay_in_it() -> None:
+    """Numbered lines that ask without a mark start questions only when they continue the
+    numbering of the questions before them; an answer's own points never split it."""
+    doc = read_text(
+        "## 微调\n\n**Q：LoRA 怎么用？**\n\n1、如何选择秩 r\n\n一般 8 到 64。\n\n2、如何初始化两个矩阵\n\nA 随机，B 置零。\n\n"
+        "### 1. 什么是 SFT？\n\n有监督微调。\n\n**1. 原理**\n\n预测下一个 token。\n\n**2. 为什么要先做 SFT**\n\n学会对话格式。\n"
+    )
+    assert [a.question for a in doc.atoms] == ["LoRA 怎么用？", "什么是 SFT？"]
+    assert "2、如何初始化两个矩阵" in doc.atoms[0].answer
+    assert "**2. 为什么要先做 SFT**" in doc.atoms[1].answer
+    assert_lines_accounted(doc)
+
+
+def test_problem_statements_are_not_questions() -> None:
+    """`问题：` also means "the problem:"; it labels a question only when a question follows."""
+    doc = read_text(
+        "## 量化\n\n### 为什么要量化？\n\n省显存。\n\n**问题**：离群值把 scale 撑大，其余数值挤进很少的格子：\n\n- 精度下降\n\n"
+        "问题：per-tensor 量化损失大。\n"
+    )
+    assert [a.question for a in doc.atoms] == ["为什么要量化？"]
+    assert "离群值" in doc.atoms[0].answer and "per-tensor" in doc.atoms[0].answer
+
+
+def test_question_callout_answer_ends_with_its_quote() -> None:
+    doc = read_text(
+        "## RAG\n\n> [!question] 为什么要重排？\n> 召回粗，重排准。\n\n> [!tip] 提示\n> 这是普通提示框。\n"
+    )
+    assert [a.question for a in doc.atoms] == ["为什么要重排？"]
+    assert doc.atoms[0].answer == "召回粗，重排准。\n\n> [!tip] 提示\n> 这是普通提示框。"

@@ -38,6 +38,7 @@ class Event:
     body_start: int = 0  # first line of the answer body
     item_indent: int = 0  # list item content indent to strip from the answer
     via: str = ""
+    quote_end: int = 0  # answer lines before this one lose their `>` (`> [!question] …` callouts)
 
 
 _HEADING_ATTRS_RE = re.compile(r"\s*\{\s*#[\w\-:.]+(?:\s+[.#]?[\w\-:.=\"']+)*\s*\}\s*$")
@@ -138,6 +139,11 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                                     more.answer_head, start + k + 1, via="flashcard",
                                 )
                             )
+            elif (unmarked := _numbered_unmarked(content, events, after_heading, open_kind)) is not None:
+                events.append(
+                    Event(start, "question", 0, unmarked.question, unmarked.number, unmarked.kind, "", start + 1, via=unmarked.rule)
+                )
+                open_kind = "inline"
             elif (
                 "\n" not in content
                 and rules.ends_with_question_mark(content)
@@ -154,6 +160,16 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             continue
         if t.type == "blockquote_open" and i + 1 < len(tokens) and tokens[i + 1].type == "paragraph_open":
             quoted = inline_text(tokens, i + 1)
+            titled = rules.callout_question(quoted.split("\n", 1)[0])
+            if titled is not None:
+                # `> [!question] 问题` / `> 答案…`: the callout's body is the answer
+                num, kind, qtext = rules.split_question(titled)
+                end = t.map[1]
+                events.append(Event(start, "question", 0, qtext, num, kind, "", start + 1, via="callout", quote_end=end))
+                open_kind = "inline"
+                after_heading = False
+                i = skip_block(tokens, i)
+                continue
             mark = rules.match_line(quoted.split("\n", 1)[0])
             asks_alone = (
                 "\n" not in quoted
@@ -189,6 +205,11 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 continue
         if t.type in ("bullet_list_open", "ordered_list_open"):
             items = top_items(tokens, i)
+            if open_kind is not None and _introduced(lines, start, events):
+                # `主要有三个原因：` then `- **…？** …`: the list is that answer's, bold questions and all
+                after_heading = False
+                i = skip_block(tokens, i)
+                continue
             asking = [
                 it for it in items
                 if rules.asks(it[1].split("\n", 1)[0]) and not BOLD_LABEL_RE.match(it[1])
@@ -251,9 +272,39 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
     return events
 
 
+def _numbered_unmarked(
+    content: str, events: list[Event], after_heading: bool, open_kind: str | None
+) -> rules.QuestionMark | None:
+    """A one-line paragraph `N、…` / `**N. …**` that asks without a mark, continuing the
+    numbering of the questions before it (or opening it with 1 under a heading). Never inside a
+    heading question's answer, whose numbered points are its own."""
+    if "\n" in content or open_kind == "heading":
+        return None
+    mark = rules.rule_numbered_unmarked(content)
+    if mark is None or mark.number is None or not mark.number.split(".")[0].isdigit():
+        return None
+    value = int(mark.number.split(".")[0])
+    previous = next((ev for ev in reversed(events) if ev.kind == "question" or ev.level), None)
+    if previous is None or previous.kind == "topic":
+        return mark if value == 1 and after_heading else None
+    head = (previous.number or "").split(".")[0]
+    return mark if head.isdigit() and value == int(head) + 1 else None
+
+
+def _introduced(lines: list[str], start: int, events: list[Event]) -> bool:
+    """The open question's answer leads into this list with a line ending in a colon."""
+    begin = events[-1].body_start if events else 0
+    for k in range(start - 1, begin - 1, -1):
+        text = lines[k].strip()
+        if text:
+            return k >= begin and text.rstrip("*_ ").endswith((":", "："))
+    return False
+
+
 def demote_containers(events: list[Event], lines: list[str]) -> list[Event]:
     """A heading that asks but holds two or more questions, with no answer of its own before
-    them, is a topic heading (`## 高频追问？` over a list of questions)."""
+    them, is a topic heading (`## 高频追问？` over a list of questions); so is a numbered
+    heading that was a question only by its numbering (`### 2.1 解码策略`) over one or more."""
     out = list(events)
     for k, ev in enumerate(out):
         if ev.kind != "question" or ev.level == 0:
@@ -270,6 +321,7 @@ def demote_containers(events: list[Event], lines: list[str]) -> list[Event]:
         own_answer = first_inner is not None and any(
             ln.strip() for ln in lines[ev.body_start : first_inner]
         )
-        if inner >= 2 and not own_answer:
+        needed = 2 if rules.asks(ev.title) else 1
+        if inner >= needed and not own_answer:
             out[k] = Event(ev.line, "topic", ev.level, ev.title, body_start=ev.body_start)
     return out

@@ -74,6 +74,7 @@ def _check_fences(src: SourceFile, tokens: list[Token], lines: list[str], diags:
             )
 
 
+_QUOTE_RE = re.compile(r"^[ \t]{0,3}> ?")
 _DETAILS_END_RE = re.compile(r"\n*[ \t]*</details>\s*$", re.I)
 
 
@@ -130,6 +131,10 @@ def _assemble(
         body_lines = lines[ev.body_start : end]
         if ev.item_indent:
             body_lines = [_dedent(b, ev.item_indent) for b in body_lines]
+        if ev.quote_end:
+            body_lines = [
+                _QUOTE_RE.sub("", b, count=1) if ev.body_start + k < ev.quote_end else b for k, b in enumerate(body_lines)
+            ]
         while body_lines and not body_lines[-1].strip():
             body_lines.pop()
         last_line = ev.body_start + len(body_lines)

@@ -37,7 +37,10 @@ _KIND_RE = re.compile(
 _NUMBER_RE = re.compile(
     r"^(?:(?P<q>[Qq])\s*(?P<qn>\d{1,3})\s*[:：.．、]?|(?P<n>\d{1,3}(?:\.\d{1,2})*)\s*(?:[.．、]|\s)(?!\d))\s*(?P<rest>\S.*)$"
 )
-_QLABEL_RE = re.compile(r"^(?:Q|问|问题|面试官|Question)\s*\d*\s*[:：]\s*(?P<rest>\S.*)$", re.I)
+_QLABEL_RE = re.compile(
+    r"^(?:(?P<label>Q|问|问题|面试官|Question)\s*\d*\s*[:：]|【\s*(?:Q|问|问题|题目|面试题)\s*\d*\s*】\s*[:：]?)\s*(?P<rest>\S.*)$",
+    re.I,
+)
 _QWORD_RE = re.compile(r"^(?:Q\d*|问|问题|面试官|Question)\s*[:：]?$", re.I)
 _ALABEL_RE = re.compile(r"^(?:A|答|答案|回答|Answer)\s*[:：]\s*", re.I)
 _BOLD_RE = re.compile(r"^\*\*(?P<inner>[^*]+?)\s*\*\*(?P<rest>.*)$|^__(?P<inner2>[^_]+?)\s*__(?P<rest2>.*)$")
@@ -76,17 +79,48 @@ _ASK_WORDS = (
     "比较",
     "了解",
     "多少",
+    "简述",
+    "阐述",
+    "概述",
+    "描述一下",
+    "列举",
 )
 _ASK_RE = re.compile("|".join(_ASK_WORDS))
+# Decorations written after a question: `（高频）`, `【字节一面】`, `[必考]`, `🔥`, `⭐⭐`.
+_TRAILING_TAGS_RE = re.compile(
+    r"(?:\s*(?:[（(【\[][^（）()【】\[\]？?\n]{1,12}[）)】\]]|[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]+))+\s*$"
+)
+# An interview question written without a question mark: `简述 …`, `…的区别`, `…是什么`.
+_ASKS_UNMARKED_RE = re.compile(
+    r"^(?:请)?(?:简述|简要介绍|介绍|谈谈|谈一谈|说说|说一说|讲讲|讲一讲|讲一下|说一下|解释|比较|对比|描述|阐述|概述|列举|分析)"
+    r"|什么|为什么|为何|如何|怎么|怎样|哪些|哪个|哪种|是否|能否|有没有|区别|异同|差异|优缺点"
+)
 
 
 def nfkc(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
 
 
+def strip_trailing_tags(text: str) -> str:
+    """`KV Cache 为什么能加速？（高频）🔥` -> `KV Cache 为什么能加速？`."""
+    return _TRAILING_TAGS_RE.sub("", text.rstrip().rstrip("*_ ")).rstrip().rstrip("*_ ").rstrip()
+
+
 def ends_with_question_mark(text: str) -> bool:
-    t = text.rstrip().rstrip("*_ ").rstrip()
+    t = strip_trailing_tags(text)
     return t.endswith(("?", "？")) or t.endswith(("吗", "呢"))
+
+
+def asks_unmarked(text: str) -> bool:
+    """A numbered line standing alone that asks without a mark (`2、对称量化和非对称量化的区别`,
+    `**3. 简述 GQA**`): imperative or interrogative wording, no sentence end, long enough not
+    to be an answer's sub-heading (`**1. 原理**`)."""
+    t = strip_trailing_tags(text)
+    if ends_with_question_mark(t):
+        return True
+    if len(t) < 6 or len(t) > 60 or any(c in t for c in "。；;：:！!"):
+        return False
+    return bool(_ASKS_UNMARKED_RE.search(t))
 
 
 def asks(text: str) -> bool:
@@ -132,9 +166,15 @@ def number_prefix(text: str) -> tuple[str | None, str]:
 
 
 def q_label(text: str) -> str | None:
-    """`Q：…` / `问：…` / `面试官：…` -> the question text."""
+    """`Q：…` / `问：…` / `面试官：…` / `【问题】…` -> the question text. `问题：` is also "the
+    problem:" (`问题：显存按最大长度预分配，产生两种浪费：`): after it the text must ask."""
     m = _QLABEL_RE.match(text.strip())
-    return m.group("rest").strip() if m else None
+    if m is None:
+        return None
+    rest = m.group("rest").strip()
+    if m.group("label") == "问题" and not asks(rest):
+        return None
+    return rest
 
 
 def strip_answer_label(text: str) -> str:
@@ -204,9 +244,14 @@ def rule_bold_question(text: str) -> QuestionMark | None:
         return None
     inner, rest = lead
     if _QWORD_RE.match(inner) and rest:
-        # `**问：** LoRA 的秩怎么选？`: the bold part is only the label
+        # `**问：** LoRA 的秩怎么选？` / `**问题**：…`: the bold part is only the label
+        rest = rest.lstrip(":： ")
+        if inner.rstrip(":： ") == "问题" and not asks(rest):
+            return None  # `**问题**：…产生两种浪费：`, "the problem"
         num, kind, q = split_question(rest)
         return QuestionMark(q, num, kind, rule="bold-q-label")
+    if not strip_trailing_tags(rest):
+        rest = ""  # `**…？** 🔥`: a decoration, no answer
     labelled = q_label(inner)
     if labelled is not None:
         num, kind, q = split_question(labelled)
@@ -215,6 +260,30 @@ def rule_bold_question(text: str) -> QuestionMark | None:
         return None
     num, kind, q = split_question(inner)
     return QuestionMark(q, num, kind, answer_head=rest, rule="bold-q")
+
+
+def rule_numbered_unmarked(text: str) -> QuestionMark | None:
+    """`2、对称量化和非对称量化的区别` / `**2. 简述 MHA 与 GQA 的区别**` alone on its line: a
+    numbered question without a mark. Not in `LINE_RULES`: the Markdown reader applies it only
+    to a paragraph of one line outside a heading question's answer."""
+    lead = bold_lead(text)
+    if lead is not None:
+        if lead[1] and strip_trailing_tags(lead[1]):
+            return None
+        text = lead[0]
+    num, kind, q = split_question(text)
+    if num is None or not asks_unmarked(q):
+        return None
+    return QuestionMark(q, num, kind, rule="numbered-unmarked")
+
+
+_CALLOUT_Q_RE = re.compile(r"^\[!(?:question|faq|help)\][-+]?[ \t]+(?P<title>\S.*)$", re.I)
+
+
+def callout_question(first_line: str) -> str | None:
+    """`> [!question] RAG 的流程是什么？` (Obsidian): the callout's title is the question."""
+    m = _CALLOUT_Q_RE.match(first_line.strip())
+    return m.group("title").strip() if m else None
 
 
 _FLASHCARD_RE = re.compile(r"^(?P<q>[^`]*?\S)\s*:{2,3}\s*(?P<a>\S.*)$")
@@ -325,8 +394,7 @@ _SENTENCE_PUNCT = re.compile(r"[，。,:：？?！!；;、]|https?://")
 LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
 
 
-def looks_like_title(line: str) -> bool:
-    """A short line without sentence punctuation: a section title in a flat export (`模板3`)."""
+def _plain_title(line: str) -> bool:
     s = line.strip()
     if not s or len(s) > 24:
         return False
@@ -335,6 +403,17 @@ def looks_like_title(line: str) -> bool:
     if kind_prefix(s)[0] or number_prefix(s)[0] or parse_reference(s):
         return False
     return True
+
+
+_CN_TITLE_RE = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]\s*(?P<rest>\S.{0,19})$")
+
+
+def looks_like_title(line: str) -> bool:
+    """A short line without sentence punctuation: a section title in a flat export (`模板3`,
+    also `二、微调`, the chapter numbering CSDN posts use)."""
+    s = line.strip()
+    m = _CN_TITLE_RE.match(s)
+    return _plain_title(m.group("rest") if m else s)
 
 
 _DETAILS_RE = re.compile(r"^\s*<details[^>]*>\s*<summary[^>]*>(.*?)</summary>", re.I | re.S)
