@@ -221,3 +221,8 @@ def test_question_callout_answer_ends_with_its_quote() -> None:
     )
     assert [a.question for a in doc.atoms] == ["为什么要重排？"]
     assert doc.atoms[0].answer == "召回粗，重排准。\n\n> [!tip] 提示\n> 这是普通提示框。"
+
+
+def test_bold_items_of_a_question_list_lose_their_stars() -> None:
+    doc = read_text("## 面试题\n\n1. **简述 LoRA 的原理**\n   冻结原权重。\n2. **介绍一下 QLoRA？**\n   4bit 量化基座。\n")
+    assert [a.question for a in doc.atoms] == ["简述 LoRA 的原理", "介绍一下 QLoRA？"]

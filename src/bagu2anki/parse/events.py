@@ -246,7 +246,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 mark = rules.match_line(first)
                 if mark is None and q_list:
                     q, _, after = first.partition("→")
-                    num, kind, qtext = rules.split_question(q.strip())
+                    num, kind, qtext = rules.split_question(strip_heading(q))  # `1. **简述 …**`: no stars
                     mark = rules.QuestionMark(qtext, num or item_number, kind, after.strip(), "list-question")
                 if mark is not None and mark.question:
                     events.append(
