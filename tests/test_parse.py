@@ -226,3 +226,15 @@ def test_question_callout_answer_ends_with_its_quote() -> None:
 def test_bold_items_of_a_question_list_lose_their_stars() -> None:
     doc = read_text("## 面试题\n\n1. **简述 LoRA 的原理**\n   冻结原权重。\n2. **介绍一下 QLoRA？**\n   4bit 量化基座。\n")
     assert [a.question for a in doc.atoms] == ["简述 LoRA 的原理", "介绍一下 QLoRA？"]
+
+
+def test_headings_that_ask_in_words_among_question_headings() -> None:
+    doc = read_text(
+        "## 位置编码\n\n### RoPE 为什么能外推？🔥\n\n配合插值。\n\n### ALiBi 为什么不需要位置向量？\n\n偏置只看距离。\n\n"
+        "### 说一说 YaRN\n\n分段插值加温度。\n\n### 绝对和相对位置编码的区别\n\n加在输入上或注意力里。\n"
+    )
+    assert [a.question for a in doc.atoms] == [
+        "RoPE 为什么能外推？🔥", "ALiBi 为什么不需要位置向量？", "说一说 YaRN", "绝对和相对位置编码的区别",
+    ]
+    tutorial = read_text("## 训练\n\n### 数据清洗\n\n去重。\n\n### 说明\n\n略。\n\n### 为什么要预热？\n\n稳定。\n")
+    assert [a.question for a in tutorial.atoms] == ["为什么要预热？"]

@@ -56,7 +56,9 @@ def strip_heading(text: str) -> str:
 _CN_NUMBER = re.compile(r"^[一二三四五六七八九十百]+\s*[、.．]\s*")
 
 
-def _heading_question(text: str, numbered_majority: bool) -> tuple[str, str | None, str | None] | None:
+def _heading_question(
+    text: str, numbered_majority: bool, asked_majority: bool = False
+) -> tuple[str, str | None, str | None] | None:
     t = _CN_NUMBER.sub("", strip_heading(text))
     num, kind, q = rules.split_question(t)
     if kind is not None or rules.q_label(t) is not None:
@@ -65,6 +67,8 @@ def _heading_question(text: str, numbered_majority: bool) -> tuple[str, str | No
         return q, num, kind
     if num is not None and (rules.asks(q) or numbered_majority):
         return q, num, kind
+    if asked_majority and rules.asks_unmarked(q.lstrip("⭐★☆🔥✨❗‼️ ")):
+        return q, num, kind  # `### 说一说 YaRN` among headings that end in `？`
     return None
 
 
@@ -82,6 +86,16 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 if rules.asks(q):
                     asked[lvl] += 1
     majority = {lvl: asked[lvl] * 2 >= numbered[lvl] for lvl in numbered}
+    # Headings at a level that mostly end in `？` make the others there that ask in words
+    # (`说一说…`, `…的区别`) questions too.
+    marked: Counter[int] = Counter()
+    headings: Counter[int] = Counter()
+    for i, t in enumerate(tokens):
+        if t.type == "heading_open" and t.level == 0:
+            lvl = int(t.tag[1])
+            headings[lvl] += 1
+            marked[lvl] += rules.ends_with_question_mark(strip_heading(inline_text(tokens, i)))
+    marked_majority = {lvl: marked[lvl] >= 2 and marked[lvl] * 2 >= headings[lvl] for lvl in headings}
 
     events: list[Event] = []
     open_kind: str | None = None  # "heading" | "inline" | None
@@ -98,7 +112,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
         if t.type == "heading_open":
             lvl = int(t.tag[1])
             text = inline_text(tokens, i)
-            hq = _heading_question(text, majority.get(lvl, False)) if lvl > 1 else None
+            hq = _heading_question(text, majority.get(lvl, False), marked_majority.get(lvl, False)) if lvl > 1 else None
             if hq is not None:
                 q, num, kind = hq
                 events.append(Event(start, "question", lvl, q, num, kind, "", t.map[1], via="heading"))
