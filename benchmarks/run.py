@@ -664,6 +664,7 @@ def child_renderers(notes: Path, record: Path) -> None:
 
     from bagu2anki import render as R
     from bagu2anki.diagnostics import Diagnostics
+    from bagu2anki.images import ImageEnv
     from bagu2anki.parse import math as mathx
 
     to_markdown = R.to_markdown  # whatever the renderer itself uses for flat text answers
@@ -731,7 +732,7 @@ def child_renderers(notes: Path, record: Path) -> None:
 
     diags = Diagnostics()
     renderer = R.Renderer(diags)
-    env_of = lambda: {"b2a": R._Env(atoms[0], notes, notes, diags=diags)}  # noqa: E731
+    env_of = lambda: {"b2a": ImageEnv(atoms[0], notes, notes, diags=diags)}  # noqa: E731
     ours = timed(
         "markdown-it-py, our instance (rules, Pygments), no nh3",
         lambda x: renderer.md.render(x, env_of()),

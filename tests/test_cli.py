@@ -150,7 +150,7 @@ def test_strict_build_fails_on_warnings(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(main, ["build", str(notes), "-o", str(tmp_path / "out")])
     assert res.exit_code == 0
-    assert "a.md:3: warning: image not found: missing.png" in res.output
+    assert "a.md:5: warning: image not found: missing.png" in res.output
     res = runner.invoke(main, ["build", str(notes), "-o", str(tmp_path / "out"), "--strict"])
     assert res.exit_code == 1
 

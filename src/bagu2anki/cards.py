@@ -94,6 +94,7 @@ class RenderJob:
 
 
 _NO_ROOT = (Path("."), Path("."))
+_LOOK_AGAIN = frozenset({"missing-image", "ambiguous-image"})  # answers rendered again next build
 PARALLEL_MIN = 400  # below this many answers to render, a process pool costs more than it saves
 _WORKER: Renderer | None = None
 
@@ -162,7 +163,8 @@ def render_answers(
     for (k, key), (rendered, items) in zip(misses, outs, strict=True):
         for d in items:
             renderer.diags.add(d.severity, d.path, d.line, d.message, d.code)
-        cache.put(key, (rendered, items, [(p, _stamp(p)) for p in rendered.media]))
+        if not any(d.code in _LOOK_AGAIN for d in items):  # an image may be added before the next build
+            cache.put(key, (rendered, items, [(p, _stamp(p)) for p in rendered.media]))
         results[k] = rendered
     return [r for r in results if r is not None]
 

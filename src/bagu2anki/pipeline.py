@@ -30,6 +30,7 @@ from bagu2anki.parse.flatten import flattening_problems
 from bagu2anki.parse.math import find_math
 from bagu2anki.render import Renderer
 from bagu2anki.spill import AnswerPark
+from bagu2anki.unread import check_reading
 
 Progress = Callable[[str, int, int], None]
 
@@ -86,6 +87,7 @@ def _parse_one(src: SourceFile, catalogue: Catalogue) -> _Parsed:
     doc = read(src, local)
     _check_math(doc, local)
     _check_atoms(doc.atoms, local)
+    check_reading(doc, local)  # files and text the reader could not place in a question
     links: list[tuple[tuple[str, ...], str | None]] = []
     acronyms: list[tuple[tuple[str, str], ...]] = []
     for a in doc.atoms:  # one atom at a time: both look at the same scans

@@ -1,9 +1,11 @@
 """Note text made ready for Markdown: what the editors people write in add to it.
 
-Obsidian callouts, `[[wiki links]]`, `![[embeds]]` and `%%comments%%`; formulas pasted from
-Zhihu or CSDN as images (the TeX is in the URL); `==highlight==`; `<details>` in an answer
-(opened when it folds the answer, a titled box otherwise). Each step leaves code fences
-and code spans alone. `render.py` runs these before the math is protected and Markdown runs.
+Obsidian callouts, `[[wiki links]]`, `![[embeds]]` (an embedded image is found by its name, as
+Obsidian does), `^block-ids` and `%%comments%%`; formulas pasted from Zhihu or CSDN as images
+(the TeX is in the URL); `==highlight==`; `<details>` in an answer (opened when it folds the
+answer, a titled box otherwise). Each step leaves code fences and code spans alone. `render.py`
+runs these before Markdown runs; `wiki_links` and `highlights` after the formulas are protected,
+so nothing inside a formula is touched either.
 """
 
 from __future__ import annotations
@@ -16,8 +18,15 @@ from urllib.parse import unquote, unquote_plus
 
 from bagu2anki.parse.markdown import CONTAINERS
 
-_WIKI_EMBED_RE = re.compile(r"!\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
-_WIKI_LINK_RE = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
+# `[[target|alias]]` / `![[target|alias]]`, the target `file#Heading#Sub` or `file#^block-id`
+# (the file may be left out: `[[#^id]]`); `[[x]](url)` is a Markdown link, not ours.
+_WIKI_RE = re.compile(r"(!?)\[\[([^\[\]|\n]+)(?:\|([^\[\]\n]*))?\]\](?!\()")
+# An Obsidian block id: `^id` ending a line (after a space) or alone on its line, an anchor for
+# `[[#^id]]` links.
+_BLOCK_ID_RE = re.compile(r"(?:^|[ \t]+)\^[A-Za-z0-9-]+[ \t]*$", re.M)
+_EMBED_SIZE_RE = re.compile(r"^\d+(?:x\d+)?$")  # `![[a.png|300]]`: a width, not a caption
+# An embedded file (`x.png`, `paper.pdf`) rather than a note (`Note`, `Note.md`, `RoPE 2.0`)
+_ATTACHMENT_RE = re.compile(r"\.(?!md$)[A-Za-z][A-Za-z0-9]{0,4}$", re.I)
 
 
 _CALLOUT_RE = re.compile(r"^> ?\[!(\w+)\][+-]? ?(.*)$")
@@ -51,14 +60,39 @@ _OBSIDIAN_COMMENT_RE = re.compile(r"%%.*?%%", re.S)
 
 
 def wiki(text: str) -> str:
-    """Obsidian `![[x.png]]` embeds become images, `[[Page|alias]]` links become plain text,
-    `%%comments%%` are the writer's own and stay off the card."""
+    """Obsidian `%%comments%%` are the writer's own and stay off the card (taken out before the
+    formulas are, so a `$` in a comment opens no formula)."""
     if "%%" in text:
         text = outside_code(text, lambda part: _OBSIDIAN_COMMENT_RE.sub("", part))
+    return text
+
+
+def wiki_links(text: str) -> str:
+    """Obsidian `![[x.png]]` embeds become images, `[[Page#Heading|alias]]` links bold text
+    naming their target (`Page › Heading`), trailing `^block-ids` go. Outside code; run on
+    text whose formulas are placeholders."""
+    if "^" in text:
+        # on the whole text (a line's end is only seen there), but not where code is
+        code = [m.span() for m in CODE_SPANS.finditer(text)]
+        text = _BLOCK_ID_RE.sub(lambda m: m.group() if any(a <= m.start() < b for a, b in code) else "", text)
     if "[[" not in text:
         return text
-    text = _WIKI_EMBED_RE.sub(lambda m: f"![{m.group(2) or ''}](<{m.group(1).strip()}>)", text)
-    return _WIKI_LINK_RE.sub(lambda m: f"**{(m.group(2) or m.group(1)).strip()}**", text)
+    return outside_code(text, lambda part: _WIKI_RE.sub(_wiki, part))
+
+
+def _wiki(m: re.Match[str]) -> str:
+    embed, target, alias = m.group(1), m.group(2).strip(), (m.group(3) or "").strip()
+    file, _, sub = target.partition("#")
+    file = file.strip()
+    if embed and _ATTACHMENT_RE.search(file) and not sub:
+        return f"![{'' if _EMBED_SIZE_RE.match(alias) else alias}](<{file}>)"
+    if alias and not (embed and _EMBED_SIZE_RE.match(alias)):
+        return f"**{alias}**"
+    # `note.md#A#^b` -> `note › A › b`: the file as written (without `.md`), then each heading
+    # or block id of the path
+    parts = [file.removesuffix(".md")] + [p.strip().lstrip("^") for p in sub.split("#")]
+    name = " › ".join(p for p in parts if p)
+    return f"**{name}**" if name else ""
 
 
 # Formulas as images from an equation service (notes copied from Zhihu or CSDN): the TeX is in

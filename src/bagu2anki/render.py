@@ -9,13 +9,11 @@ cleaned by nh3 before it reaches a card or the map, so no script, event handler 
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import nh3
 import pyromark
@@ -29,6 +27,7 @@ from bagu2anki.code import code_box, code_css
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.fold import fold_answer, html_blocks, split_blocks, token_kind, visible_chars
 from bagu2anki.fold import plain_text as plain_text
+from bagu2anki.images import RAW_IMG_RE, ImageEnv, image_html, raw_image
 from bagu2anki.model import Atom
 from bagu2anki.parse import hexo
 from bagu2anki.parse import math as mathx
@@ -55,7 +54,12 @@ ALLOWED_ATTRS = {
 PASS_THROUGH_TAGS = ALLOWED_TAGS | {"script", "style", "iframe", "object", "embed", "svg", "math", "font", "center"}
 _TAG_NAME_RE = re.compile(r"^</?\s*([A-Za-z][A-Za-z0-9-]*)")
 _HTML_COMMENT_RE = re.compile(r"^<!--.*-->$", re.S)
-_ANSWER_LABEL_RE = re.compile(r"^(?:\*\*)?(?:A|答|答案|回答)\s*[:：]\s*(?:\*\*)?\s*", re.I)
+_ANSWER_LABEL_RE = re.compile(  # `A：` / `**答：**` / `**回答**：` / `【答案】` opening an answer
+    r"^(?:(?:\*\*|__)?(?:A|答|答案|回答|参考答案)\s*[:：]\s*(?:\*\*|__)?"
+    r"|(?:\*\*|__)(?:A|答|答案|回答|参考答案)(?:\*\*|__)\s*[:：]"
+    r"|【\s*(?:答|答案|回答|参考答案|解答)\s*】\s*[:：]?)\s*",
+    re.I,
+)
 FOLD_THRESHOLD = 1000
 
 
@@ -65,20 +69,6 @@ class Rendered:
     media: tuple[Path, ...]
     visible_chars: int
     folded: bool
-
-
-@dataclass
-class _Env:
-    atom: Atom
-    base: Path
-    root: Path
-    media: dict[Path, str] = field(default_factory=dict)
-    diags: Diagnostics | None = None
-
-
-def media_name(path: Path) -> str:
-    digest = hashlib.sha1(path.read_bytes()).hexdigest()[:16]
-    return f"b2a-{digest}{path.suffix.lower()}"
 
 
 class Renderer:
@@ -102,6 +92,7 @@ class Renderer:
         md.add_render_rule("td_open", _render_cell_open)
         self.md = md
         self.fast = True
+        self.vaults: dict[Path, dict[str, list[Path]]] = {}  # images by name per root (`images.in_vault`)
 
     def _fast_answer(self, protected: str, spans: list[mathx.MathSpan]) -> Rendered:
         """pulldown-cmark (pyromark) for the plain answers most notes are made of.
@@ -160,17 +151,18 @@ class Renderer:
     def answer(self, atom: Atom, base: Path, root: Path, answer: str | None = None) -> Rendered:
         src = atom.answer if answer is None else answer
         src = _ANSWER_LABEL_RE.sub("", src.lstrip(), count=1)
+        if atom.fmt == "markdown" and hexo.has_tags(src):
+            src = hexo.to_markdown(src, Path(atom.source).stem)  # first: its code tags become fences
         if "</details" in src.lower() or "<details" in src.lower():
             src = prepare.unfold_details(src)
         src = prepare.obsidian_callouts(src)
-        if atom.fmt == "markdown" and hexo.has_tags(src):
-            src = hexo.to_markdown(src, Path(atom.source).stem)
         if atom.fmt == "text":
             src = to_markdown(src)
         protected, spans = _protected(src)
         if self.fast and _fast_ok(protected):
             return self._fast_answer(protected, spans)
-        env = _Env(atom, base, root, diags=self.diags)
+        own = atom.fmt == "markdown" and answer in (None, atom.answer)  # the answer's lines are the note's
+        env = ImageEnv(atom, base, root, diags=self.diags, vaults=self.vaults, lines=atom.answer.split("\n") if own else [])
         tokens = self.md.parse(protected, {"b2a": env})
         blocks = split_blocks(tokens)
         parts = [
@@ -226,7 +218,7 @@ _FAST_BLOCKERS = re.compile(r"[<\ue002\ue003]|!\[|:::|https?:|www\.|^---|(?<!~)~
 def _protected(text: str) -> tuple[str, list[mathx.MathSpan]]:
     """Editor syntax turned into Markdown, formulas swapped for placeholders, `==marks==`."""
     protected, spans = mathx.protect(prepare.wiki(prepare.equation_images(text)))
-    return prepare.highlights(protected), spans
+    return prepare.highlights(prepare.wiki_links(protected)), spans
 
 
 def _needs_gate(protected: str) -> bool:
@@ -247,7 +239,6 @@ _CODE_OPEN, _CODE_CLOSE = "\ue002", "\ue003"
 _CODE_RE = re.compile(_CODE_OPEN + r"(\d+)" + _CODE_CLOSE)
 _PRE_RE = re.compile(r'<pre><code(?: class="language-([^"]*)")?>(.*?)</code></pre>\n?', re.S)
 _CELL_ALIGN_RE = re.compile(r'<(th|td) style="text-align: (left|center|right)">')
-
 
 
 def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -284,29 +275,10 @@ def _render_html(self: Any, tokens: list[Token], idx: int, options: Any, env: An
         if "<img" in content.lower():
             # `<img src="assets/x.png" style="zoom:50%">` (Typora's resized image): bundled like
             # a Markdown image
-            e: _Env | None = env.get("b2a") if isinstance(env, dict) else None
-            return _RAW_IMG_RE.sub(lambda t: _raw_image(t.group(0), e), content)
+            e: ImageEnv | None = env.get("b2a") if isinstance(env, dict) else None
+            return RAW_IMG_RE.sub(lambda t: raw_image(t.group(0), e), content)
         return content  # nh3 decides what of it survives
     return html.escape(content)
-
-
-_RAW_IMG_RE = re.compile(r"<img\b[^>]*>", re.I)
-
-
-def _attr(tag: str, name: str) -> str | None:
-    m = re.search(rf"""\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", tag, re.I)
-    if m is None:
-        return None
-    return html.unescape(next(g for g in m.groups() if g is not None))
-
-
-def _raw_image(tag: str, e: _Env | None) -> str:
-    src = _attr(tag, "src") or ""
-    width = _attr(tag, "width")
-    out = _image_html(src, _attr(tag, "alt") or "", e)
-    if width and width.isdigit() and out.startswith("<img "):
-        out = out[:-1] + f' width="{width}">'
-    return out
 
 
 def _render_container(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -322,56 +294,5 @@ def _render_container(self: Any, tokens: list[Token], idx: int, options: Any, en
 
 def _render_image(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     tok = tokens[idx]
-    e: _Env | None = env.get("b2a") if isinstance(env, dict) else None
-    return _image_html(str(tok.attrs.get("src", "")), tok.content or "", e)
-
-
-def _image_html(src: str, alt_text: str, e: _Env | None) -> str:
-    """An image of the notes: bundled when it is inside the notes folder, a link when remote."""
-    alt = html.escape(alt_text)
-    if e is None:
-        return ""
-    if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I):
-        if src.lower().startswith(("http://", "https://")):
-            # remote images are never fetched: show a link instead
-            return f'<a class="remote-image" href="{html.escape(src)}">[图片] {alt}</a>'
-        return f"[图片] {alt}"
-    resolved = _resolve_image(src, e)
-    if resolved is None:
-        return f'<span class="missing-image">[图片缺失: {html.escape(src)}]</span>'
-    name = media_name(resolved)
-    e.media[resolved] = name
-    return f'<img src="{html.escape(name)}" alt="{alt}">'
-
-
-def _resolve_image(src: str, e: _Env) -> Path | None:
-
-    where = f"{e.atom.source}"
-    line = e.atom.line
-    rel = unquote(src.split("#", 1)[0].split("?", 1)[0]).strip()
-    root = e.root.resolve()
-    if rel.startswith("/"):
-        candidates = [root / rel.lstrip("/"), root / "public" / rel.lstrip("/")]
-    else:
-        # beside the note, from the notes root, or in the note's own asset folder (Hexo's
-        # `post_asset_folder`: `post.md` keeps its images in `post/`)
-        candidates = [e.base / rel, root / rel, e.base / Path(e.atom.source).stem / rel]
-    for c in candidates:
-        try:
-            real = c.resolve()
-        except OSError:
-            continue
-        if not real.is_relative_to(root):
-            if e.diags:
-                e.diags.error(where, line, f"image path leaves the notes folder, refused: {src}", "image-outside")
-            return None
-        if real.is_file():
-            return real
-    if rel.startswith("/") and Path(rel).is_file():
-        # a file-system path (`/home/me/x.png`) that is not inside the notes: never bundled
-        if e.diags:
-            e.diags.error(where, line, f"image path leaves the notes folder, refused: {src}", "image-outside")
-        return None
-    if e.diags:
-        e.diags.warning(where, line, f"image not found: {src} (looked next to the note and in the notes root)", "missing-image")
-    return None
+    e: ImageEnv | None = env.get("b2a") if isinstance(env, dict) else None
+    return image_html(str(tok.attrs.get("src", "")), tok.content or "", e)

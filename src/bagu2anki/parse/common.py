@@ -1,4 +1,4 @@
-"""Helpers both readers share: answer status, explicit ids."""
+"""Helpers both readers share: answer status (links only, references to other questions), explicit ids."""
 
 from __future__ import annotations
 
@@ -27,6 +27,29 @@ def classify_answer(answer: str) -> tuple[Status, str | None]:
     if ref is not None:
         section, number = ref
         return "reference", f"{section}#{number}"
-    if rules.is_link_only(answer):
+    if is_link_only(answer):
         return "link_only", None
     return "answered", None
+
+
+# --- answers made of links ----------------------------------------------------------------------
+
+_URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>()（）\]]+")
+_MD_LINK_RE = re.compile(r"!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]+\]\]|<https?://[^>]+>")
+_LINK_LABEL_RE = re.compile(
+    r"^(?:答案|参考|参考链接|链接|详见|见|原文|来源|reference|ref|see|看这个简单些|看这个)\s*[:：]?\s*", re.I
+)
+
+
+def is_link_only(answer: str) -> bool:
+    """An answer made of links (and link labels) only."""
+    rest = answer
+    rest = _MD_LINK_RE.sub(" ", rest)
+    rest = _URL_RE.sub(" ", rest)
+    leftover = []
+    for line in rest.splitlines():
+        s = line.strip().lstrip("-*+>").strip()
+        s = _LINK_LABEL_RE.sub("", s).strip(" :：→-—,，;；。.")
+        if s:
+            leftover.append(s)
+    return not leftover and bool(_URL_RE.search(answer) or _MD_LINK_RE.search(answer))

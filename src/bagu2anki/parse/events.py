@@ -17,6 +17,7 @@ from bagu2anki.parse import rules
 from bagu2anki.parse.lists import (
     BOLD_LABEL_RE,
     OUTLINE_LEVEL,
+    details_question,
     has_answer_fold,
     inline_text,
     item_has_body,
@@ -41,11 +42,14 @@ class Event:
     quote_end: int = 0  # answer lines before this one lose their `>` (`> [!question] …` callouts)
 
 
-_HEADING_ATTRS_RE = re.compile(r"\s*\{\s*#[\w\-:.]+(?:\s+[.#]?[\w\-:.=\"']+)*\s*\}\s*$")
+_HEADING_ATTRS_RE = re.compile(
+    r"\s*\{\s*#[\w\-:.]+(?:\s+[.#]?[\w\-:.=\"']+)*\s*\}\s*$|\s+\^[A-Za-z0-9-]+\s*$"
+)
 
 
 def strip_heading(text: str) -> str:
-    """A heading's text without `**…**` around it or a trailing `{#id .class}` (Pandoc, Hugo)."""
+    """A heading's text without `**…**` around it, a trailing `{#id .class}` (Pandoc, Hugo) or
+    an Obsidian block id (` ^q1`)."""
     t = _HEADING_ATTRS_RE.sub("", text.strip())
     lead = rules.bold_lead(t)
     if lead is not None and not lead[1]:
@@ -206,7 +210,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 i = skip_block(tokens, i)
                 continue
         if t.type == "html_block":
-            summary = rules.details_question(t.content)
+            summary = details_question(t.content)
             if summary is not None:
                 # `<details><summary>问题？</summary>` … answer … `</details>` (GitHub notes)
                 d_q, d_num, d_kind, d_head, d_offset = summary

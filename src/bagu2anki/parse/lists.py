@@ -1,4 +1,5 @@
-"""List items in the Markdown reader: which lists hold questions, and where their answers are.
+"""List items and `<details>` in the Markdown reader: which lists hold questions, where their
+answers are, and a `<details>` whose summary asks.
 
 Works on markdown-it block tokens (`parse/markdown.py` makes them): the items of a list, whether
 an item says more than its first line or folds its answer in `<details>`, and outlines whose top
@@ -7,6 +8,7 @@ items are topics with the questions nested under them.
 
 from __future__ import annotations
 
+import html
 import re
 
 from markdown_it.token import Token
@@ -127,3 +129,24 @@ def skip_block(tokens: list[Token], i: int) -> int:
             return j + 1
         j += 1
     return j
+
+
+_DETAILS_RE = re.compile(r"^\s*<details[^>]*>\s*<summary[^>]*>(.*?)</summary>", re.I | re.S)
+_ANSWER_LABELS = ("答案", "答", "参考答案", "解析", "answer", "solution", "展开", "点击展开", "查看答案")
+
+
+def details_question(html_text: str) -> tuple[str, str | None, str | None, str, int] | None:
+    """(question, number, kind, answer on the summary's own line, line of `</summary>` within
+    the block) when a `<details>` block's summary asks; None otherwise."""
+    m = _DETAILS_RE.match(html_text)
+    if m is None:
+        return None
+    title = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
+    if not title or title.strip("：: ").lower() in _ANSWER_LABELS:
+        return None
+    num, kind, q = rules.split_question(title)
+    if not (rules.asks(q) or kind is not None or rules.ends_with_question_mark(q)):
+        return None
+    rest = html_text[m.end() :].split("\n", 1)[0]
+    rest = re.sub(r"</details>\s*$", "", rest, flags=re.I).strip()
+    return q, num, kind, rest, html_text[: m.end()].count("\n")

@@ -6,7 +6,6 @@ None. Adding a note style is one function and one row in `LINE_RULES`.
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from collections.abc import Callable
@@ -42,7 +41,6 @@ _QLABEL_RE = re.compile(
     re.I,
 )
 _QWORD_RE = re.compile(r"^(?:Q\d*|问|问题|面试官|Question)\s*[:：]?$", re.I)
-_ALABEL_RE = re.compile(r"^(?:A|答|答案|回答|Answer)\s*[:：]\s*", re.I)
 _BOLD_RE = re.compile(r"^\*\*(?P<inner>[^*]+?)\s*\*\*(?P<rest>.*)$|^__(?P<inner2>[^_]+?)\s*__(?P<rest2>.*)$")
 
 _ASK_WORDS = (
@@ -175,14 +173,6 @@ def q_label(text: str) -> str | None:
     if m.group("label") == "问题" and not asks(rest):
         return None
     return rest
-
-
-def strip_answer_label(text: str) -> str:
-    return _ALABEL_RE.sub("", text.lstrip(), count=1)
-
-
-def is_answer_label(text: str) -> bool:
-    return bool(_ALABEL_RE.match(text.lstrip()))
 
 
 def bold_lead(text: str) -> tuple[str, str] | None:
@@ -327,31 +317,12 @@ def match_line(text: str) -> QuestionMark | None:
     return None
 
 
-# --- references and links ----------------------------------------------------------------------
+# --- references to other questions ---
 
-_URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>()（）\]]+")
-_MD_LINK_RE = re.compile(r"!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]+\]\]|<https?://[^>]+>")
-_LINK_LABEL_RE = re.compile(
-    r"^(?:答案|参考|参考链接|链接|详见|见|原文|来源|reference|ref|see|看这个简单些|看这个)\s*[:：]?\s*", re.I
-)
 REFERENCE_RE = re.compile(
     r"^(?:同|见|参考|参见|详见|答案见|同上|参照)\s*[:：]?\s*(?P<section>[^\s,，第:/]*?)\s*"
     r"(?:第\s*(?P<n1>\d+)\s*题|问题\s*(?P<n2>\d+)|(?P<n3>\d+(?:\.\d+)?)\s*(?:题)?)\s*[。.]?$"
 )
-
-
-def is_link_only(answer: str) -> bool:
-    """An answer made of links (and link labels) only."""
-    rest = answer
-    rest = _MD_LINK_RE.sub(" ", rest)
-    rest = _URL_RE.sub(" ", rest)
-    leftover = []
-    for line in rest.splitlines():
-        s = line.strip().lstrip("-*+>").strip()
-        s = _LINK_LABEL_RE.sub("", s).strip(" :：→-—,，;；。.")
-        if s:
-            leftover.append(s)
-    return not leftover and bool(_URL_RE.search(answer) or _MD_LINK_RE.search(answer))
 
 
 def parse_reference(answer: str) -> tuple[str, str] | None:
@@ -386,10 +357,6 @@ def find_chain(line: str) -> tuple[str, ...] | None:
     return best
 
 
-def url_spans(text: str) -> list[str]:
-    return _URL_RE.findall(text)
-
-
 _SENTENCE_PUNCT = re.compile(r"[，。,:：？?！!；;、]|https?://")
 LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
 
@@ -414,24 +381,3 @@ def looks_like_title(line: str) -> bool:
     s = line.strip()
     m = _CN_TITLE_RE.match(s)
     return _plain_title(m.group("rest") if m else s)
-
-
-_DETAILS_RE = re.compile(r"^\s*<details[^>]*>\s*<summary[^>]*>(.*?)</summary>", re.I | re.S)
-_ANSWER_LABELS = ("答案", "答", "参考答案", "解析", "answer", "solution", "展开", "点击展开", "查看答案")
-
-
-def details_question(html_text: str) -> tuple[str, str | None, str | None, str, int] | None:
-    """(question, number, kind, answer on the summary's own line, line of `</summary>` within
-    the block) when a `<details>` block's summary asks; None otherwise."""
-    m = _DETAILS_RE.match(html_text)
-    if m is None:
-        return None
-    title = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
-    if not title or title.strip("：: ").lower() in _ANSWER_LABELS:
-        return None
-    num, kind, q = split_question(title)
-    if not (asks(q) or kind is not None or ends_with_question_mark(q)):
-        return None
-    rest = html_text[m.end() :].split("\n", 1)[0]
-    rest = re.sub(r"</details>\s*$", "", rest, flags=re.I).strip()
-    return q, num, kind, rest, html_text[: m.end()].count("\n")

@@ -24,8 +24,8 @@ from pathlib import Path
 import genanki
 
 from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.images import media_name
 from bagu2anki.model import Card
-from bagu2anki.render import media_name
 from bagu2anki.sources import file_title
 
 MODEL_ID = 1_742_026_118

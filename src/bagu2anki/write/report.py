@@ -69,12 +69,18 @@ def render_report(
     stray = [u for d in analysis.documents for u in d.unattached]
     out.append(f"## Text not attached to any question ({len(stray)})")
     out.append("")
-    out.append("Section introductions and stray lines: kept out of the cards, listed so nothing is lost silently.")
+    out.append(
+        "Section introductions and stray lines: kept out of the cards, listed so nothing is lost silently. "
+        "⚠ marks text that may have been misread (a warning below says why)."
+    )
     out.append("")
+    cut = {(d.path, d.line) for d in diags.items if d.code == "unattached-after-answer"}
+    unread_files = {d.path for d in diags.items if d.code == "no-questions"}
     for u in stray:
         opening = u.text.strip().split("\n", 1)[0][:70]
         span = f"{u.line}" if u.line == u.end_line else f"{u.line}-{u.end_line}"
-        out.append(f"- {u.source}:{span} — {opening}")
+        mark = " ⚠" if (u.source, u.line) in cut or u.source in unread_files else ""
+        out.append(f"- {u.source}:{span}{mark} — {opening}")
     out.append("")
     if identity.orphans:
         out.append(f"## Orphans: questions gone from the notes ({len(identity.orphans)})")
@@ -89,8 +95,12 @@ def render_report(
         out.append("")
     out.append(f"## Diagnostics ({diags.errors} errors, {diags.warnings} warnings)")
     out.append("")
+    if stray:
+        out.append("The notes on text in no question that `check -v` prints are the list above, not repeated here.")
+        out.append("")
     for d in diags.sorted():
-        out.append(f"- `{d.location()}`: {d.severity}: {d.message}")
+        if d.code != "unattached":
+            out.append(f"- `{d.location()}`: {d.severity}: {d.message}")
     out.append("")
     return "\n".join(out)
 

@@ -1,0 +1,143 @@
+"""What the readers left out of every question: a file with text but no question, and text
+attached to no question. Takes a read `Document` (its source text still there) and gives
+diagnostics, so `check` shows each place where notes may have been misread."""
+
+from __future__ import annotations
+
+import re
+
+from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.model import Atom, Document, Unattached
+
+OVERVIEW = "概览"  # the kind of a section introduction kept for its figure; no question
+STYLES_HINT = (
+    "questions are headings that ask (？) or are numbered, bold questions, `八股：`-style prefixes, "
+    "`Q：`/`A：` lines, outlines and <details> (README: What it reads)"
+)
+
+# A question and its answer take two lines at least. Three lines of text with something that asks
+# (a heading or a line ending in ？) is the smallest set of notes seen misread in practice: headings
+# answered in a line each. Without anything that asks, a file needs more Chinese prose than an
+# introduction (one to three lines) before it is surely notes and not a README. Files with no
+# Chinese prose and nothing that asks (licences, provenance, English READMEs) are not flagged.
+MIN_LINES_ASKING = 3
+MIN_LINES_CHINESE = 5
+# Unattached text right after an answer is worth a warning only when it is this long or holds a
+# list, table, code or display formula: a short paragraph under a heading is a normal introduction.
+MIN_LINES_CUT = 3
+
+_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,}|\{%\s*(?:end)?(?:codeblock|highlight)\b)")
+_MARKUP = re.compile(
+    r"^\s*(?:#{1,6}(?:\s|$)|<!--|\[TOC\]|\|?[\s:|-]*-[\s:|-]*\|?\s*$|(?:<[^>]*>\s*)+$|\{[:%].*[%}]\s*$)",
+    re.I,
+)
+_LINK = re.compile(r"\]\(|\[\[|https?://|www\.")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_RICH = re.compile(r"^\s*(?:[-*+]\s|\d+[.)、]\s|\||`{3}|~{3}|\$\$|<(?:table|pre)\b)", re.M | re.I)
+# what may follow the question mark of a title: emoji, stars, tags such as （高频） or 【字节一面】
+_DECORATION = re.compile(r"(?:（[^）]*）|\([^)]*\)|【[^】]*】|\[[^\]]*\]|[^\w\s？?]|\s)+$")
+_ASKING_TITLE = re.compile(
+    r"[?？]|^(?:说一说|说说|讲讲|讲一下|谈谈|聊聊|介绍一下|简述|请解释)|为什么|为何|什么|如何|怎么|怎样|区别"
+)
+
+
+def check_reading(doc: Document, diags: Diagnostics) -> None:
+    """Warn about a file with text but no question; note every block of unattached text, and
+    warn where a block looks like the rest of the answer above it, cut off by a heading."""
+    _check_no_questions(doc, diags)
+    _check_unattached(doc, diags)
+
+
+def _asks(line: str) -> bool:
+    """A line, or a table cell, that ends in a question mark (tags and emoji after it aside)."""
+    return any(_DECORATION.sub("", part.strip()).endswith(("？", "?")) for part in line.split("|"))
+
+
+def _text_lines(start: int, text: str) -> list[tuple[int, str]]:
+    """(line number, line) of the lines that carry text: not code, markup, headings or links."""
+    out: list[tuple[int, str]] = []
+    in_code = False
+    for k, line in enumerate(text.split("\n")):
+        if _FENCE.match(line):
+            in_code = not in_code
+            continue
+        if in_code or not line.strip() or _MARKUP.match(line) or _LINK.search(line):
+            continue
+        if re.search(r"\w", re.sub(r"<[^>]*>", "", line)):
+            out.append((start + k, line))
+    return out
+
+
+def _check_no_questions(doc: Document, diags: Diagnostics) -> None:
+    if any(a.kind != OVERVIEW for a in doc.atoms):
+        return
+    blocks: list[Unattached | Atom] = [*doc.unattached, *doc.atoms]
+    lines = sorted(
+        ln
+        for b in blocks
+        for ln in _text_lines(b.line, b.text if isinstance(b, Unattached) else b.answer)
+    )
+    titles = {t for b in blocks for t in b.section}
+    asking = any(_ASKING_TITLE.search(t) for t in titles) or any(_asks(s) for _, s in lines)
+    chinese = sum(1 for _, s in lines if _CJK.search(s))
+    if (asking and len(lines) >= MIN_LINES_ASKING) or chinese >= MIN_LINES_CHINESE:
+        diags.warning(
+            doc.source.rel,
+            lines[0][0],
+            f"no question read from {len(lines)} lines of text: {STYLES_HINT}",
+            "no-questions",
+        )
+
+
+def _check_unattached(doc: Document, diags: Diagnostics) -> None:
+    source_lines = doc.source.text.split("\n")
+    structure = set(doc.structure)
+    items: list[Atom | Unattached] = sorted([*doc.atoms, *doc.unattached], key=lambda x: x.line)
+    for k, u in enumerate(items):
+        if not isinstance(u, Unattached):
+            continue
+        before = items[k - 1] if k else None
+        after = items[k + 1] if k + 1 < len(items) else None
+        body = [s for s in u.text.split("\n") if s.strip()]
+        if not re.search(r"\w", re.sub(r"<[^>]*>|\[TOC\]", "", u.text, flags=re.I)):
+            continue  # anchors, comments, a table-of-contents marker: nothing a card would show
+        under = f" (under “{u.section[-1]}”)" if u.section else ""
+        if (
+            isinstance(before, Atom)
+            and _cut_answer(before, u, after, source_lines, structure)
+            and (len(body) >= MIN_LINES_CUT or _RICH.search(u.text))
+        ):
+            diags.warning(
+                u.source,
+                u.line,
+                f"{len(body)} lines{under} right after the answer at line {before.line} are in no question: "
+                "the heading above them cut that answer short, or asks a question the reader missed",
+                "unattached-after-answer",
+            )
+            continue
+        opening = body[0].strip()
+        if len(opening) > 40:
+            opening = opening[:40] + "…"
+        diags.info(u.source, u.line, f"text in no question{under}: {opening}", "unattached")
+
+
+def _cut_answer(
+    before: Atom,
+    u: Unattached,
+    after: Atom | Unattached | None,
+    lines: list[str],
+    structure: set[int],
+) -> bool:
+    """Does `u` look like the rest of `before`'s answer? Only headings stand between them; the
+    heading sits inside the question's section, where a heading question would have kept it (a
+    bold, list or quoted question's answer ends at any heading); and nothing else follows under
+    that heading, so the text is no introduction to questions below it."""
+    if before.kind == OVERVIEW or lines[before.line - 1].lstrip().startswith("#"):
+        return False
+    for n in range(before.end_line + 1, u.line):
+        if n not in structure and n - 1 < len(lines) and lines[n - 1].strip():
+            return False
+    depth = len(before.section)
+    if len(u.section) <= depth or u.section[:depth] != before.section:
+        return False
+    return after is None or after.section[: len(u.section)] != u.section

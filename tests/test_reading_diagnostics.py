@@ -1,0 +1,212 @@
+"""`check` tells where notes may have been misread: a file with text but no question
+(`no-questions`), text in no question (`unattached`, informational) and text that looks like the
+rest of an answer cut off by a heading (`unattached-after-answer`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import NOTES
+
+from bagu2anki.cli import main
+
+READING = ("no-questions", "unattached", "unattached-after-answer")
+
+PROSE = """---
+title: 学习笔记
+---
+
+## 背景
+
+注意力机制让每个位置都能看到其它位置。
+多头注意力把表示拆到多个子空间。
+
+## 细节
+
+KV Cache 缓存历史的键和值。
+GQA 让多个查询头共享一组键值头。
+MLA 把键值压缩成低秩的潜向量。
+"""
+
+TABLE = """# 位置编码速查
+
+| 问题 | 答案 |
+| --- | --- |
+| RoPE 为什么能外推？ | 要配合插值 |
+| ALiBi 为什么不需要位置向量？🔥 | 偏置只和距离有关 |
+"""
+
+ANSWERED = "## 注意力\n\n### 为什么要除以根号 d？\n\n方差会随维度变大。\n"
+
+CUT = """## 注意力
+
+**1. 什么是 Self-Attention？**
+
+每个位置都能看到其它所有位置。
+
+#### 代码实现
+
+```python
+def attention(q, k, v):
+    return softmax(q @ k.T) @ v
+```
+
+## 归一化
+
+**2. 为什么用 RMSNorm？**
+
+省掉减均值，计算更省。
+"""
+
+
+def _notes(tmp_path: Path, files: dict[str, str]) -> Path:
+    notes = tmp_path / "notes"
+    for name, text in files.items():
+        (notes / name).parent.mkdir(parents=True, exist_ok=True)
+        (notes / name).write_text(text, encoding="utf-8")
+    return notes
+
+
+def _check(tmp_path: Path, notes: Path, *args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(main, ["check", str(notes), "--lock", str(tmp_path / "l.lock"), *args])
+    return res.exit_code, res.output
+
+
+def _json(tmp_path: Path, notes: Path) -> list[dict[str, object]]:
+    code, out = _check(tmp_path, notes, "--format", "json")
+    assert code in (0, 1), out
+    items: list[dict[str, object]] = json.loads(out)
+    return [i for i in items if i["code"] in READING]
+
+
+def test_a_file_of_prose_with_no_question_is_a_warning(tmp_path: Path) -> None:
+    notes = _notes(tmp_path, {"prose.md": PROSE, "ok.md": ANSWERED})
+    code, out = _check(tmp_path, notes)
+    assert code == 0, out
+    # the first line of text, past the front matter and the heading
+    assert (
+        "prose.md:7: warning: no question read from 5 lines of text: questions are headings" in out
+    )
+    assert "README" in out  # the hint points at the list of styles
+    code, _ = _check(tmp_path, notes, "--strict")
+    assert code == 1
+    [item] = [i for i in _json(tmp_path, notes) if i["code"] == "no-questions"]
+    assert (item["path"], item["line"], item["severity"]) == ("prose.md", 7, "warning")
+
+
+def test_questions_in_a_table_are_not_read_and_that_is_said(tmp_path: Path) -> None:
+    notes = _notes(tmp_path, {"速查.md": TABLE})
+    code, out = _check(tmp_path, notes, "--strict")
+    assert code == 1
+    assert "速查.md:3: warning: no question read from 3 lines of text" in out
+    assert "0 questions; 0 errors, 1 warnings" in out
+
+
+def test_files_that_are_not_notes_are_not_flagged(tmp_path: Path) -> None:
+    notes = _notes(
+        tmp_path,
+        {
+            "README.md": "# 我的八股笔记\n\n整理的大模型面试笔记，持续更新。\n\n## 目录\n\n"
+            "- [注意力](attention.md)\n- [位置编码](pos.md)\n- [微调](https://example.com/ft)\n",
+            "SOURCE.txt": "repo: https://github.com/x/y\ncommit: abc\nlicense: MIT License\n"
+            "extracted: 49 markdown files\nnotes: site sources copied as they are\nfiles:\n  docs/a.md\n",
+            "index.md": "---\nlayout: home\nhero:\n  name: 面试指南\n  tagline: 系统整理大模型八股文与高频面试题\n---\n\n"
+            "## 必看\n\n- **[入门](/start)**：完全没接触过 AI？从这里开始。\n\n"
+            '<div class="cta">\n  <p>本项目完全开源免费，持续更新维护。</p>\n</div>\n',
+            "concepts.yaml": "- id: GQA\n  name: GQA\n",
+            "attention.md": ANSWERED,
+        },
+    )
+    code, out = _check(tmp_path, notes, "--strict")
+    assert code == 0, out
+    assert not [i for i in _json(tmp_path, notes) if i["severity"] != "info"]
+
+
+def test_text_in_no_question_is_an_info_with_its_line_and_opening(tmp_path: Path) -> None:
+    intro = "本节整理注意力相关的高频问题，答案以自己的理解为主，公式推导和代码实现都放在本文最后的附录里面，方便复习。"
+    assert len(intro) > 40
+    notes = _notes(
+        tmp_path,
+        {"a.md": f"## 注意力\n\n{intro}\n\n### 为什么要除以根号 d？\n\n方差会随维度变大。\n"},
+    )
+    code, out = _check(tmp_path, notes, "--strict")
+    assert code == 0, out
+    assert "unattached" not in out and "in no question" not in out  # informational: only with -v
+    code, out = _check(tmp_path, notes, "-v")
+    assert code == 0
+    assert f"a.md:3: info: text in no question (under “注意力”): {intro[:40]}…" in out
+    [item] = _json(tmp_path, notes)
+    assert (item["path"], item["line"], item["severity"], item["code"]) == (
+        "a.md",
+        3,
+        "info",
+        "unattached",
+    )
+    code, out = _check(tmp_path, notes, "--format", "github", "-v")
+    assert "::notice file=a.md,line=3::text in no question" in out
+
+
+def test_a_heading_that_cuts_an_answer_short_is_a_warning(tmp_path: Path) -> None:
+    notes = _notes(tmp_path, {"a.md": CUT})
+    code, out = _check(tmp_path, notes)
+    assert code == 0, out
+    assert (
+        "a.md:9: warning: 4 lines (under “代码实现”) right after the answer at line 3 are in no question"
+        in out
+    )
+    code, out = _check(tmp_path, notes, "--strict")
+    assert code == 1
+    code, out = _check(tmp_path, notes, "--format", "github")
+    assert "::warning file=a.md,line=9::4 lines (under “代码实现”)" in out
+    items = _json(tmp_path, notes)
+    assert [(i["line"], i["code"]) for i in items] == [(9, "unattached-after-answer")]
+
+
+def test_introductions_and_tutorial_sections_stay_informational(tmp_path: Path) -> None:
+    """An introduction with questions under it, and a tutorial section after a heading
+    question (its own section, not part of that answer), are not misreadings."""
+    notes = _notes(
+        tmp_path,
+        {
+            "intro.md": "## 注意力\n\n**1. 什么是 Self-Attention？**\n\n每个位置都能看到其它位置。\n\n"
+            "### 变体\n\n下面几题都和省 KV 有关：\n\n- MQA\n- GQA\n- MLA\n\n"
+            "**2. GQA 为什么省显存？**\n\nKV 头变少了。\n",
+            "tutorial.md": "# 位置编码\n\n## 一、为什么需要位置编码？\n\n注意力对顺序无感知。\n\n"
+            "## 二、主要方案\n\n| 方案 | 类型 |\n| --- | --- |\n| RoPE | 相对 |\n| ALiBi | 偏置 |\n",
+        },
+    )
+    code, out = _check(tmp_path, notes, "--strict")
+    assert code == 0, out
+    items = _json(tmp_path, notes)
+    assert {(i["path"], i["line"], i["severity"]) for i in items} == {
+        ("intro.md", 9, "info"),
+        ("tutorial.md", 9, "info"),
+    }
+
+
+def test_the_report_lists_unattached_text_once_and_marks_the_suspicious(tmp_path: Path) -> None:
+    notes = _notes(tmp_path, {"a.md": CUT, "prose.md": PROSE})
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main, ["build", str(notes), "-o", str(out), "--lock", str(tmp_path / "l.lock")]
+    )
+    assert res.exit_code == 0, res.output
+    report = (out / "report.md").read_text(encoding="utf-8")
+    listed, diagnostics = report.split("## Diagnostics", 1)
+    assert "- a.md:9-12 ⚠ — ```python" in listed
+    assert "- prose.md:7-8 ⚠ — 注意力机制让每个位置都能看到其它位置。" in listed
+    assert "`a.md:9`: warning: 4 lines (under “代码实现”)" in diagnostics
+    assert "`prose.md:7`: warning: no question read" in diagnostics
+    assert (
+        "info: text in no question" not in diagnostics
+    )  # the informational notes are the list above
+    assert "- prose.md:12-14 ⚠ — KV Cache 缓存历史的键和值。" in listed
+
+
+def test_the_starter_notes_stay_clean_under_strict(tmp_path: Path) -> None:
+    code, out = _check(tmp_path, NOTES, "--strict")
+    assert code == 0, out
+    items = _json(tmp_path, NOTES)
+    assert all(i["severity"] == "info" for i in items), items
