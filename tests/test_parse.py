@@ -238,3 +238,16 @@ def test_headings_that_ask_in_words_among_question_headings() -> None:
     ]
     tutorial = read_text("## 训练\n\n### 数据清洗\n\n去重。\n\n### 说明\n\n略。\n\n### 为什么要预热？\n\n稳定。\n")
     assert [a.question for a in tutorial.atoms] == ["为什么要预热？"]
+
+
+def test_design_tasks_in_a_list_and_interview_headings() -> None:
+    doc = read_text(
+        "## 系统设计\n\n1. **设计一个企业知识库问答系统**：切分、检索、重排、权限。\n"
+        "2. **设计一个高并发推理服务**：批处理、限流、缓存。\n\n"
+        "## 面试专项：LoRA 参数怎么调\n\n先看任务复杂度，再定 r。\n\n## 面试专项：量化上线验收清单\n\n- 精度\n- 延迟\n"
+    )
+    assert [(a.question, a.answer) for a in doc.atoms] == [
+        ("设计一个企业知识库问答系统", "切分、检索、重排、权限。"),
+        ("设计一个高并发推理服务", "批处理、限流、缓存。"),
+        ("LoRA 参数怎么调", "先看任务复杂度，再定 r。"),
+    ]

@@ -73,7 +73,13 @@ def _heading_question(
         return q, num, kind
     if asked_majority and rules.asks_unmarked(q.lstrip("⭐★☆🔥✨❗‼️ ")):
         return q, num, kind  # `### 说一说 YaRN` among headings that end in `？`
+    interview = _INTERVIEW_RE.match(q)
+    if interview is not None and rules.asks_unmarked(q[interview.end() :]):
+        return q[interview.end() :], num, kind  # `## 面试专项：LoRA 参数怎么调`
     return None
+
+
+_INTERVIEW_RE = re.compile(r"^(?:面试专项|面试题|面试追问|高频面试题|高频题|面试官追问)\s*[:：]\s*")
 
 
 def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
@@ -230,7 +236,8 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 continue
             asking = [
                 it for it in items
-                if rules.asks(it[1].split("\n", 1)[0]) and not BOLD_LABEL_RE.match(it[1])
+                if (rules.asks(it[1].split("\n", 1)[0]) and not BOLD_LABEL_RE.match(it[1]))
+                or rules.rule_bold_task(it[1].split("\n", 1)[0]) is not None
             ]
             folded_answers = sum(1 for it in items if has_answer_fold(lines, tokens, i, it[0]))
             # an outline (幕布, XMind, Logseq): `- 问题？` with its answer nested under it
@@ -262,6 +269,8 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             for item_line, item_text, indent, item_number in items:
                 first = item_text.split("\n", 1)[0]
                 mark = rules.match_line(first)
+                if mark is None and q_list:
+                    mark = rules.rule_bold_task(first)
                 if mark is None and q_list:
                     q, _, after = first.partition("→")
                     num, kind, qtext = rules.split_question(strip_heading(q))  # `1. **简述 …**`: no stars

@@ -267,6 +267,23 @@ def rule_numbered_unmarked(text: str) -> QuestionMark | None:
     return QuestionMark(q, num, kind, rule="numbered-unmarked")
 
 
+_TASK_RE = re.compile(r"^(?:请)?(?:设计|实现|手写|手撕|推导|证明|写出|写一个)")
+
+
+def rule_bold_task(text: str) -> QuestionMark | None:
+    """`**设计一个企业知识库问答系统**：从文档接入、切分…` in a list of interview questions: the bold
+    part sets a task (设计 / 实现 / 手写 / 推导 …), what follows the colon answers it. Only for list
+    items (a bold lead in a paragraph is an answer's own emphasis)."""
+    lead = bold_lead(text)
+    if lead is None or not lead[1].startswith((":", "：")):
+        return None
+    inner = lead[0].rstrip(":： ")
+    if not (_TASK_RE.match(inner) and len(inner) >= 6):
+        return None  # `**数据怎么进来**：…` is a list of points, a task is `**设计一个…**`
+    num, kind, q = split_question(inner)
+    return QuestionMark(q, num, kind, answer_head=lead[1].lstrip(":： "), rule="bold-task")
+
+
 _CALLOUT_Q_RE = re.compile(r"^\[!(?:question|faq|help)\][-+]?[ \t]+(?P<title>\S.*)$", re.I)
 
 
