@@ -17,8 +17,8 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
-from bagu2anki.parse import hexo, rules
-from bagu2anki.parse.common import classify_answer, explicit_id
+from bagu2anki.parse import hexo
+from bagu2anki.parse.common import classify_answer, explicit_id, find_chain
 from bagu2anki.parse.events import Event, demote_containers, find_events
 
 CONTAINERS = (
@@ -94,7 +94,7 @@ def _assemble(
     for idx, ln in enumerate(lines):
         if idx in fence_lines or idx in meta_lines:
             continue
-        ch = rules.find_chain(ln)
+        ch = find_chain(ln)
         if ch:
             chains.append((ch, idx + 1))
 

@@ -354,26 +354,6 @@ def parse_reference(answer: str) -> tuple[str, str] | None:
     return m.group("section") or "", num
 
 
-# --- prose chains --------------------------------------------------------------------------------
-
-_TERM = r"[A-Za-z][A-Za-z0-9.+/_]*(?:-(?!>)[A-Za-z0-9.+/_]+)*"
-_ARROW = r"\s*(?:->|→|=>|⇒|⟶)\s*"
-_CHAIN_RE = re.compile(rf"(?<![\w/-])({_TERM}(?:{_ARROW}{_TERM})+)(?![\w/])")
-_CHAIN_SPLIT_RE = re.compile(_ARROW)
-
-
-def find_chain(line: str) -> tuple[str, ...] | None:
-    """`MHA -> MQA -> GQA -> MLA`, alone or inside a sentence -> its parts (Latin terms)."""
-    if "->" not in line and "→" not in line and "=>" not in line and "⇒" not in line and "⟶" not in line:
-        return None
-    best: tuple[str, ...] | None = None
-    for m in _CHAIN_RE.finditer(line.replace("`", "").replace("**", "")):
-        parts = tuple(p.strip().strip(".") for p in _CHAIN_SPLIT_RE.split(m.group(1)))
-        if len(parts) >= 2 and all(parts) and (best is None or len(parts) > len(best)):
-            best = parts
-    return best
-
-
 _SENTENCE_PUNCT = re.compile(r"[，。,:：？?！!；;、]|https?://")
 LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import rules
-from bagu2anki.parse.common import classify_answer, explicit_id
+from bagu2anki.parse.common import classify_answer, explicit_id, find_chain
 
 _DIGITS = re.compile(r"\d+")
 
@@ -154,7 +154,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
         if not s:
             i += 1
             continue
-        chain = rules.find_chain(s)
+        chain = find_chain(s)
         if chain:
             chains.append((chain, i + 1))
         kind, rest = rules.kind_prefix(rules.number_prefix(s)[1])
