@@ -42,7 +42,7 @@ def to_markdown(answer: str) -> str:
                 i += 1
             blocks.append(("code", code))
             continue
-        run = _gutter_run(lines, i)
+        run = _gutter_run(lines, i) or _bare_code_run(lines, i)
         if run:
             code, i, tail = run
             blocks.append(("code", code))
@@ -84,7 +84,7 @@ def to_markdown(answer: str) -> str:
     out: list[str] = []
     for kind, blines in blocks:
         if kind == "code":
-            out.append("```\n" + "\n".join(blines) + "\n```")
+            out.append(f"```{_language(blines)}\n" + "\n".join(blines) + "\n```")
         elif kind == "table":
             out.append("\n".join(_repair_table_line(b) for b in blines))
         elif kind == "list":
@@ -92,6 +92,18 @@ def to_markdown(answer: str) -> str:
         else:
             out.append("\n\n".join(_escape_text(repair_flattened(b)) for b in blines))
     return "\n\n".join(out)
+
+
+_PYTHON = re.compile(r"^\s*(?:def |class \w|import \w|from [\w.]+ import|return\b|print\(|@\w)|\bself\.|\btorch\.|\bnp\.", re.M)
+_CPP = re.compile(r"^\s*#include\b|\bstd::|\bint main\s*\(|\bvector<", re.M)
+
+
+def _language(code: list[str]) -> str:
+    """The language of a code block the export flattened, when its lines say so (for colours)."""
+    text = "\n".join(code)
+    if _CPP.search(text):
+        return "cpp"
+    return "python" if _PYTHON.search(text) else ""
 
 
 def flattening_problems(answer: str) -> list[MathProblem]:
@@ -236,13 +248,55 @@ def _gutter_run(lines: list[str], i: int) -> tuple[list[str], int, str] | None:
         while len(code) < count and j < n:
             code.append(lines[j])
             j += 1
-        tail = ""
-        m = re.search(r"[\u4e00-\u9fff]", code[-1])
-        if m and m.start() > 0 and code[-1][: m.start()].rstrip()[-1:] in ")]}\"';":
-            tail = code[-1][m.start() :]
-            code[-1] = code[-1][: m.start()]
+        code[-1], tail = _split_glued_prose(code[-1])
         return code, j, tail
     return None
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _split_glued_prose(line: str) -> tuple[str, str]:
+    """`    return cache_k每一步只算新 token 的 k`: the export glued the sentence after the code
+    to its last line. Split at the first Chinese character outside a string or a comment."""
+    m = _CJK.search(line)
+    if m is None or m.start() == 0:
+        return line, ""
+    code = line[: m.start()]
+    if "#" in code or code.count('"') % 2 or code.count("'") % 2 or not code.strip():
+        return line, ""
+    if code.rstrip()[-1:] in ")]}\"';" or re.search(r"[A-Za-z0-9_]$", code):
+        return code, line[m.start() :]
+    return line, ""
+
+
+_CODE_START = re.compile(r"^(?:class \w+.*:\s*$|def \w+\(|import \w|from [\w.]+ import \w|@\w)")
+
+
+def _bare_code_run(lines: list[str], i: int) -> tuple[list[str], int, str] | None:
+    """Python that lost its fences but kept its indentation: a `def` / `class` / `import` line
+    followed by indented lines (blank lines inside kept). Ends at the first line back at the left
+    margin that starts no code; a sentence glued to the last line is split off."""
+    if not _CODE_START.match(lines[i]):
+        return None
+    n = len(lines)
+    j = i + 1
+    last = i
+    while j < n:
+        line = lines[j]
+        if not line.strip():
+            j += 1
+            continue
+        if line[:1] in (" ", "\t") or _CODE_START.match(line):
+            last = j
+            j += 1
+            continue
+        break
+    if last == i:
+        return None
+    code = [ln.rstrip() for ln in lines[i : last + 1]]
+    code[-1], tail = _split_glued_prose(code[-1])
+    return code, last + 1, tail
 
 
 def _collect_table(lines: list[str], i: int) -> tuple[list[str], int]:
@@ -264,6 +318,14 @@ def _collect_table(lines: list[str], i: int) -> tuple[list[str], int]:
                 if not row.endswith("|"):
                     row += " |"
                 i += 1
+            # a last cell broken across lines (`| 约 6GB,` / `基座 4bit |`): glue up to the line
+            # that closes it, when one of the next three does
+            if not row.endswith("|"):
+                close = next((k for k in range(i, min(n, i + 3)) if lines[k].strip().endswith("|")), None)
+                between = lines[i : close + 1] if close is not None else []
+                if between and all(b.strip() and not b.strip().startswith("|") for b in between):
+                    row = row.rstrip() + " " + " ".join(b.strip() for b in between)
+                    i = close + 1 if close is not None else i
             rows.append(row)
             continue
         break
@@ -278,6 +340,7 @@ def _repair_table_line(row: str) -> str:
 
 
 _MD_SPECIAL = re.compile(r"(?<!\\)([<`])")
+_DUNDER = re.compile(r"(?<![\w\\])__(\w+?)__(?!\w)")  # `__init__` is a name, not bold
 
 
 def _escape_text(line: str) -> str:
@@ -307,7 +370,7 @@ def _escape_plain(seg: str) -> str:
         if k % 2 == 1:
             res.append(p)
         else:
-            esc = _MD_SPECIAL.sub(r"\\\1", p).replace("$", "\\$")
+            esc = _DUNDER.sub(r"\\_\\_\1\\_\\_", _MD_SPECIAL.sub(r"\\\1", p).replace("$", "\\$"))
             if k == 0:
                 esc = re.sub(r"^(\s*)([#=+>])", r"\1\\\2", esc)
             res.append(esc)

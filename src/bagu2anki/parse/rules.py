@@ -338,7 +338,7 @@ def match_line(text: str) -> QuestionMark | None:
 
 REFERENCE_RE = re.compile(
     r"^(?:同|见|参考|参见|详见|答案见|同上|参照)\s*[:：]?\s*(?P<section>[^\s,，第:/]*?)\s*"
-    r"(?:第\s*(?P<n1>\d+)\s*题|问题\s*(?P<n2>\d+)|(?P<n3>\d+(?:\.\d+)?)\s*(?:题)?)\s*[。.]?$"
+    r"(?:第\s*(?P<n1>\d+)\s*题|问题\s*(?P<n2>\d+)|[Qq]?(?P<n3>\d+(?:\.\d+)?)\s*(?:题)?)\s*[。.]?$"
 )
 
 

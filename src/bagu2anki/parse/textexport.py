@@ -17,17 +17,34 @@ from bagu2anki.parse import rules
 from bagu2anki.parse.common import classify_answer, explicit_id, find_chain
 
 _DIGITS = re.compile(r"\d+")
+_CN_NUMBERED = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]")
+_NUMBERED_LEAD = re.compile(r"^([^\d一二三四五六七八九十\s]{1,4})(?:\d+|[一二三四五六七八九十]+)(?:\s|[:：]|$)")
 
 
 def _shape(title: str) -> str:
-    """`模板1` / `模板2` / `模板B` / `第三轮` all have the shape of a numbered title."""
+    """`模板1` / `模板2` / `模板B` / `第三轮` all have the shape of a numbered title; so do
+    `一、基础` and `四、英文面`."""
+    if _CN_NUMBERED.match(title.strip()):
+        return "#、"
+    lead = _NUMBERED_LEAD.match(rules.nfkc(title).strip().lower())
+    if lead is not None:
+        return lead.group(1) + "#"  # `项目一 企业知识库RAG` / `项目二 Agent 助手`: `项目#`
     t = _DIGITS.sub("#", rules.nfkc(title).strip().lower())
     t = re.sub(r"[一二三四五六七八九十]+", "#", t)
     return re.sub(r"(?<=[^a-z])[a-z]$|^[a-z](?=[^a-z])", "#", t)
 
 
 # Words that name a part of an interview write-up: `美团一面`, `第二轮`, `模板3`, `RAG 专题`.
-_SECTION_WORD = re.compile(r"(?:[一二三四五六七八九十\d]+面|面试|[一二三四五六七八九十\d]+轮|模板|专题|合集|题库|篇$|章$)")
+_SECTION_WORD = re.compile(
+    r"(?:[一二三四五六七八九十\d]+面|(?:HR|hr|主管|交叉|终)面$|面试(?:题|八股|记录|总结|复盘)?$|[一二三四五六七八九十\d]+轮|模板|专题|合集|题库|篇$|章$)"
+)
+# A title that names a kind of question: `代码题`, `手撕`, `项目八股`, `Agent八股`.
+_KIND_TITLE = re.compile(r"^(?:" + "|".join(map(re.escape, rules.KINDS)) + r"|.{0,12}八股)$", re.I)
+_CODE_ROW = re.compile(
+    r"^\s*\d{1,4}\s*\|.*\|\s*$|^\s*\d{1,4} +(?:import|from|def|class|return|for|while|if|elif|else|try|except|with|print)\b"
+)
+_TASK = re.compile(r"^(?:手撕|手写|实现|设计|推导|写一个)")
+LOOKAHEAD = 300  # lines looked ahead to settle an ambiguous number
 
 
 def _same_family(line: str, shapes: set[str]) -> bool:
@@ -37,7 +54,13 @@ def _same_family(line: str, shapes: set[str]) -> bool:
 
 
 def _title_like(line: str) -> bool:
-    return rules.looks_like_title(line)
+    """A section title; also `模板6:阿里` / `项目二：RAG`, a numbered title with a name after a colon."""
+    if rules.looks_like_title(line):
+        return True
+    head, colon, tail = rules.nfkc(line).strip().partition(":")
+    return bool(colon) and _NUMBERED_LEAD.match(head + " ") is not None and rules.looks_like_title(head) and (
+        not tail.strip() or rules.looks_like_title(tail)
+    )
 
 
 @dataclass
@@ -75,6 +98,8 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
         return j
 
     def numbered_candidate(idx: int, restart_ok: bool) -> tuple[str, str] | None:
+        if _CODE_ROW.match(lines[idx]):
+            return None  # `3 | # 作用:… |`, `4 import torch`: code that lost its fences
         num, rest = rules.number_prefix(lines[idx])
         if num is None or not rest:
             return None
@@ -95,9 +120,50 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             return None
         if value <= st.current_number or value > st.current_number + 10:
             return None
-        if st.sublist_last and value == st.sublist_last + 1 and score < 1:
-            return None
+        if st.sublist_last and value == st.sublist_last + 1:
+            # It continues the answer's own list and the question numbering alike: it is the
+            # list's when a question numbered up to it still comes (`3.` after the list 1, 2, 3).
+            if comes_later(idx, st.current_number + 1, value):
+                return None
+            if score < 1 and not rules.asks_unmarked(rest) and not _TASK.match(rest):
+                return None
         return num, rest
+
+    def comes_later(idx: int, low: int, high: int) -> bool:
+        """A question-like line numbered `low`..`high` follows before the next section title."""
+        for j in range(idx + 1, min(n, idx + LOOKAHEAD)):
+            s2 = lines[j].strip()
+            if not s2 or _CODE_ROW.match(s2):
+                continue
+            num2, rest2 = rules.number_prefix(s2)
+            if num2 is None:
+                if _title_like(s2) and not rules.kind_prefix(s2)[0] and j + 1 < n and rules.number_prefix(lines[j + 1])[0] == "1":
+                    return False  # a new section starts
+                continue
+            head = num2.split(".")[0]
+            if head.isdigit() and low <= int(head) <= high and rest2 and rules.question_score(s2) >= 0:
+                return True
+        return False
+
+    def old_numbering_goes_on(j: int) -> bool:
+        """From line `j` (a `1.` under a short title), the section's numbering resumes (`4.` after
+        the title's own 1, 2 under question 3): the title is a sub-heading of that answer."""
+        run = 0
+        for k in range(j, min(n, j + LOOKAHEAD)):
+            s2 = lines[k].strip()
+            if not s2 or _CODE_ROW.match(s2):
+                continue
+            num2, rest2 = rules.number_prefix(s2)
+            if num2 is None or not num2.split(".")[0].isdigit() or not rest2:
+                if _title_like(s2) and k > j:
+                    return False
+                continue
+            value2 = int(num2.split(".")[0])
+            if value2 == run + 1:
+                run = value2
+            elif value2 == st.current_number + 1 and (run < st.current_number or value2 <= run):
+                return True  # the section's next number, after the title's own run (or again)
+        return False
 
     def section_title_at(i: int) -> bool:
         if not _title_like(lines[i]):
@@ -112,6 +178,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             _shape(lines[i]) in st.section_shapes
             or _same_family(lines[i], st.section_shapes)
             or bool(_SECTION_WORD.search(lines[i]))
+            or _KIND_TITLE.match(rules.nfkc(lines[i]).strip()) is not None
         )
         if rules.kind_prefix(rules.number_prefix(nxt)[1])[0]:
             return (not atom_open) or known_shape
@@ -123,8 +190,17 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
                 return False
             if known_shape or not atom_open:
                 return value <= 3
-            # numbering that starts again at 1 right under a short title: a new section
-            return value == 1 and value < st.current_number and (score >= 1 or st.current_number >= 3)
+            # numbering that starts again at 1 right under a short title: a new section, unless
+            # the section's own numbering goes on after it
+            # Where the titles so far are numbered (`项目一 …`, `模板3`), a title of another shape
+            # (`解决方法`) over steps that do not ask is that answer's sub-heading.
+            numbered_titles = any("#" in sh for sh in st.section_shapes)
+            return (
+                value == 1
+                and value < st.current_number
+                and (score >= 1 or (st.current_number >= 3 and not numbered_titles))
+                and not old_numbering_goes_on(j)
+            )
         if known_shape and _standalone_question(lines, j):
             return True  # `HR面` after `一面` / `二面`, holding questions that only ask
         if _title_like(nxt) and not atom_open:
@@ -202,9 +278,12 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             i += 1
             continue
         num, _rest = rules.number_prefix(s)
-        if num is not None and num.split(".")[0].isdigit() and atom_open:
+        if num is not None and num.split(".")[0].isdigit() and atom_open and not _CODE_ROW.match(s):
             st.sublist_last = int(num.split(".")[0])
-        if st.mode in (None, "plain") and _standalone_question(lines, i):
+        if (st.mode in (None, "plain") and _standalone_question(lines, i)) or (
+            st.mode == "plain" and _asks_alone(s)
+        ):
+            # in a section of questions that ask, those left unanswered before the next count too
             st.mode = "plain"
             atom_open = atom_open_flag = True
             marks.append((i, "q", _Open(i, None, None, s, st.section)))
@@ -215,11 +294,21 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
     return _assemble(src, lines, marks, chains, diags)
 
 
+def _asks_alone(s: str) -> bool:
+    """A line that is a question by itself: short, ends with `?`, no list item, table or formula."""
+    return (
+        len(s) <= 80
+        and rules.ends_with_question_mark(s)
+        and not rules.LIST_START.match(s)
+        and not s.startswith(("|", "\\", "(", "（"))
+    )
+
+
 def _standalone_question(lines: list[str], i: int) -> bool:
-    s = lines[i].strip()
-    if len(s) > 80 or not rules.ends_with_question_mark(s) or rules.LIST_START.match(s):
+    if i >= len(lines):
         return False
-    if s.startswith(("|", "\\", "(", "（")):
+    s = lines[i].strip()
+    if not _asks_alone(s):
         return False
     # followed by an answer line that is not itself a question
     j = i + 1
