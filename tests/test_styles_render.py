@@ -281,3 +281,52 @@ def test_code_and_formulas_keep_their_carets_and_brackets(tmp_path: Path) -> Non
     assert '<span class="c1"># ^keep2</span>' in out and '<span class="mi">2</span> <span class="o">^</span><span class="n">n</span>' in out
     assert '<span class="math display">\\[E = a ^n\\]</span>' in out
     assert '<p>公式 <span class="math">\\(A[[i]] + b ^k\\)</span> 也不变。</p>' in out  # the block id went
+
+
+# -- outliners, separators, figures ---------------------------------------------------------------
+
+LOGSEQ = "- 注意力\n\t- 为什么要除以根号 dk？\n\t  id:: 65a1b2c3-0000-4000-8000-000000000001\n\t  collapsed:: true\n\t\t- 点积方差随维度增长\n\t\t\t- 所以缩放\n\t- GQA 是什么？\n\t\t- 分组共享 KV\n"
+
+
+def test_logseq_outline_with_tabs_and_properties(tmp_path: Path) -> None:
+    notes = _write(tmp_path / "notes", {"a.md": LOGSEQ})
+    atoms = _atoms(notes)
+    assert [a.question for a in atoms] == ["为什么要除以根号 dk？", "GQA 是什么？"]
+    back = _back(atoms[0], notes).html
+    assert "id::" not in back and "collapsed" not in back
+    assert re.search(r"<li>点积方差随维度增长\s*<ul>\s*<li>所以缩放</li>", back), back
+
+
+SEPARATED = (
+    "## RLHF\n\n**Q** PPO 里 critic 有什么用？\n\n估计状态价值，用来降低方差。\n---\n"
+    "**Q** GRPO 省掉了什么？\n\n省掉了 critic。\n\n---\n\n<a name=\"dpo\"></a>\n## DPO\n\n### 要奖励模型吗？\n\n不要。\n"
+)
+
+
+def test_a_rule_under_a_sentence_separates_cards(tmp_path: Path) -> None:
+    notes = _write(tmp_path / "notes", {"a.md": SEPARATED})
+    atoms = _atoms(notes)
+    assert [a.question for a in atoms] == ["PPO 里 critic 有什么用？", "GRPO 省掉了什么？", "要奖励模型吗？"]
+    assert [a.answer for a in atoms] == ["估计状态价值，用来降低方差。", "省掉了 critic。", "不要。"]
+    assert atoms[0].section == atoms[1].section == ("RLHF",)
+    for a in atoms:
+        back = _back(a, notes).html
+        assert "<hr" not in back and "<h2" not in back and "<a name" not in back
+
+
+def test_a_setext_title_stays_a_heading(tmp_path: Path) -> None:
+    notes = _write(tmp_path / "notes", {"a.md": "位置编码\n---\n\n### 讲讲 RoPE？\n\n旋转位置编码。\n"})
+    atoms = _atoms(notes)
+    assert [(a.section, a.question) for a in atoms] == [(("位置编码",), "讲讲 RoPE？")]
+
+
+def test_zhihu_figures_keep_image_and_caption(tmp_path: Path) -> None:
+    text = (
+        "### ViT 怎么切图？\n\n切成 16x16 的块。\n\n<figure><img src=\"https://pic1.zhimg.com/x.jpg\">"
+        "<figcaption>图 1：切块</figcaption></figure>\n"
+    )
+    notes = _write(tmp_path / "notes", {"a.md": text})
+    back = _back(_atoms(notes)[0], notes).html
+    assert "<figcaption>图 1：切块</figcaption>" in back
+    assert 'class="remote-image" href="https://pic1.zhimg.com/x.jpg"' in back
+    assert "&lt;figure" not in back

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote, unquote_plus
 
-from bagu2anki.parse.markdown import CONTAINERS
+from bagu2anki.parse.common import CONTAINERS
 
 # `[[target|alias]]` / `![[target|alias]]`, the target `file#Heading#Sub` or `file#^block-id`
 # (the file may be left out: `[[#^id]]`); `[[x]](url)` is a Markdown link, not ours.
@@ -182,3 +182,40 @@ def unfold_details(text: str) -> str:
         return "".join(out)
 
     return outside_code(text, segment)
+
+
+# Logseq block properties (`id:: 65a1…`, `collapsed:: true`) are the outliner's bookkeeping.
+LOGSEQ_PROPERTY = re.compile(
+    r"^[ \t]*(?:[-*][ \t]+)?(?:id|collapsed|heading|tags|alias|title|icon|template|public|filters|"
+    r"background-color|created-at|updated-at|card-[a-z-]+|query-[a-z-]+)::(?:[ \t].*)?$\n?",
+    re.M,
+)
+
+
+def logseq_properties(text: str) -> str:
+    """Logseq's property lines left out (never inside code)."""
+    if "::" not in text:
+        return text
+    return outside_code(text, lambda part: LOGSEQ_PROPERTY.sub("", part))
+
+
+_SENTENCE_THEN_RULE = re.compile(r"^(?P<text>[^\n]*(?:[。！？!?；;.]|[^\n]{40,}))[ \t]*\n(?P<rule> {0,3}-{3,}[ \t]*)$", re.M)
+
+
+def separators(text: str) -> str:
+    """`答案的最后一句。` directly over `---`: a separator between cards, not a heading (CommonMark
+    would make the sentence a setext heading). The rule becomes `***`, the same break, on the
+    same line; titles (no sentence end, short) keep their setext reading. Front matter and code
+    are left alone."""
+    if "---" not in text:
+        return text
+    body_from = 0
+    if text.startswith("---"):
+        close = re.search(r"^(?:---|\.\.\.)[ \t]*$", text[3:], re.M)
+        body_from = 3 + close.end() if close else len(text)
+    head, body = text[:body_from], text[body_from:]
+
+    def fix(part: str) -> str:
+        return _SENTENCE_THEN_RULE.sub(lambda m: m.group("text") + "\n" + m.group("rule").replace("-", "*"), part)
+
+    return head + outside_code(body, fix)

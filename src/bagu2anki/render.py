@@ -31,14 +31,14 @@ from bagu2anki.images import RAW_IMG_RE, ImageEnv, image_html, raw_image
 from bagu2anki.model import Atom
 from bagu2anki.parse import hexo
 from bagu2anki.parse import math as mathx
+from bagu2anki.parse.common import is_container
 from bagu2anki.parse.flatten import to_markdown
-from bagu2anki.parse.markdown import is_container
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "mark", "ol", "p", "pre",
     "s", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th", "thead", "tr",
-    "u", "ul", "input", "aside",
+    "u", "ul", "input", "aside", "figure", "figcaption",
 }
 ALLOWED_ATTRS = {
     "*": {"class"},
@@ -158,6 +158,8 @@ class Renderer:
         src = prepare.obsidian_callouts(src)
         if atom.fmt == "text":
             src = to_markdown(src)
+        else:
+            src = prepare.separators(prepare.logseq_properties(src))
         protected, spans = _protected(src)
         if self.fast and _fast_ok(protected):
             return self._fast_answer(protected, spans)

@@ -73,12 +73,16 @@ def _heading_question(
         return q, num, kind
     if asked_majority and rules.asks_unmarked(q.lstrip("⭐★☆🔥✨❗‼️ ")):
         return q, num, kind  # `### 说一说 YaRN` among headings that end in `？`
+    if _HANDS_ON_RE.match(q):
+        return q, num, kind or "手撕"  # `## 手撕 MHA`, its 题目 / 代码 / 复杂度 kept as one answer
     interview = _INTERVIEW_RE.match(q)
     if interview is not None and rules.asks_unmarked(q[interview.end() :]):
         return q[interview.end() :], num, kind  # `## 面试专项：LoRA 参数怎么调`
     return None
 
 
+_FOLLOW_UPS = ("那", "那么", "所以", "因此", "但是", "可是", "而", "这", "此时")
+_HANDS_ON_RE = re.compile(r"^(?:手撕|手写|手推)\s*\S")
 _INTERVIEW_RE = re.compile(r"^(?:面试专项|面试题|面试追问|高频面试题|高频题|面试官追问)\s*[:：]\s*")
 
 
@@ -96,16 +100,23 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 if rules.asks(q):
                     asked[lvl] += 1
     majority = {lvl: asked[lvl] * 2 >= numbered[lvl] for lvl in numbered}
-    # Headings at a level that mostly end in `？` make the others there that ask in words
-    # (`说一说…`, `…的区别`) questions too.
-    marked: Counter[int] = Counter()
-    headings: Counter[int] = Counter()
+    # Sibling headings (same parent, same level) of which a third or more end in `？` make the others
+    # among them that ask in words (`说一说…`, `…的区别`, `A vs B`) questions too.
+    marked: Counter[tuple[int, int]] = Counter()
+    siblings: Counter[tuple[int, int]] = Counter()
+    group_of: dict[int, tuple[int, int]] = {}
+    parents: list[tuple[int, int]] = []  # (level, token index) of the open headings
     for i, t in enumerate(tokens):
         if t.type == "heading_open" and t.level == 0:
             lvl = int(t.tag[1])
-            headings[lvl] += 1
-            marked[lvl] += rules.ends_with_question_mark(strip_heading(inline_text(tokens, i)))
-    marked_majority = {lvl: marked[lvl] >= 2 and marked[lvl] * 2 >= headings[lvl] for lvl in headings}
+            while parents and parents[-1][0] >= lvl:
+                parents.pop()
+            group = (parents[-1][1] if parents else -1, lvl)
+            parents.append((lvl, i))
+            group_of[i] = group
+            siblings[group] += 1
+            marked[group] += rules.ends_with_question_mark(strip_heading(inline_text(tokens, i)))
+    marked_majority = {g: marked[g] >= 1 and marked[g] * 3 >= siblings[g] for g in siblings}
 
     events: list[Event] = []
     open_kind: str | None = None  # "heading" | "inline" | None
@@ -122,7 +133,8 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
         if t.type == "heading_open":
             lvl = int(t.tag[1])
             text = inline_text(tokens, i)
-            hq = _heading_question(text, majority.get(lvl, False), marked_majority.get(lvl, False)) if lvl > 1 else None
+            asked_around = marked_majority.get(group_of.get(i, (-1, lvl)), False)
+            hq = _heading_question(text, majority.get(lvl, False), asked_around) if lvl > 1 else None
             if hq is not None:
                 q, num, kind = hq
                 events.append(Event(start, "question", lvl, q, num, kind, "", t.map[1], via="heading"))
@@ -145,6 +157,8 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 num, kind, qtext = rules.split_question(" ".join(r.strip() for r in rows[:card]))
                 events.append(Event(start, "question", 0, qtext, num, kind, "", start + card + 1, via="flashcard"))
                 open_kind = "inline"
+            elif mark is not None and open_kind == "heading" and mark.question.startswith(_FOLLOW_UPS):
+                pass  # `**那为什么 NLP 里不用 BN 呢？**` inside an answer: the answer's own turn
             elif mark is not None:
                 events.append(
                     Event(
@@ -250,6 +264,19 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 and len(items) >= 1 + (0 if folded_answers else 1)
                 and len(asking) * 5 >= len(items) * 3
             )
+            if not q_list and t.type == "ordered_list_open" and len(items) == 1 and "\n" not in items[0][1]:
+                # `1. LoRA 的原理是什么？` / (blank) / `答案…` / `2. …`: each question its own list
+                single = _numbered_unmarked(f"{items[0][3]}. {items[0][1]}", events, after_heading, open_kind)
+                if single is not None:
+                    line0, _text, indent0, _num = items[0]
+                    events.append(
+                        Event(line0, "question", 0, single.question, single.number, single.kind, "", line0 + 1,
+                              item_indent=indent0, via="numbered-item")
+                    )
+                    open_kind = "inline"
+                    after_heading = False
+                    i = skip_block(tokens, i)
+                    continue
             nested = (
                 outline_topics(tokens, i, lines)
                 if t.type == "bullet_list_open" and not q_list and open_kind is None and not asking
@@ -275,6 +302,8 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                     q, _, after = first.partition("→")
                     num, kind, qtext = rules.split_question(strip_heading(q))  # `1. **简述 …**`: no stars
                     mark = rules.QuestionMark(qtext, num or item_number, kind, after.strip(), "list-question")
+                if mark is not None and mark.number is None and item_number is not None and q_list:
+                    mark = rules.QuestionMark(mark.question, item_number, mark.kind, mark.answer_head, mark.rule)
                 if mark is not None and mark.question:
                     events.append(
                         Event(

@@ -15,22 +15,12 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from bagu2anki import prepare
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import hexo
-from bagu2anki.parse.common import classify_answer, explicit_id, find_chain
+from bagu2anki.parse.common import classify_answer, explicit_id, find_chain, is_container
 from bagu2anki.parse.events import Event, demote_containers, find_events
-
-CONTAINERS = (
-    "tip", "info", "warning", "danger", "details", "note", "important", "caution", "success", "code-group",
-)
-
-
-def is_container(params: str, *_: object) -> bool:
-    """`::: tip 标题` opens a box of one of the known kinds. One container rule for all the
-    kinds: markdown-it tries every block rule on every line, so nine rules cost nine times."""
-    words = params.split(maxsplit=1)
-    return bool(words) and words[0] in CONTAINERS
 
 
 def block_parser() -> MarkdownIt:
@@ -48,7 +38,8 @@ _MD = block_parser()
 
 def read_markdown(src: SourceFile, diags: Diagnostics) -> Document:
     lines = src.text.split("\n")
-    view = hexo.block_view(src.text)  # Hexo `{% codeblock %}` as fences, line for line
+    # line for line: Hexo `{% codeblock %}` as fences, `句子。` over `---` a separator
+    view = prepare.separators(hexo.block_view(src.text))
     tokens = _MD.parse(view)
     _check_fences(src, tokens, view.split("\n") if view is not src.text else lines, diags)
     events = find_events(tokens, lines)
@@ -74,6 +65,7 @@ def _check_fences(src: SourceFile, tokens: list[Token], lines: list[str], diags:
             )
 
 
+_TRAILER = re.compile(r"^\s*(?:(?:-{3,}|\*{3,}|_{3,})|(?:<a\s+(?:name|id)=\"[^\"]*\"\s*>\s*</a>\s*)+)\s*$")
 _QUOTE_RE = re.compile(r"^[ \t]{0,3}> ?")
 _DETAILS_END_RE = re.compile(r"\n*[ \t]*</details>\s*$", re.I)
 
@@ -110,6 +102,7 @@ def _assemble(
 
     atoms: list[Atom] = []
     unattached: list[Unattached] = []
+    separators: set[int] = set()  # `---` and anchors cut off the end of answers: structure
     section: list[tuple[int, str]] = []
     first = kept[0].line if kept else n
     _collect_unattached(src, lines, 0, first, (), meta_lines, unattached)
@@ -130,13 +123,16 @@ def _assemble(
                 section.pop()
         body_lines = lines[ev.body_start : end]
         if ev.item_indent:
-            body_lines = [_dedent(b, ev.item_indent) for b in body_lines]
+            cols = len(lines[ev.line][: ev.item_indent].expandtabs(4))  # tabs count to the next 4
+            body_lines = [_dedent(b, cols) for b in body_lines]
         if ev.quote_end:
             body_lines = [
                 _QUOTE_RE.sub("", b, count=1) if ev.body_start + k < ev.quote_end else b for k, b in enumerate(body_lines)
             ]
-        while body_lines and not body_lines[-1].strip():
-            body_lines.pop()
+        while body_lines and (not body_lines[-1].strip() or _TRAILER.match(body_lines[-1])):
+            if body_lines[-1].strip():
+                separators.add(ev.body_start + len(body_lines))  # 1-based line of what goes
+            body_lines.pop()  # blank lines, a `---` between cards, an empty `<a name>` anchor
         last_line = ev.body_start + len(body_lines)
         body = "\n".join(body_lines).strip("\n")
         if ev.via == "details" and body.lower().count("</details") > body.lower().count("<details"):
@@ -160,7 +156,7 @@ def _assemble(
                 fmt="markdown",
             )
         )
-    structure = set(m + 1 for m in meta_lines)
+    structure = set(m + 1 for m in meta_lines) | separators
     for ev in kept:
         if ev.kind == "topic":
             structure.update(range(ev.line + 1, ev.body_start + 1))
@@ -172,10 +168,12 @@ def _titles(section: list[tuple[int, str]]) -> tuple[str, ...]:
 
 
 def _dedent(line: str, indent: int) -> str:
-    k = 0
-    while k < indent and k < len(line) and line[k] == " ":
-        k += 1
-    return line[k:]
+    """`line` without up to `indent` columns of leading white space (a tab reaches the next 4)."""
+    body = line.lstrip(" \t")
+    lead = line[: len(line) - len(body)]
+    if "\t" in lead:
+        lead = lead.expandtabs(4)  # Logseq indents with tabs
+    return lead[indent:] + body if len(lead) > indent else body
 
 
 _RICH_RE = re.compile(r"!\[[^\]]*\]\(|!\[\[")

@@ -92,6 +92,8 @@ _TRAILING_TAGS_RE = re.compile(
 _ASKS_UNMARKED_RE = re.compile(
     r"^(?:请)?(?:简述|简要介绍|介绍|谈谈|谈一谈|说说|说一说|讲讲|讲一讲|讲一下|说一下|解释|比较|对比|描述|阐述|概述|列举|分析)"
     r"|什么|为什么|为何|如何|怎么|怎样|哪些|哪个|哪种|是否|能否|有没有|区别|异同|差异|优缺点"
+    r"|\bvs\.?\s|\bversus\b|^(?:what|why|how|explain|compare|describe)\b",
+    re.I,
 )
 
 
@@ -116,7 +118,8 @@ def asks_unmarked(text: str) -> bool:
     t = strip_trailing_tags(text)
     if ends_with_question_mark(t):
         return True
-    if len(t) < 6 or len(t) > 60 or any(c in t for c in "。；;：:！!"):
+    t = re.split(r"[：:]\s*", t)[-1]  # `SwiGLU：为什么比 ReLU 好`: what follows the topic asks
+    if len(t) < 6 or len(t) > 60 or any(c in t for c in "。；;！!"):
         return False
     return bool(_ASKS_UNMARKED_RE.search(t))
 
@@ -309,8 +312,8 @@ def rule_flashcard(text: str) -> QuestionMark | None:
     q, a = m.group("q"), m.group("a")
     if (q[-1].isascii() and (q[-1].isalnum() or q[-1] == "_")) and (a[0].isascii() and (a[0].isalnum() or a[0] == "_")):
         return None
-    if len(q) < 2 or q.startswith(("#", ">", "|", ":")):
-        return None
+    if len(q) < 2 or q.startswith(("#", ">", "|", ":")) or re.fullmatch(r"[a-z][a-z0-9_-]*", q):
+        return None  # `collapsed:: true`, `tags:: 面试`: Logseq properties
     num, kind, question = split_question(q)
     return QuestionMark(question, num, kind, answer_head=a, rule="flashcard")
 
