@@ -330,3 +330,17 @@ def test_zhihu_figures_keep_image_and_caption(tmp_path: Path) -> None:
     assert "<figcaption>图 1：切块</figcaption>" in back
     assert 'class="remote-image" href="https://pic1.zhimg.com/x.jpg"' in back
     assert "&lt;figure" not in back
+
+
+def test_a_question_and_answer_table_gives_a_card_per_row(tmp_path: Path) -> None:
+    text = (
+        "## 速查\n\n| 问题 | 答案 |\n|---|---|\n| KV Cache 存什么？ | 历史 K、V<br>解码时复用 |\n| 为什么要缩放 | 方差随 $d_k$ 增大 |\n\n"
+        "表后说明。\n\n| 方法 | 显存 |\n|---|---|\n| 全参 | 大 |\n"
+    )
+    notes = _write(tmp_path / "notes", {"a.md": text})
+    atoms = _atoms(notes)
+    assert [(a.line, a.question) for a in atoms] == [(5, "KV Cache 存什么？"), (6, "为什么要缩放")]
+    back = _back(atoms[0], notes).html
+    assert "历史 K、V<br" in back and "解码时复用" in back
+    assert "\\(d_k\\)" in _back(atoms[1], notes).html
+    assert all("表后说明" not in a.answer and "全参" not in a.answer for a in atoms)

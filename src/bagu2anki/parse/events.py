@@ -22,6 +22,7 @@ from bagu2anki.parse.lists import (
     inline_text,
     item_has_body,
     outline_topics,
+    qa_table_rows,
     skip_block,
     top_items,
 )
@@ -30,7 +31,7 @@ from bagu2anki.parse.lists import (
 @dataclass
 class Event:
     line: int  # 0-based first line
-    kind: str  # "topic" | "question"
+    kind: str  # "topic" | "question" | "end" (what follows, up to the next event, is in no question)
     level: int = 0  # heading level (0 for inline questions)
     title: str = ""
     number: str | None = None
@@ -240,6 +241,20 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 open_kind = "inline"
                 after_heading = False
                 i += 1
+                continue
+        if t.type == "table_open" and open_kind != "heading":
+            table_rows = qa_table_rows(tokens, i)
+            if table_rows:
+                # `| 问题 | 答案 |`: a row per card; the header and what follows the table belong
+                # to no card
+                events.append(Event(start, "end", body_start=table_rows[0][0]))
+                for row_line, question, answer in table_rows:
+                    num, kind, qtext = rules.split_question(question)
+                    events.append(Event(row_line, "question", 0, qtext, num, kind, answer, row_line + 1, via="qa-table"))
+                events.append(Event(t.map[1], "end", body_start=t.map[1]))
+                open_kind = None
+                after_heading = False
+                i = skip_block(tokens, i)
                 continue
         if t.type in ("bullet_list_open", "ordered_list_open"):
             items = top_items(tokens, i)

@@ -150,3 +150,30 @@ def details_question(html_text: str) -> tuple[str, str | None, str | None, str, 
     rest = html_text[m.end() :].split("\n", 1)[0]
     rest = re.sub(r"</details>\s*$", "", rest, flags=re.I).strip()
     return q, num, kind, rest, html_text[: m.end()].count("\n")
+
+
+_Q_HEADER = re.compile(r"^(?:问题|问|题目|面试题|Q|Question)$", re.I)
+_A_HEADER = re.compile(r"^(?:答案|答|回答|参考答案|解答|要点|A|Answer)$", re.I)
+
+
+def qa_table_rows(tokens: list[Token], i: int) -> list[tuple[int, str, str]]:
+    """(line, question, answer) per body row of a table whose header reads 问题 | 答案 (or Q | A),
+    the cheat-sheet style; other tables (comparisons) give nothing."""
+    cells: list[list[str]] = []
+    lines: list[int] = []
+    j = i + 1
+    while j < len(tokens) and tokens[j].type != "table_close":
+        t = tokens[j]
+        if t.type == "tr_open" and t.map is not None:
+            cells.append([])
+            lines.append(t.map[0])
+        elif t.type == "inline" and cells:
+            cells[-1].append(t.content.strip())
+        j += 1
+    if len(cells) < 2 or len(cells[0]) < 2:
+        return []
+    head = [re.sub(r"[*_`]", "", c).strip() for c in cells[0]]
+    if not (_Q_HEADER.match(head[0]) and _A_HEADER.match(head[1])):
+        return []
+    body = zip(lines[1:], cells[1:], strict=True)
+    return [(line, row[0], " / ".join(c for c in row[1:] if c)) for line, row in body if row and row[0]]

@@ -108,6 +108,9 @@ def _assemble(
     _collect_unattached(src, lines, 0, first, (), meta_lines, unattached)
     for k, ev in enumerate(kept):
         end = kept[k + 1].line if k + 1 < len(kept) else n
+        if ev.kind == "end":
+            _collect_unattached(src, lines, ev.body_start, end, _titles(section), meta_lines, unattached)
+            continue
         if ev.kind == "topic":
             while section and section[-1][0] >= ev.level:
                 section.pop()
@@ -158,7 +161,7 @@ def _assemble(
         )
     structure = set(m + 1 for m in meta_lines) | separators
     for ev in kept:
-        if ev.kind == "topic":
+        if ev.kind in ("topic", "end"):
             structure.update(range(ev.line + 1, ev.body_start + 1))
     return Document(src, tuple(atoms), tuple(unattached), tuple(chains), tuple(sorted(structure)))
 
