@@ -27,7 +27,7 @@ from bagu2anki.identity import (
     modification_time,
 )
 from bagu2anki.model import Atom, Card
-from bagu2anki.parse import rules
+from bagu2anki.references import References
 from bagu2anki.render import Rendered, Renderer
 from bagu2anki.sources import file_title
 
@@ -42,45 +42,6 @@ NONE = '<span class="none">无</span>'
 
 def _noop(stage: str, done: int, total: int) -> None:
     return None
-
-
-class References:
-    """`见模板2 第5题` / `同 3.2` -> the atom it points at (same file first), or None.
-
-    The number is the question's own number where it has one, else its position in its section.
-    """
-
-    def __init__(self, atoms: Sequence[Atom]) -> None:
-        self.by_number: dict[str, list[Atom]] = defaultdict(list)
-        self._titles: dict[tuple[str, ...], list[str]] = {}  # section -> its titles, normalised
-        counters: dict[tuple[str, tuple[str, ...]], int] = defaultdict(int)
-        for cand in atoms:
-            counters[(cand.source, cand.section)] += 1
-            if cand.status in ("unanswered", "reference"):
-                continue
-            own = cand.number if cand.number is not None else str(counters[(cand.source, cand.section)])
-            self.by_number[own].append(cand)
-            head = own.split(".")[0]
-            if head != own:
-                self.by_number[head].append(cand)
-
-    def resolve(self, atom: Atom) -> Atom | None:
-        if not atom.reference:
-            return None
-        section, _, number = atom.reference.partition("#")
-        sec = rules.nfkc(section).strip().lower()
-        best: Atom | None = None
-        for cand in self.by_number.get(number, ()):
-            if cand is atom:
-                continue
-            titles = self._titles.get(cand.section)
-            if titles is None:
-                titles = self._titles[cand.section] = [rules.nfkc(t).lower() for t in cand.section]
-            if sec and not any(t == sec or t.endswith(sec) or sec.endswith(t) for t in titles):
-                continue
-            if best is None or (cand.source == atom.source and best.source != atom.source):
-                best = cand
-        return best
 
 
 @dataclass(frozen=True, slots=True)

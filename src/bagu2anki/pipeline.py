@@ -17,7 +17,7 @@ from typing import Any
 
 from bagu2anki import sources
 from bagu2anki.cache import BuildCache, key_of
-from bagu2anki.cards import References, make_cards, plan_job, render_answers, render_pool, roots_of
+from bagu2anki.cards import make_cards, plan_job, render_answers, render_pool, roots_of
 from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
 from bagu2anki.concepts.graph import ConceptGraph, build_graph
 from bagu2anki.concepts.recognize import acronyms_in, candidate_acronyms, recognize
@@ -28,6 +28,7 @@ from bagu2anki.model import Atom, Card, Document, SourceFile
 from bagu2anki.parse import read, rules
 from bagu2anki.parse.flatten import flattening_problems
 from bagu2anki.parse.math import find_math
+from bagu2anki.references import References
 from bagu2anki.render import Renderer
 from bagu2anki.spill import AnswerPark
 from bagu2anki.unread import check_reading

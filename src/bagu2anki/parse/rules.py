@@ -33,8 +33,9 @@ KINDS = (
 _KIND_RE = re.compile(
     r"^(?P<kind>" + "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True)) + r")\s*[:：]\s*(?P<rest>\S.*)$"
 )
-_NUMBER_RE = re.compile(
-    r"^(?:(?P<q>[Qq])\s*(?P<qn>\d{1,3})\s*[:：.．、]?|(?P<n>\d{1,3}(?:\.\d{1,2})*)\s*(?:[.．、]|\s)(?!\d))\s*(?P<rest>\S.*)$"
+_NUMBER_RE = re.compile(  # `3.` `3、` `3)` `（3）` `Q3:` `问题3：` `1.2`
+    r"^(?:(?P<q>[Qq]|问题|题目)\s*(?P<qn>\d{1,3})\s*[:：.．、]?|[（(](?P<pn>\d{1,3})[）)]"
+    r"|(?P<n>\d{1,3}(?:\.\d{1,2})*)\s*(?:[.．、)）]|\s)(?!\d))\s*(?P<rest>\S.*)$"
 )
 _QLABEL_RE = re.compile(
     r"^(?:(?P<label>Q|问|问题|面试官|Question)\s*\d*\s*[:：]|【\s*(?:Q|问|问题|题目|面试题)\s*\d*\s*】\s*[:：]?)\s*(?P<rest>\S.*)$",
@@ -141,7 +142,8 @@ def question_score(text: str) -> int:
     if kind_prefix(t)[0]:
         score += 2
     if t.endswith((":", "：")):
-        score -= 3
+        # `1.模型参数:` heads an answer's point; `1.介绍一下PPO:` still asks
+        score -= 1 if asks_unmarked(number_prefix(t)[1].rstrip(":： ")) else 3
     if t.endswith("。") and not ("？" in t or "?" in t):
         score -= 1
     if t.startswith(("-", "–", "—", "|")):
@@ -162,7 +164,7 @@ def number_prefix(text: str) -> tuple[str | None, str]:
     m = _NUMBER_RE.match(text.strip())
     if not m:
         return None, text.strip()
-    num = m.group("n") or m.group("qn")
+    num = m.group("n") or m.group("qn") or m.group("pn")
     return num, m.group("rest").strip()
 
 
@@ -346,10 +348,13 @@ REFERENCE_RE = re.compile(
 
 
 def parse_reference(answer: str) -> tuple[str, str] | None:
-    """`见模板2 第5题` / `同 3.2` / `参考 模板1 问题4` -> (section, number)."""
+    """`见模板2 第5题` / `同 3.2` / `参考 模板1 问题4` -> (section, number); `同上` -> ("", "^"),
+    the question before it."""
     lines = [ln.strip() for ln in answer.strip().splitlines() if ln.strip()]
     if len(lines) != 1:
         return None
+    if lines[0].rstrip("。.") in ("同上", "答案同上", "同上题"):
+        return "", "^"
     m = REFERENCE_RE.match(nfkc(lines[0]))
     if not m:
         return None

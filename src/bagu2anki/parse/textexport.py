@@ -274,7 +274,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             st.current_number = int(num.split(".")[0])
             st.sublist_last = 0
             atom_open = atom_open_flag = True
-            marks.append((i, "q", _Open(i, num, None, rest, st.section)))
+            marks.append((i, "q", _Open(i, num, None, rest.rstrip(":： ") or rest, st.section)))
             i += 1
             continue
         num, _rest = rules.number_prefix(s)
