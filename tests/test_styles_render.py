@@ -344,3 +344,16 @@ def test_a_question_and_answer_table_gives_a_card_per_row(tmp_path: Path) -> Non
     assert "历史 K、V<br" in back and "解码时复用" in back
     assert "\\(d_k\\)" in _back(atoms[1], notes).html
     assert all("表后说明" not in a.answer and "全参" not in a.answer for a in atoms)
+
+
+def test_footnotes_go_with_the_answer_that_cites_them(tmp_path: Path) -> None:
+    text = (
+        "## 1. 为什么要除以根号 d_k？\n\n方差随维度增长[^1]。\n\n## 2. 位置编码有哪些？\n\nRoPE、ALiBi。\n\n---\n\n"
+        "[^1]: Vaswani et al., 2017.\n\n编辑于 2024-03-12 · 著作权归作者所有\n"
+    )
+    notes = _write(tmp_path / "notes", {"a.md": text})
+    first, second = _atoms(notes)
+    assert first.answer == "方差随维度增长[^1]。\n\n[^1]: Vaswani et al., 2017."
+    assert second.answer == "RoPE、ALiBi。"
+    back = _back(first, notes).html
+    assert '<sup class="footnote-ref">' in back and "Vaswani et al., 2017." in back and "[^1]" not in back

@@ -20,6 +20,7 @@ import pyromark
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from bagu2anki import prepare
@@ -38,7 +39,7 @@ ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "mark", "ol", "p", "pre",
     "s", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th", "thead", "tr",
-    "u", "ul", "input", "aside", "figure", "figcaption",
+    "u", "ul", "input", "aside", "figure", "figcaption", "section",
 }
 ALLOWED_ATTRS = {
     "*": {"class"},
@@ -81,6 +82,7 @@ class Renderer:
         md.enable(["table", "strikethrough", "linkify"])
         md.use(front_matter_plugin)
         md.use(container_plugin, name="box", validate=is_container, render=_render_container)
+        md.use(footnote_plugin)  # `[^1]` and its `[^1]: …` (the reader brings them to the answer)
         md.add_render_rule("fence", _render_fence)
         md.add_render_rule("code_block", _render_fence)
         md.add_render_rule("html_inline", _render_html)
@@ -214,7 +216,7 @@ _PYROMARK_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STR
 # What only our markdown-it instance reads right: raw HTML and autolinks (`<`), bare links
 # (linkify), images, containers, front matter, a single `~` (pulldown-cmark strikes it
 # through), our own placeholder characters.
-_FAST_BLOCKERS = re.compile(r"[<\ue002\ue003]|!\[|:::|https?:|www\.|^---|(?<!~)~(?!~)", re.M)
+_FAST_BLOCKERS = re.compile(r"[<\ue002\ue003]|!\[|:::|https?:|www\.|^---|(?<!~)~(?!~)|\[\^", re.M)
 
 
 def _protected(text: str) -> tuple[str, list[mathx.MathSpan]]:

@@ -65,7 +65,10 @@ def _check_fences(src: SourceFile, tokens: list[Token], lines: list[str], diags:
             )
 
 
-_TRAILER = re.compile(r"^\s*(?:(?:-{3,}|\*{3,}|_{3,})|(?:<a\s+(?:name|id)=\"[^\"]*\"\s*>\s*</a>\s*)+)\s*$")
+_TRAILER = re.compile(  # what may close an answer and is no part of it
+    r"^\s*(?:(?:-{3,}|\*{3,}|_{3,})|(?:<a\s+(?:name|id)=\"[^\"]*\"\s*>\s*</a>\s*)+"
+    r"|(?:编辑于|发布于)\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}.*|.*著作权归作者所有.*)\s*$"  # Zhihu's footer
+)
 _QUOTE_RE = re.compile(r"^[ \t]{0,3}> ?")
 _DETAILS_END_RE = re.compile(r"\n*[ \t]*</details>\s*$", re.I)
 
@@ -103,6 +106,15 @@ def _assemble(
     atoms: list[Atom] = []
     unattached: list[Unattached] = []
     separators: set[int] = set()  # `---` and anchors cut off the end of answers: structure
+    # Footnote definitions (`[^1]: 出处`), wherever they sit, go with the answers that cite them.
+    notes = {
+        m.group(1): lines[k]
+        for k in range(n)
+        if k not in fence_lines and k not in meta_lines and (m := _FOOTNOTE_DEF.match(lines[k]))
+    }
+    if notes:
+        lines = ["" if _FOOTNOTE_DEF.match(ln) and k not in fence_lines else ln for k, ln in enumerate(lines)]
+        separators.update(k + 1 for k, ln in enumerate(src.text.split("\n")) if _FOOTNOTE_DEF.match(ln) and k not in fence_lines)
     section: list[tuple[int, str]] = []
     first = kept[0].line if kept else n
     _collect_unattached(src, lines, 0, first, (), meta_lines, unattached)
@@ -141,6 +153,8 @@ def _assemble(
         if ev.via == "details" and body.lower().count("</details") > body.lower().count("<details"):
             body = _DETAILS_END_RE.sub("", body)  # the wrapper's end is no part of the answer
         answer = "\n".join(x for x in (ev.answer_head.strip(), body) if x)
+        if notes:
+            answer = _with_footnotes(answer, notes)
         answer, given_id = explicit_id(answer)
         status, ref = classify_answer(answer)
         atoms.append(
@@ -164,6 +178,16 @@ def _assemble(
         if ev.kind in ("topic", "end"):
             structure.update(range(ev.line + 1, ev.body_start + 1))
     return Document(src, tuple(atoms), tuple(unattached), tuple(chains), tuple(sorted(structure)))
+
+
+_FOOTNOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:\s")
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+
+
+def _with_footnotes(answer: str, notes: dict[str, str]) -> str:
+    """The answer with the definitions of the footnotes it cites appended."""
+    cited = [k for k in dict.fromkeys(_FOOTNOTE_REF.findall(answer)) if k in notes]
+    return answer + "\n\n" + "\n".join(notes[k] for k in cited) if cited else answer
 
 
 def _titles(section: list[tuple[int, str]]) -> tuple[str, ...]:
