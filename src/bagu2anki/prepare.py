@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote, unquote_plus
 
+from bagu2anki.parse import rules
 from bagu2anki.parse.common import CONTAINERS
 
 # `[[target|alias]]` / `![[target|alias]]`, the target `file#Heading#Sub` or `file#^block-id`
@@ -185,11 +186,7 @@ def unfold_details(text: str) -> str:
 
 
 # Logseq block properties (`id:: 65a1…`, `collapsed:: true`) are the outliner's bookkeeping.
-LOGSEQ_PROPERTY = re.compile(
-    r"^[ \t]*(?:[-*][ \t]+)?(?:id|collapsed|heading|tags|alias|title|icon|template|public|filters|"
-    r"background-color|created-at|updated-at|card-[a-z-]+|query-[a-z-]+)::(?:[ \t].*)?$\n?",
-    re.M,
-)
+LOGSEQ_PROPERTY = re.compile(r"^[ \t]*(?:[-*][ \t]+)?(?:" + rules.LOGSEQ_KEYS + r")::(?:[ \t].*)?$\n?", re.M)
 
 
 def logseq_properties(text: str) -> str:
@@ -199,14 +196,14 @@ def logseq_properties(text: str) -> str:
     return outside_code(text, lambda part: LOGSEQ_PROPERTY.sub("", part))
 
 
-_SENTENCE_THEN_RULE = re.compile(r"^(?P<text>[^\n]*(?:[。！？!?；;.]|[^\n]{40,}))[ \t]*\n(?P<rule> {0,3}-{3,}[ \t]*)$", re.M)
+_SENTENCE_THEN_RULE = re.compile(r"^(?P<text>[^\n]*[^\s#|][。！!；;.])[ \t]*\n(?P<rule> {0,3}-{3,}[ \t]*)$", re.M)
 
 
 def separators(text: str) -> str:
     """`答案的最后一句。` directly over `---`: a separator between cards, not a heading (CommonMark
     would make the sentence a setext heading). The rule becomes `***`, the same break, on the
-    same line; titles (no sentence end, short) keep their setext reading. Front matter and code
-    are left alone."""
+    same line; titles and questions (`什么是 KV Cache？` over `---`, as pandoc writes headings)
+    keep their setext reading. Front matter and code are left alone."""
     if "---" not in text:
         return text
     body_from = 0

@@ -83,7 +83,7 @@ def _heading_question(
 
 
 _FOLLOW_UPS = ("那", "那么", "所以", "因此", "但是", "可是", "而", "这", "此时")
-_HANDS_ON_RE = re.compile(r"^(?:手撕|手写|手推)\s*\S")
+_HANDS_ON_RE = re.compile(r"^手撕\s*\S")  # not 手写: `手写数字识别实战` is MNIST
 _INTERVIEW_RE = re.compile(r"^(?:面试专项|面试题|面试追问|高频面试题|高频题|面试官追问)\s*[:：]\s*")
 
 
@@ -116,7 +116,8 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             parents.append((lvl, i))
             group_of[i] = group
             siblings[group] += 1
-            marked[group] += rules.ends_with_question_mark(strip_heading(inline_text(tokens, i)))
+            title = strip_heading(inline_text(tokens, i))
+            marked[group] += rules.ends_with_question_mark(title) or bool(_HANDS_ON_RE.match(title))
     marked_majority = {g: marked[g] >= 1 and marked[g] * 3 >= siblings[g] for g in siblings}
 
     events: list[Event] = []
@@ -178,11 +179,12 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                                     more.answer_head, start + k + 1, via="flashcard",
                                 )
                             )
-            elif (unmarked := _numbered_unmarked(content, events, after_heading, open_kind)) is not None:
+            elif (unmarked := _numbered_unmarked(content, events, after_heading, open_kind, lines, start)) is not None:
                 events.append(
                     Event(start, "question", 0, unmarked.question, unmarked.number, unmarked.kind, "", start + 1, via=unmarked.rule)
                 )
                 open_kind = "inline"
+                plain_section = True  # later lines that ask in this section are questions too
             elif (
                 "\n" not in content
                 and rules.ends_with_question_mark(content)
@@ -242,7 +244,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 after_heading = False
                 i += 1
                 continue
-        if t.type == "table_open" and open_kind != "heading":
+        if t.type == "table_open" and open_kind is None:
             table_rows = qa_table_rows(tokens, i)
             if table_rows:
                 # `| 问题 | 答案 |`: a row per card; the header and what follows the table belong
@@ -281,7 +283,9 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             )
             if not q_list and t.type == "ordered_list_open" and len(items) == 1 and "\n" not in items[0][1]:
                 # `1. LoRA 的原理是什么？` / (blank) / `答案…` / `2. …`: each question its own list
-                single = _numbered_unmarked(f"{items[0][3]}. {items[0][1]}", events, after_heading, open_kind)
+                single = _numbered_unmarked(
+                    f"{items[0][3]}. {items[0][1]}", events, after_heading, open_kind, lines, start
+                )
                 if single is not None:
                     line0, _text, indent0, _num = items[0]
                     events.append(
@@ -344,11 +348,14 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
 
 
 def _numbered_unmarked(
-    content: str, events: list[Event], after_heading: bool, open_kind: str | None
+    content: str, events: list[Event], after_heading: bool, open_kind: str | None, lines: list[str], start: int
 ) -> rules.QuestionMark | None:
-    """A one-line paragraph `N、…` / `**N. …**` that asks without a mark, continuing the
-    numbering of the questions before it (or opening it with 1 under a heading). Never inside a
-    heading question's answer, whose numbered points are its own."""
+    """A one-line paragraph `N、…` / `**N. …**` (or one-item list) that asks without a mark,
+    continuing the numbering of the questions before it (or opening it with 1 under a heading).
+    Not when the numbering is the answer's own: inside a heading question's answer, after a `1`
+    of the open question's answer, or when the same number comes again before the next heading
+    (a real question 2 after the answer's point 2) or the next number does not ask (a tutorial's
+    `1. 为什么需要归一化` / `2. 常见的归一化方法`), for a line that asks only in words."""
     if "\n" in content or open_kind == "heading":
         return None
     mark = rules.rule_numbered_unmarked(content)
@@ -357,9 +364,45 @@ def _numbered_unmarked(
     value = int(mark.number.split(".")[0])
     previous = next((ev for ev in reversed(events) if ev.kind == "question" or ev.level), None)
     if previous is None or previous.kind == "topic":
-        return mark if value == 1 and after_heading else None
-    head = (previous.number or "").split(".")[0]
-    return mark if head.isdigit() and value == int(head) + 1 else None
+        if not (value == 1 and after_heading):
+            return None
+    else:
+        head = (previous.number or "").split(".")[0]
+        if not (head.isdigit() and value == int(head) + 1):
+            return None
+        if any(_numbered(lines[k]) == 1 for k in range(previous.body_start, start)):
+            return None  # the open answer counts its own points from 1
+    if rules.ends_with_question_mark(content):
+        return mark
+    # asking only in words: not when the number comes again (a real question 2 after the
+    # answer's point 2), nor when the next number does not ask (a tutorial's subsections)
+    again, following = _numbers_ahead(lines, start, value)
+    if again or (following is not None and not rules.asks_unmarked(following)):
+        return None
+    return mark
+
+
+_NUMBERED_LINE = re.compile(r"^\s{0,3}(?:\*\*|__)?[（(]?(\d{1,3})(?:[.．、)）]|\s)")
+
+
+def _numbered(line: str) -> int | None:
+    m = _NUMBERED_LINE.match(line)
+    return int(m.group(1)) if m else None
+
+
+def _numbers_ahead(lines: list[str], start: int, value: int) -> tuple[bool, str | None]:
+    """Before the next heading: does `value` come again, and what does `value + 1` say."""
+    following: str | None = None
+    for k in range(start + 1, min(len(lines), start + 300)):
+        line = lines[k]
+        if line.startswith("#"):
+            break
+        number = _numbered(line)
+        if number == value:
+            return True, following
+        if number == value + 1 and following is None:
+            following = re.sub(r"^\s*(?:\*\*|__)?[（(]?\d{1,3}(?:[.．、)）]|\s)\s*", "", line).strip(" *_")
+    return False, following
 
 
 def _introduced(lines: list[str], start: int, events: list[Event]) -> bool:
@@ -374,8 +417,8 @@ def _introduced(lines: list[str], start: int, events: list[Event]) -> bool:
 
 def demote_containers(events: list[Event], lines: list[str]) -> list[Event]:
     """A heading that asks but holds two or more questions, with no answer of its own before
-    them, is a topic heading (`## 高频追问？` over a list of questions); so is a numbered
-    heading that was a question only by its numbering (`### 2.1 解码策略`) over one or more."""
+    them, is a topic heading (`## 高频追问？` over a list of questions); so is a heading without
+    a question mark (`### 2.1 解码策略`, `### 训练中常见的数值问题有哪些`) over one or more."""
     out = list(events)
     for k, ev in enumerate(out):
         if ev.kind != "question" or ev.level == 0:
@@ -392,7 +435,7 @@ def demote_containers(events: list[Event], lines: list[str]) -> list[Event]:
         own_answer = first_inner is not None and any(
             ln.strip() for ln in lines[ev.body_start : first_inner]
         )
-        needed = 2 if rules.asks(ev.title) else 1
-        if inner >= needed and not own_answer:
+        marked = rules.ends_with_question_mark(ev.title)
+        if (not marked and inner >= 1) or (inner >= 2 and not own_answer):
             out[k] = Event(ev.line, "topic", ev.level, ev.title, body_start=ev.body_start)
     return out

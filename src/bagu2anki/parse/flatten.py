@@ -270,7 +270,11 @@ def _split_glued_prose(line: str) -> tuple[str, str]:
     return line, ""
 
 
-_CODE_START = re.compile(r"^(?:class \w+.*:\s*$|def \w+\(|import \w|from [\w.]+ import \w|@\w)")
+_CODE_START = re.compile(  # ASCII names only: `class imbalance 常见的处理方法有:` is prose
+    r"^(?:class [A-Za-z_]\w*(?:\([^)]*\))?\s*:\s*$|def [A-Za-z_]\w*\(|import [A-Za-z_][\w.]*(?:\s+as\s+\w+)?\s*(?:,|$)"
+    r"|from [A-Za-z_][\w.]* import [A-Za-z_*]|@[A-Za-z_])",
+    re.A,
+)
 
 
 def _bare_code_run(lines: list[str], i: int) -> tuple[list[str], int, str] | None:

@@ -8,6 +8,7 @@ cut from the source lines, so every line lands in exactly one atom or section pr
 from __future__ import annotations
 
 import re
+import textwrap
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -150,6 +151,8 @@ def _assemble(
             body_lines.pop()  # blank lines, a `---` between cards, an empty `<a name>` anchor
         last_line = ev.body_start + len(body_lines)
         body = "\n".join(body_lines).strip("\n")
+        if ev.item_indent:
+            body = textwrap.dedent(body)  # an outline's answer indented deeper than its question
         if ev.via == "details" and body.lower().count("</details") > body.lower().count("<details"):
             body = _DETAILS_END_RE.sub("", body)  # the wrapper's end is no part of the answer
         answer = "\n".join(x for x in (ev.answer_head.strip(), body) if x)

@@ -272,12 +272,12 @@ def rule_numbered_unmarked(text: str) -> QuestionMark | None:
     return QuestionMark(q, num, kind, rule="numbered-unmarked")
 
 
-_TASK_RE = re.compile(r"^(?:请)?(?:设计|实现|手写|手撕|推导|证明|写出|写一个)")
+_TASK_RE = re.compile(r"^(?:请)?(?:设计一个|设计一套|手撕)")  # `实现一个…` is as often a tutorial's goal
 
 
 def rule_bold_task(text: str) -> QuestionMark | None:
     """`**设计一个企业知识库问答系统**：从文档接入、切分…` in a list of interview questions: the bold
-    part sets a task (设计 / 实现 / 手写 / 推导 …), what follows the colon answers it. Only for list
+    part sets a task (设计一个… / 手撕…), what follows the colon answers it. Only for list
     items (a bold lead in a paragraph is an answer's own emphasis)."""
     lead = bold_lead(text)
     if lead is None or not lead[1].startswith((":", "：")):
@@ -298,6 +298,12 @@ def callout_question(first_line: str) -> str | None:
     return m.group("title").strip() if m else None
 
 
+# Logseq's block properties (`id:: …`, `collapsed:: true`): bookkeeping, not cards or content.
+LOGSEQ_KEYS = (
+    r"id|collapsed|heading|tags|alias|title|icon|template|public|filters|background-color|"
+    r"created-at|updated-at|card-[a-z-]+|query-[a-z-]+"
+)
+_LOGSEQ_KEY = re.compile(LOGSEQ_KEYS)
 _FLASHCARD_RE = re.compile(r"^(?P<q>[^`]*?\S)\s*:{2,3}\s*(?P<a>\S.*)$")
 
 
@@ -314,7 +320,7 @@ def rule_flashcard(text: str) -> QuestionMark | None:
     q, a = m.group("q"), m.group("a")
     if (q[-1].isascii() and (q[-1].isalnum() or q[-1] == "_")) and (a[0].isascii() and (a[0].isalnum() or a[0] == "_")):
         return None
-    if len(q) < 2 or q.startswith(("#", ">", "|", ":")) or re.fullmatch(r"[a-z][a-z0-9_-]*", q):
+    if len(q) < 2 or q.startswith(("#", ">", "|", ":")) or _LOGSEQ_KEY.fullmatch(q):
         return None  # `collapsed:: true`, `tags:: 面试`: Logseq properties
     num, kind, question = split_question(q)
     return QuestionMark(question, num, kind, answer_head=a, rule="flashcard")

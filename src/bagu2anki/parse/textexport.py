@@ -44,6 +44,24 @@ _CODE_ROW = re.compile(
     r"^\s*\d{1,4}\s*\|.*\|\s*$|^\s*\d{1,4} +(?:import|from|def|class|return|for|while|if|elif|else|try|except|with|print)\b"
 )
 _TASK = re.compile(r"^(?:手撕|手写|实现|设计|推导|写一个)")
+_PAREN_NUMBER = re.compile(r"^\s*(?:[（(]\d{1,3}[）)]|\d{1,3}[)）])")
+_CN_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九", 1)}
+
+
+def _cn_value(title: str) -> int | None:
+    """`二、微调` -> 2, `十二、…` -> 12; None for a title not numbered that way."""
+    m = _CN_NUMBERED.match(title.strip())
+    if m is None:
+        return None
+    word = m.group(0)[:-1]
+    if word == "十":
+        return 10
+    if word.startswith("十"):
+        return 10 + _CN_DIGITS.get(word[1:], 0)
+    if "十" in word:
+        tens, _, ones = word.partition("十")
+        return 10 * _CN_DIGITS.get(tens, 0) + _CN_DIGITS.get(ones, 0)
+    return _CN_DIGITS.get(word)
 LOOKAHEAD = 300  # lines looked ahead to settle an ambiguous number
 
 
@@ -81,6 +99,8 @@ class _State:
     sublist_last: int = 0
     section_shapes: set[str] = field(default_factory=set)
     title_depth: int = 0
+    cn_last: int = 0  # the last `一、` / `二、` section title's number
+    q_paren: bool | None = None  # the section's numbered questions are written `(3)` / `3)`
 
 
 def read_text(src: SourceFile, diags: Diagnostics) -> Document:
@@ -102,6 +122,11 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             return None  # `3 | # 作用:… |`, `4 import torch`: code that lost its fences
         num, rest = rules.number_prefix(lines[idx])
         if num is None or not rest:
+            return None
+        paren = _PAREN_NUMBER.match(lines[idx]) is not None
+        if st.q_paren is not None and paren != st.q_paren:
+            return None  # `(3) 为什么…` under questions numbered `3.`: the answer's own steps
+        if st.q_paren is None and paren and st.current_number:
             return None
         try:
             value = int(num.split(".")[0])
@@ -137,7 +162,10 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
                 continue
             num2, rest2 = rules.number_prefix(s2)
             if num2 is None:
-                if _title_like(s2) and not rules.kind_prefix(s2)[0] and j + 1 < n and rules.number_prefix(lines[j + 1])[0] == "1":
+                k = next_nonblank(j)
+                if _title_like(s2) and not rules.kind_prefix(s2)[0] and k < n and (
+                    rules.number_prefix(lines[k])[0] == "1" or rules.kind_prefix(lines[k].strip())[0]
+                ):
                     return False  # a new section starts
                 continue
             head = num2.split(".")[0]
@@ -167,6 +195,10 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
 
     def section_title_at(i: int) -> bool:
         if not _title_like(lines[i]):
+            return False
+        cn = _cn_value(lines[i])
+        if cn is not None and (cn != st.cn_last + 1 or (cn == 1 and atom_open_flag)):
+            # `一、数据并行` inside an answer: the count starts outside any answer and goes on
             return False
         # a question whose answer has not started yet does not hold this line
         atom_open = atom_open_flag and not (marks and marks[-1][1] == "q" and marks[-1][0] == i - 1)
@@ -251,6 +283,8 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             st.mode = None
             st.current_number = 0
             st.sublist_last = 0
+            st.q_paren = None
+            st.cn_last = _cn_value(title) or st.cn_last
             atom_open = atom_open_flag = False
             marks.append((i, "section", st.section))
             i += 1
@@ -271,6 +305,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
         if cand is not None and st.mode in (None, "numbered", "plain"):
             num, rest = cand
             st.mode = "numbered"
+            st.q_paren = _PAREN_NUMBER.match(s) is not None
             st.current_number = int(num.split(".")[0])
             st.sublist_last = 0
             atom_open = atom_open_flag = True
