@@ -7,13 +7,13 @@ from the source lines between events.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 from markdown_it.token import Token
 
 from bagu2anki.parse import rules
+from bagu2anki.parse.headings import FOLLOW_UPS, HANDS_ON_RE, heading_question, strip_heading
 from bagu2anki.parse.lists import (
     BOLD_LABEL_RE,
     OUTLINE_LEVEL,
@@ -26,6 +26,7 @@ from bagu2anki.parse.lists import (
     skip_block,
     top_items,
 )
+from bagu2anki.parse.numbering import introduced, numbered_unmarked
 
 
 @dataclass
@@ -41,50 +42,6 @@ class Event:
     item_indent: int = 0  # list item content indent to strip from the answer
     via: str = ""
     quote_end: int = 0  # answer lines before this one lose their `>` (`> [!question] …` callouts)
-
-
-_HEADING_ATTRS_RE = re.compile(
-    r"\s*\{\s*#[\w\-:.]+(?:\s+[.#]?[\w\-:.=\"']+)*\s*\}\s*$|\s+\^[A-Za-z0-9-]+\s*$"
-)
-
-
-def strip_heading(text: str) -> str:
-    """A heading's text without `**…**` around it, a trailing `{#id .class}` (Pandoc, Hugo) or
-    an Obsidian block id (` ^q1`)."""
-    t = _HEADING_ATTRS_RE.sub("", text.strip())
-    lead = rules.bold_lead(t)
-    if lead is not None and not lead[1]:
-        t = lead[0]
-    return t.strip()
-
-
-_CN_NUMBER = re.compile(r"^[一二三四五六七八九十百]+\s*[、.．]\s*")
-
-
-def _heading_question(
-    text: str, numbered_majority: bool, asked_majority: bool = False
-) -> tuple[str, str | None, str | None] | None:
-    t = _CN_NUMBER.sub("", strip_heading(text))
-    num, kind, q = rules.split_question(t)
-    if kind is not None or rules.q_label(t) is not None:
-        return q, num, kind
-    if rules.ends_with_question_mark(t):
-        return q, num, kind
-    if num is not None and (rules.asks(q) or numbered_majority):
-        return q, num, kind
-    if asked_majority and rules.asks_unmarked(q.lstrip("⭐★☆🔥✨❗‼️ ")):
-        return q, num, kind  # `### 说一说 YaRN` among headings that end in `？`
-    if _HANDS_ON_RE.match(q):
-        return q, num, kind or "手撕"  # `## 手撕 MHA`, its 题目 / 代码 / 复杂度 kept as one answer
-    interview = _INTERVIEW_RE.match(q)
-    if interview is not None and rules.asks_unmarked(q[interview.end() :]):
-        return q[interview.end() :], num, kind  # `## 面试专项：LoRA 参数怎么调`
-    return None
-
-
-_FOLLOW_UPS = ("那", "那么", "所以", "因此", "但是", "可是", "而", "这", "此时")
-_HANDS_ON_RE = re.compile(r"^手撕\s*\S")  # not 手写: `手写数字识别实战` is MNIST
-_INTERVIEW_RE = re.compile(r"^(?:面试专项|面试题|面试追问|高频面试题|高频题|面试官追问)\s*[:：]\s*")
 
 
 def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
@@ -117,7 +74,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             group_of[i] = group
             siblings[group] += 1
             title = strip_heading(inline_text(tokens, i))
-            marked[group] += rules.ends_with_question_mark(title) or bool(_HANDS_ON_RE.match(title))
+            marked[group] += rules.ends_with_question_mark(title) or bool(HANDS_ON_RE.match(title))
     marked_majority = {g: marked[g] >= 1 and marked[g] * 3 >= siblings[g] for g in siblings}
 
     events: list[Event] = []
@@ -136,7 +93,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             lvl = int(t.tag[1])
             text = inline_text(tokens, i)
             asked_around = marked_majority.get(group_of.get(i, (-1, lvl)), False)
-            hq = _heading_question(text, majority.get(lvl, False), asked_around) if lvl > 1 else None
+            hq = heading_question(text, majority.get(lvl, False), asked_around) if lvl > 1 else None
             if hq is not None:
                 q, num, kind = hq
                 events.append(Event(start, "question", lvl, q, num, kind, "", t.map[1], via="heading"))
@@ -159,7 +116,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 num, kind, qtext = rules.split_question(" ".join(r.strip() for r in rows[:card]))
                 events.append(Event(start, "question", 0, qtext, num, kind, "", start + card + 1, via="flashcard"))
                 open_kind = "inline"
-            elif mark is not None and open_kind == "heading" and mark.question.startswith(_FOLLOW_UPS):
+            elif mark is not None and open_kind == "heading" and mark.question.startswith(FOLLOW_UPS):
                 pass  # `**那为什么 NLP 里不用 BN 呢？**` inside an answer: the answer's own turn
             elif mark is not None:
                 events.append(
@@ -179,7 +136,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                                     more.answer_head, start + k + 1, via="flashcard",
                                 )
                             )
-            elif (unmarked := _numbered_unmarked(content, events, after_heading, open_kind, lines, start)) is not None:
+            elif (unmarked := numbered_unmarked(content, events, after_heading, open_kind, lines, start)) is not None:
                 events.append(
                     Event(start, "question", 0, unmarked.question, unmarked.number, unmarked.kind, "", start + 1, via=unmarked.rule)
                 )
@@ -260,7 +217,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 continue
         if t.type in ("bullet_list_open", "ordered_list_open"):
             items = top_items(tokens, i)
-            if open_kind is not None and _introduced(lines, start, events):
+            if open_kind is not None and introduced(lines, start, events):
                 # `主要有三个原因：` then `- **…？** …`: the list is that answer's, bold questions and all
                 after_heading = False
                 i = skip_block(tokens, i)
@@ -283,7 +240,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             )
             if not q_list and t.type == "ordered_list_open" and len(items) == 1 and "\n" not in items[0][1]:
                 # `1. LoRA 的原理是什么？` / (blank) / `答案…` / `2. …`: each question its own list
-                single = _numbered_unmarked(
+                single = numbered_unmarked(
                     f"{items[0][3]}. {items[0][1]}", events, after_heading, open_kind, lines, start
                 )
                 if single is not None:
@@ -345,74 +302,6 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
         after_heading = False if t.type not in ("front_matter",) else after_heading
         i += 1
     return events
-
-
-def _numbered_unmarked(
-    content: str, events: list[Event], after_heading: bool, open_kind: str | None, lines: list[str], start: int
-) -> rules.QuestionMark | None:
-    """A one-line paragraph `N、…` / `**N. …**` (or one-item list) that asks without a mark,
-    continuing the numbering of the questions before it (or opening it with 1 under a heading).
-    Not when the numbering is the answer's own: inside a heading question's answer, after a `1`
-    of the open question's answer, or when the same number comes again before the next heading
-    (a real question 2 after the answer's point 2) or the next number does not ask (a tutorial's
-    `1. 为什么需要归一化` / `2. 常见的归一化方法`), for a line that asks only in words."""
-    if "\n" in content or open_kind == "heading":
-        return None
-    mark = rules.rule_numbered_unmarked(content)
-    if mark is None or mark.number is None or not mark.number.split(".")[0].isdigit():
-        return None
-    value = int(mark.number.split(".")[0])
-    previous = next((ev for ev in reversed(events) if ev.kind == "question" or ev.level), None)
-    if previous is None or previous.kind == "topic":
-        if not (value == 1 and after_heading):
-            return None
-    else:
-        head = (previous.number or "").split(".")[0]
-        if not (head.isdigit() and value == int(head) + 1):
-            return None
-        if any(_numbered(lines[k]) == 1 for k in range(previous.body_start, start)):
-            return None  # the open answer counts its own points from 1
-    if rules.ends_with_question_mark(content):
-        return mark
-    # asking only in words: not when the number comes again (a real question 2 after the
-    # answer's point 2), nor when the next number does not ask (a tutorial's subsections)
-    again, following = _numbers_ahead(lines, start, value)
-    if again or (following is not None and not rules.asks_unmarked(following)):
-        return None
-    return mark
-
-
-_NUMBERED_LINE = re.compile(r"^\s{0,3}(?:\*\*|__)?[（(]?(\d{1,3})(?:[.．、)）]|\s)")
-
-
-def _numbered(line: str) -> int | None:
-    m = _NUMBERED_LINE.match(line)
-    return int(m.group(1)) if m else None
-
-
-def _numbers_ahead(lines: list[str], start: int, value: int) -> tuple[bool, str | None]:
-    """Before the next heading: does `value` come again, and what does `value + 1` say."""
-    following: str | None = None
-    for k in range(start + 1, min(len(lines), start + 300)):
-        line = lines[k]
-        if line.startswith("#"):
-            break
-        number = _numbered(line)
-        if number == value:
-            return True, following
-        if number == value + 1 and following is None:
-            following = re.sub(r"^\s*(?:\*\*|__)?[（(]?\d{1,3}(?:[.．、)）]|\s)\s*", "", line).strip(" *_")
-    return False, following
-
-
-def _introduced(lines: list[str], start: int, events: list[Event]) -> bool:
-    """The open question's answer leads into this list with a line ending in a colon."""
-    begin = events[-1].body_start if events else 0
-    for k in range(start - 1, begin - 1, -1):
-        text = lines[k].strip()
-        if text:
-            return k >= begin and text.rstrip("*_ ").endswith((":", "："))
-    return False
 
 
 def demote_containers(events: list[Event], lines: list[str]) -> list[Event]:

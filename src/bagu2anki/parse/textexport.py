@@ -15,70 +15,21 @@ from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import rules
 from bagu2anki.parse.common import classify_answer, explicit_id, find_chain
-
-_DIGITS = re.compile(r"\d+")
-_CN_NUMBERED = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]")
-_NUMBERED_LEAD = re.compile(r"^([^\d一二三四五六七八九十\s]{1,4})(?:\d+|[一二三四五六七八九十]+)(?:\s|[:：]|$)")
-
-
-def _shape(title: str) -> str:
-    """`模板1` / `模板2` / `模板B` / `第三轮` all have the shape of a numbered title; so do
-    `一、基础` and `四、英文面`."""
-    if _CN_NUMBERED.match(title.strip()):
-        return "#、"
-    lead = _NUMBERED_LEAD.match(rules.nfkc(title).strip().lower())
-    if lead is not None:
-        return lead.group(1) + "#"  # `项目一 企业知识库RAG` / `项目二 Agent 助手`: `项目#`
-    t = _DIGITS.sub("#", rules.nfkc(title).strip().lower())
-    t = re.sub(r"[一二三四五六七八九十]+", "#", t)
-    return re.sub(r"(?<=[^a-z])[a-z]$|^[a-z](?=[^a-z])", "#", t)
-
-
-# Words that name a part of an interview write-up: `美团一面`, `第二轮`, `模板3`, `RAG 专题`.
-_SECTION_WORD = re.compile(
-    r"(?:[一二三四五六七八九十\d]+面|(?:HR|hr|主管|交叉|终)面$|面试(?:题|八股|记录|总结|复盘)?$|[一二三四五六七八九十\d]+轮|模板|专题|合集|题库|篇$|章$)"
+from bagu2anki.parse.titles import (
+    KIND_TITLE,
+    SECTION_WORD,
+    cn_value,
+    same_family,
+    shape,
+    title_like,
 )
-# A title that names a kind of question: `代码题`, `手撕`, `项目八股`, `Agent八股`.
-_KIND_TITLE = re.compile(r"^(?:" + "|".join(map(re.escape, rules.KINDS)) + r"|.{0,12}八股)$", re.I)
+
 _CODE_ROW = re.compile(
     r"^\s*\d{1,4}\s*\|.*\|\s*$|^\s*\d{1,4} +(?:import|from|def|class|return|for|while|if|elif|else|try|except|with|print)\b"
 )
 _TASK = re.compile(r"^(?:手撕|手写|实现|设计|推导|写一个)")
 _PAREN_NUMBER = re.compile(r"^\s*(?:[（(]\d{1,3}[）)]|\d{1,3}[)）])")
-_CN_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九", 1)}
-
-
-def _cn_value(title: str) -> int | None:
-    """`二、微调` -> 2, `十二、…` -> 12; None for a title not numbered that way."""
-    m = _CN_NUMBERED.match(title.strip())
-    if m is None:
-        return None
-    word = m.group(0)[:-1]
-    if word == "十":
-        return 10
-    if word.startswith("十"):
-        return 10 + _CN_DIGITS.get(word[1:], 0)
-    if "十" in word:
-        tens, _, ones = word.partition("十")
-        return 10 * _CN_DIGITS.get(tens, 0) + _CN_DIGITS.get(ones, 0)
-    return _CN_DIGITS.get(word)
 LOOKAHEAD = 300  # lines looked ahead to settle an ambiguous number
-
-
-def _same_family(line: str, shapes: set[str]) -> bool:
-    """`HR面` is of the family of `#面` (一面, 二面): a short title with the same last character."""
-    s = rules.nfkc(line).strip().lower()
-    return len(s) <= 8 and any(len(sh) <= 8 and sh.startswith("#") and sh[-1:] == s[-1:] for sh in shapes)
-
-
-def _title_like(line: str) -> bool:
-    """A section title; also `模板6:阿里` / `项目二：RAG`, a numbered title with a name after a colon."""
-    if rules.looks_like_title(line):
-        return True
-    head, colon, tail = rules.nfkc(line).strip().partition(":")
-    return bool(colon) and _NUMBERED_LEAD.match(head + " ") is not None and rules.looks_like_title(head) and (
-        not tail.strip() or rules.looks_like_title(tail)
-    )
 
 
 @dataclass
@@ -163,7 +114,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             num2, rest2 = rules.number_prefix(s2)
             if num2 is None:
                 k = next_nonblank(j)
-                if _title_like(s2) and not rules.kind_prefix(s2)[0] and k < n and (
+                if title_like(s2) and not rules.kind_prefix(s2)[0] and k < n and (
                     rules.number_prefix(lines[k])[0] == "1" or rules.kind_prefix(lines[k].strip())[0]
                 ):
                     return False  # a new section starts
@@ -183,7 +134,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
                 continue
             num2, rest2 = rules.number_prefix(s2)
             if num2 is None or not num2.split(".")[0].isdigit() or not rest2:
-                if _title_like(s2) and k > j:
+                if title_like(s2) and k > j:
                     return False
                 continue
             value2 = int(num2.split(".")[0])
@@ -194,9 +145,9 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
         return False
 
     def section_title_at(i: int) -> bool:
-        if not _title_like(lines[i]):
+        if not title_like(lines[i]):
             return False
-        cn = _cn_value(lines[i])
+        cn = cn_value(lines[i])
         if cn is not None and (cn != st.cn_last + 1 or (cn == 1 and atom_open_flag)):
             # `一、数据并行` inside an answer: the count starts outside any answer and goes on
             return False
@@ -207,10 +158,10 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             return False
         nxt = lines[j]
         known_shape = (
-            _shape(lines[i]) in st.section_shapes
-            or _same_family(lines[i], st.section_shapes)
-            or bool(_SECTION_WORD.search(lines[i]))
-            or _KIND_TITLE.match(rules.nfkc(lines[i]).strip()) is not None
+            shape(lines[i]) in st.section_shapes
+            or same_family(lines[i], st.section_shapes)
+            or bool(SECTION_WORD.search(lines[i]))
+            or KIND_TITLE.match(rules.nfkc(lines[i]).strip()) is not None
         )
         if rules.kind_prefix(rules.number_prefix(nxt)[1])[0]:
             return (not atom_open) or known_shape
@@ -235,7 +186,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             )
         if known_shape and _standalone_question(lines, j):
             return True  # `HR面` after `一面` / `二面`, holding questions that only ask
-        if _title_like(nxt) and not atom_open:
+        if title_like(nxt) and not atom_open:
             # A title over a section title: the page title, or a part heading.
             return section_title_at(j)
         if not atom_open and st.title_depth == 0 and not marks:
@@ -250,7 +201,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
                 continue
             if rules.kind_prefix(rules.number_prefix(s)[1])[0] or rules.number_prefix(s)[0]:
                 return False
-            if _title_like(s) and section_title_at(j):
+            if title_like(s) and section_title_at(j):
                 return True
         return False
 
@@ -279,12 +230,12 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
                 st.title_depth = 1
             else:
                 st.section = st.section[: st.title_depth] + (title,)
-                st.section_shapes.add(_shape(title))
+                st.section_shapes.add(shape(title))
             st.mode = None
             st.current_number = 0
             st.sublist_last = 0
             st.q_paren = None
-            st.cn_last = _cn_value(title) or st.cn_last
+            st.cn_last = cn_value(title) or st.cn_last
             atom_open = atom_open_flag = False
             marks.append((i, "section", st.section))
             i += 1

@@ -1,0 +1,56 @@
+"""Headings in the Markdown reader: their text without decoration, and whether one asks.
+
+A heading is a question when it ends in `？` (tags after the mark allowed), carries a kind prefix
+or a `Q：` label, is numbered where most numbered headings at its level ask, asks in words among
+sibling headings that ask, or sets a hands-on task (`手撕 MHA`) or an interview topic that asks
+(`面试专项：LoRA 参数怎么调`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bagu2anki.parse import rules
+
+_HEADING_ATTRS_RE = re.compile(
+    r"\s*\{\s*#[\w\-:.]+(?:\s+[.#]?[\w\-:.=\"']+)*\s*\}\s*$|\s+\^[A-Za-z0-9-]+\s*$"
+)
+
+
+def strip_heading(text: str) -> str:
+    """A heading's text without `**…**` around it, a trailing `{#id .class}` (Pandoc, Hugo) or
+    an Obsidian block id (` ^q1`)."""
+    t = _HEADING_ATTRS_RE.sub("", text.strip())
+    lead = rules.bold_lead(t)
+    if lead is not None and not lead[1]:
+        t = lead[0]
+    return t.strip()
+
+
+_CN_NUMBER = re.compile(r"^[一二三四五六七八九十百]+\s*[、.．]\s*")
+
+
+def heading_question(
+    text: str, numbered_majority: bool, asked_majority: bool = False
+) -> tuple[str, str | None, str | None] | None:
+    t = _CN_NUMBER.sub("", strip_heading(text))
+    num, kind, q = rules.split_question(t)
+    if kind is not None or rules.q_label(t) is not None:
+        return q, num, kind
+    if rules.ends_with_question_mark(t):
+        return q, num, kind
+    if num is not None and (rules.asks(q) or numbered_majority):
+        return q, num, kind
+    if asked_majority and rules.asks_unmarked(q.lstrip("⭐★☆🔥✨❗‼️ ")):
+        return q, num, kind  # `### 说一说 YaRN` among headings that end in `？`
+    if HANDS_ON_RE.match(q):
+        return q, num, kind or "手撕"  # `## 手撕 MHA`, its 题目 / 代码 / 复杂度 kept as one answer
+    interview = _INTERVIEW_RE.match(q)
+    if interview is not None and rules.asks_unmarked(q[interview.end() :]):
+        return q[interview.end() :], num, kind  # `## 面试专项：LoRA 参数怎么调`
+    return None
+
+
+FOLLOW_UPS = ("那", "那么", "所以", "因此", "但是", "可是", "而", "这", "此时")
+HANDS_ON_RE = re.compile(r"^手撕\s*\S")  # not 手写: `手写数字识别实战` is MNIST
+_INTERVIEW_RE = re.compile(r"^(?:面试专项|面试题|面试追问|高频面试题|高频题|面试官追问)\s*[:：]\s*")

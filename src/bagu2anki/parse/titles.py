@@ -1,0 +1,66 @@
+"""Section titles in flat text exports: what a title line looks like (`模板3`, `模板6:阿里`,
+`项目一 知识库RAG`, `二、微调`, `代码题`, `HR面`) and which titles are of one family."""
+
+from __future__ import annotations
+
+import re
+
+from bagu2anki.parse import rules
+
+_DIGITS = re.compile(r"\d+")
+_CN_NUMBERED = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]")
+_NUMBERED_LEAD = re.compile(r"^([^\d一二三四五六七八九十\s]{1,4})(?:\d+|[一二三四五六七八九十]+)(?:\s|[:：]|$)")
+
+
+def shape(title: str) -> str:
+    """`模板1` / `模板2` / `模板B` / `第三轮` all have the shape of a numbered title; so do
+    `一、基础` and `四、英文面`."""
+    if _CN_NUMBERED.match(title.strip()):
+        return "#、"
+    lead = _NUMBERED_LEAD.match(rules.nfkc(title).strip().lower())
+    if lead is not None:
+        return lead.group(1) + "#"  # `项目一 企业知识库RAG` / `项目二 Agent 助手`: `项目#`
+    t = _DIGITS.sub("#", rules.nfkc(title).strip().lower())
+    t = re.sub(r"[一二三四五六七八九十]+", "#", t)
+    return re.sub(r"(?<=[^a-z])[a-z]$|^[a-z](?=[^a-z])", "#", t)
+
+
+# Words that name a part of an interview write-up: `美团一面`, `第二轮`, `模板3`, `RAG 专题`.
+SECTION_WORD = re.compile(
+    r"(?:[一二三四五六七八九十\d]+面|(?:HR|hr|主管|交叉|终)面$|面试(?:题|八股|记录|总结|复盘)?$|[一二三四五六七八九十\d]+轮|模板|专题|合集|题库|篇$|章$)"
+)
+# A title that names a kind of question: `代码题`, `手撕`, `项目八股`, `Agent八股`.
+KIND_TITLE = re.compile(r"^(?:" + "|".join(map(re.escape, rules.KINDS)) + r"|.{0,12}八股)$", re.I)
+_CN_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九", 1)}
+
+
+def cn_value(title: str) -> int | None:
+    """`二、微调` -> 2, `十二、…` -> 12; None for a title not numbered that way."""
+    m = _CN_NUMBERED.match(title.strip())
+    if m is None:
+        return None
+    word = m.group(0)[:-1]
+    if word == "十":
+        return 10
+    if word.startswith("十"):
+        return 10 + _CN_DIGITS.get(word[1:], 0)
+    if "十" in word:
+        tens, _, ones = word.partition("十")
+        return 10 * _CN_DIGITS.get(tens, 0) + _CN_DIGITS.get(ones, 0)
+    return _CN_DIGITS.get(word)
+
+
+def same_family(line: str, shapes: set[str]) -> bool:
+    """`HR面` is of the family of `#面` (一面, 二面): a short title with the same last character."""
+    s = rules.nfkc(line).strip().lower()
+    return len(s) <= 8 and any(len(sh) <= 8 and sh.startswith("#") and sh[-1:] == s[-1:] for sh in shapes)
+
+
+def title_like(line: str) -> bool:
+    """A section title; also `模板6:阿里` / `项目二：RAG`, a numbered title with a name after a colon."""
+    if rules.looks_like_title(line):
+        return True
+    head, colon, tail = rules.nfkc(line).strip().partition(":")
+    return bool(colon) and _NUMBERED_LEAD.match(head + " ") is not None and rules.looks_like_title(head) and (
+        not tail.strip() or rules.looks_like_title(tail)
+    )
