@@ -383,7 +383,8 @@ def _plain_title(line: str) -> bool:
     return True
 
 
-_CN_TITLE_RE = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]\s*(?P<rest>\S.{0,19})$")
+CN_NUMBERED = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]")  # `二、微调`: chapter numbering
+_CN_TITLE_RE = re.compile(CN_NUMBERED.pattern + r"\s*(?P<rest>\S.{0,19})$")
 
 
 def looks_like_title(line: str) -> bool:

@@ -8,14 +8,13 @@ import re
 from bagu2anki.parse import rules
 
 _DIGITS = re.compile(r"\d+")
-_CN_NUMBERED = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]")
 _NUMBERED_LEAD = re.compile(r"^([^\d一二三四五六七八九十\s]{1,4})(?:\d+|[一二三四五六七八九十]+)(?:\s|[:：]|$)")
 
 
 def shape(title: str) -> str:
     """`模板1` / `模板2` / `模板B` / `第三轮` all have the shape of a numbered title; so do
     `一、基础` and `四、英文面`."""
-    if _CN_NUMBERED.match(title.strip()):
+    if rules.CN_NUMBERED.match(title.strip()):
         return "#、"
     lead = _NUMBERED_LEAD.match(rules.nfkc(title).strip().lower())
     if lead is not None:
@@ -36,7 +35,7 @@ _CN_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九", 1)}
 
 def cn_value(title: str) -> int | None:
     """`二、微调` -> 2, `十二、…` -> 12; None for a title not numbered that way."""
-    m = _CN_NUMBERED.match(title.strip())
+    m = rules.CN_NUMBERED.match(title.strip())
     if m is None:
         return None
     word = m.group(0)[:-1]
