@@ -251,3 +251,23 @@ def test_design_tasks_in_a_list_and_interview_headings() -> None:
         ("设计一个高并发推理服务", "批处理、限流、缓存。"),
         ("LoRA 参数怎么调", "先看任务复杂度，再定 r。"),
     ]
+
+
+@pytest.mark.parametrize(
+    "titles",
+    [
+        ("项目一 知识库", "项目二 Agent", "项目三 微调", "项目四 部署"),
+        ("一、基础", "二、进阶", "三、工程", "四、面经"),
+        ("模板5:字节", "模板6:阿里", "模板7:腾讯", "模板8:美团"),
+    ],
+    ids=["项目一", "一、", "模板5:字节"],
+)
+def test_seed_reads_the_same_under_other_section_titles(titles: tuple[str, ...]) -> None:
+    """The rest of the seed's notes name their sections otherwise; the questions must not move."""
+    text = need_seed().read_text(encoding="utf-8")
+    base = read_text(text, "seed.txt")
+    for k, title in enumerate(titles, 1):
+        text = text.replace(f"模板{k}", title)
+    doc = read_text(text, "seed.txt")
+    assert [a.question for a in doc.atoms] == [a.question for a in base.atoms]
+    assert [a.section[-1] for a in doc.atoms] == [titles[int(a.section[-1][-1]) - 1] for a in base.atoms]
