@@ -35,7 +35,7 @@ def numbered_unmarked(
         head = (previous.number or "").split(".")[0]
         if not (head.isdigit() and value == int(head) + 1):
             return None
-        if any(_numbered(lines[k]) == 1 for k in range(previous.body_start, start)):
+        if any(_numbered(lines[k]) == 1 for k in range(max(previous.body_start, start - 300), start)):
             return None  # the open answer counts its own points from 1
     if rules.ends_with_question_mark(content):
         return mark
