@@ -6,6 +6,7 @@ so prerequisites arrive first; one card per concept used in the notes can preced
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections import defaultdict
@@ -186,7 +187,8 @@ def deck_for(root: str, atom: Atom, flat: bool = False) -> str:
     return "::".join(parts)
 
 
-def _tag(text: str) -> str:
+@functools.lru_cache(maxsize=4096)
+def _tag(text: str) -> str:  # concept and section names repeat on thousands of cards
     return re.sub(r"\s+", "_", text.strip()).replace('"', "")
 
 
@@ -252,6 +254,11 @@ def make_cards(
     rendered = render_answers(renderer, cache, jobs, workers)
     progress("render", len(jobs), len(jobs))
 
+    @functools.cache
+    def related_item(j: int) -> str:  # a question is listed on up to five cards: escape it once
+        where = html.escape(" › ".join(atoms[j].section[-1:]))
+        return f'<li>{html.escape(atoms[j].question)} <span class="where">{where}</span></li>'
+
     cards: list[Card] = []
     order: list[tuple[tuple[int, int, int], int]] = []
     for i, prefix, r in zip(kept, prefixes, rendered, strict=True):
@@ -272,11 +279,7 @@ def make_cards(
                     related_idx.append(j)
         related = NONE
         if related_idx:
-            items = "".join(
-                f"<li>{html.escape(atoms[j].question)} <span class=\"where\">{html.escape(' › '.join(atoms[j].section[-1:]))}</span></li>"
-                for j in related_idx[:5]
-            )
-            related = f"<ul>{items}</ul>"
+            related = f"<ul>{''.join(related_item(j) for j in related_idx[:5])}</ul>"
         tags = tags_for(a, concepts)
         deck = deck_for(root_deck, a, cfg.flat_decks)
         guid = identity.guids[i]
