@@ -216,3 +216,12 @@ def test_the_starter_notes_stay_clean_under_strict(tmp_path: Path) -> None:
     assert code == 0, out
     items = _json(tmp_path, NOTES)
     assert all(i["severity"] == "info" for i in items), items
+
+
+def test_a_flat_answers_list_item_that_could_be_the_next_question_is_noted(tmp_path: Path) -> None:
+    text = "模板1\n1.RAG 的流程？\n检索再生成。\n2.怎么选 chunk 大小？\n1. 看文档结构\n2. 看模型窗口\n3. 为什么不能太小\n3.向量数据库怎么选型？\n看规模。\n"
+    notes = _notes(tmp_path, {"flat.txt": text})
+    code, out = _check(tmp_path, notes, "-v", "--strict")
+    assert code == 0, out  # informational: the reading is the likely one
+    assert "flat.txt:7: info: '3. 为什么不能太小' could be question 3" in out
+    assert "3 questions" in out

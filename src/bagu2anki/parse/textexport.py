@@ -266,6 +266,13 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
         num, _rest = rules.number_prefix(s)
         if num is not None and num.split(".")[0].isdigit() and atom_open and not _CODE_ROW.match(s):
             st.sublist_last = int(num.split(".")[0])
+            if st.mode == "numbered" and st.sublist_last == st.current_number + 1 and rules.question_score(s) >= 1:
+                diags.info(
+                    src.rel, i + 1,
+                    f"'{s[:30]}' could be question {st.sublist_last}; it was read as part of the answer to question "
+                    f"{st.current_number} (its numbered list)",
+                    "kept-in-answer",
+                )
         if (st.mode in (None, "plain") and _standalone_question(lines, i)) or (
             st.mode == "plain" and _asks_alone(s)
         ):
