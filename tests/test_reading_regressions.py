@@ -87,3 +87,41 @@ def test_flat_prose_that_starts_like_code_stays_prose() -> None:
     assert "```" not in md
     code = to_markdown("def f(x):\n    return x * 2\n上面就是实现。")
     assert code.startswith("```python\ndef f(x):\n    return x * 2\n```") and "上面就是实现。" in code
+
+
+def test_flat_a_later_answers_steps_do_not_swallow_questions() -> None:
+    doc = _read(
+        "模板2\n1.介绍一下RAG项目\n企业知识库问答。\n2.怎么解决LLM幻觉问题?\n1.数据清洗\n2.检索增强\n3.LoRA和全参微调的区别?\n"
+        "LoRA 只训练低秩矩阵。\n4.RAG的检索怎么优化?\n1.query改写\n2.混合检索\n3.重排\n",
+        "n.txt",
+    )
+    assert len(doc.atoms) == 4 and doc.atoms[2].question == "LoRA和全参微调的区别?"
+
+
+def test_flat_parenthesised_points_under_a_short_line_stay_in_the_answer() -> None:
+    doc = _read("模板1\n1.为什么现在都用decoder-only?\n主要有三点原因\n（1）训练效率高\n（2）zero-shot 能力强\n2.什么是GRPO?\n组内相对优势。\n", "n.txt")
+    assert [a.question for a in doc.atoms] == ["为什么现在都用decoder-only?", "什么是GRPO?"]
+    assert "（2）zero-shot 能力强" in doc.atoms[0].answer
+
+
+def test_flat_sections_whose_questions_skip_a_number() -> None:
+    doc = _read("面经\n字节\n1.什么是 KV Cache?\n缓存。\n2.什么是 GQA?\n分组。\n腾讯\n1.什么是 RoPE?\n旋转。\n3.什么是 MoE?\n专家。\n", "n.txt")
+    assert [a.section[-1] for a in doc.atoms] == ["字节", "字节", "腾讯", "腾讯"]
+
+
+def test_flat_a_part_two_may_open_at_chapter_four() -> None:
+    doc = _read("大模型面经(下)\n四、推理部署\n1.vLLM为什么快?\nPagedAttention。\n2.什么是投机解码?\n小模型起草。\n", "n.txt")
+    assert [a.section for a in doc.atoms] == [("大模型面经(下)", "四、推理部署")] * 2
+
+
+def test_a_bold_follow_up_keeps_the_numbered_heading_a_question() -> None:
+    doc = _read(
+        "### 1. 介绍一下 LoRA\n\n冻结原权重，训练低秩旁路。\n\n**为什么 B 要初始化为 0？**\n\n开始时旁路输出为 0。\n\n"
+        "### 2. LoRA 和全参微调的区别\n\n参数量不同。\n"
+    )
+    assert [a.question for a in doc.atoms] == ["介绍一下 LoRA", "为什么 B 要初始化为 0？", "LoRA 和全参微调的区别"]
+
+
+def test_problem_labels_with_answer_labels_are_questions() -> None:
+    doc = _read("问题：LoRA 的原理\n\n答案：冻结原权重，训练低秩旁路。\n\n问题：Transformer 的位置编码\n\n答案：sinusoidal、RoPE。\n")
+    assert [a.question for a in doc.atoms] == ["LoRA 的原理", "Transformer 的位置编码"]

@@ -7,6 +7,7 @@ from the source lines between events.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -110,6 +111,10 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             first = content.split("\n", 1)[0]
             mark = rules.match_line(first)
             rows = content.split("\n")
+            problem = rules.problem_label(first) if mark is None else None
+            if problem is not None and _answer_label_follows(rows, lines, t.map[1]):
+                p_num, p_kind, p_question = rules.split_question(problem)  # `问题：LoRA 的原理` / `答案：…`
+                mark = rules.QuestionMark(p_question, p_num, p_kind, rule="q-label")
             card = next((k for k, row in enumerate(rows[:4]) if row.strip() in ("?", "??")), 0)
             if card and mark is None:
                 # `问题` / `?` / `答案`: a multi-line card of Obsidian's Spaced Repetition plugin
@@ -304,27 +309,40 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
     return events
 
 
+_ANSWER_LABEL = re.compile(r"^\s*(?:\*\*|__|【)?\s*(?:答案|答|回答|A)\s*(?:\*\*|__|】)?\s*[:：]", re.I)
+
+
+def _answer_label_follows(rows: list[str], lines: list[str], end: int) -> bool:
+    """The paragraph's next row, or the next non-blank line after it, opens with `答案：`."""
+    nxt = rows[1] if len(rows) > 1 else next((ln for ln in lines[end : end + 3] if ln.strip()), "")
+    return bool(_ANSWER_LABEL.match(nxt))
+
+
 def demote_containers(events: list[Event], lines: list[str]) -> list[Event]:
     """A heading that asks but holds two or more questions, with no answer of its own before
     them, is a topic heading (`## 高频追问？` over a list of questions); so is a heading without
-    a question mark (`### 2.1 解码策略`, `### 训练中常见的数值问题有哪些`) over one or more."""
+    a question mark over question headings (`### 2.1 解码策略`, `### 训练中常见的数值问题有哪些`),
+    or over other questions with no answer of its own before them."""
     out = list(events)
     for k, ev in enumerate(out):
         if ev.kind != "question" or ev.level == 0:
             continue
-        inner = 0
+        inner = inner_headings = 0
         first_inner: int | None = None
         for later in out[k + 1 :]:
             if later.level and later.level <= ev.level:
                 break
             if later.kind == "question":
                 inner += 1
+                inner_headings += later.level > 0
                 if first_inner is None:
                     first_inner = later.line
         own_answer = first_inner is not None and any(
             ln.strip() for ln in lines[ev.body_start : first_inner]
         )
         marked = rules.ends_with_question_mark(ev.title)
-        if (not marked and inner >= 1) or (inner >= 2 and not own_answer):
+        # deeper question headings make an unmarked heading a section; a bold follow-up under
+        # `### 1. 介绍一下 LoRA` after its answer does not
+        if (not marked and (inner_headings >= 1 or (inner >= 1 and not own_answer))) or (inner >= 2 and not own_answer):
             out[k] = Event(ev.line, "topic", ev.level, ev.title, body_start=ev.body_start)
     return out

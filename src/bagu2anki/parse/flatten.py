@@ -12,6 +12,7 @@ import re
 from bagu2anki.parse import rules
 from bagu2anki.parse.math import MathProblem, find_math
 from bagu2anki.parse.repair import repair_flattened, repair_flattened_report
+from bagu2anki.parse.titles import looks_like_title
 
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -163,7 +164,7 @@ def _only_formula(line: str) -> bool:
 
 def _explains_formula(line: str) -> bool:
     s = line.strip()
-    return bool(s) and not rules.LIST_START.match(s) and not s.startswith(("\\(", "\\[", "|", "-")) and not rules.looks_like_title(s)
+    return bool(s) and not rules.LIST_START.match(s) and not s.startswith(("\\(", "\\[", "|", "-")) and not looks_like_title(s)
 
 
 def _add_line(blocks: list[tuple[str, list[str]]], kind: str, line: str) -> None:

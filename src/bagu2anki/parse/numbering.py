@@ -35,10 +35,12 @@ def numbered_unmarked(
         head = (previous.number or "").split(".")[0]
         if not (head.isdigit() and value == int(head) + 1):
             return None
-        if any(_numbered(lines[k]) == 1 for k in range(max(previous.body_start, start - 300), start)):
-            return None  # the open answer counts its own points from 1
     if rules.ends_with_question_mark(content):
-        return mark
+        return mark  # `2. …？` continuing the numbering: a question, as a lone line that asks is
+    if previous is not None and previous.kind != "topic" and any(
+        _numbered(lines[k]) == 1 for k in range(max(previous.body_start, start - 300), start)
+    ):
+        return None  # the open answer counts its own points from 1
     # asking only in words: not when the number comes again (a real question 2 after the
     # answer's point 2), nor when the next number does not ask (a tutorial's subsections)
     again, following = _numbers_ahead(lines, start, value)

@@ -102,6 +102,16 @@ def nfkc(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
 
 
+_PROBLEM_RE = re.compile(r"^\s*(?:\*\*|__)?问题(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<rest>\S.*)$")
+
+
+def problem_label(text: str) -> str | None:
+    """`问题：LoRA 的原理` / `**问题**：…` -> its text, whatever it says (the reader takes it for a
+    question only when an `答案：` line follows; see `q_label`)."""
+    m = _PROBLEM_RE.match(text)
+    return m.group("rest").strip() if m else None
+
+
 def strip_trailing_tags(text: str) -> str:
     """`KV Cache 为什么能加速？（高频）🔥` -> `KV Cache 为什么能加速？`."""
     return _TRAILING_TAGS_RE.sub("", text.rstrip().rstrip("*_ ")).rstrip().rstrip("*_ ").rstrip()
@@ -368,28 +378,5 @@ def parse_reference(answer: str) -> tuple[str, str] | None:
     return m.group("section") or "", num
 
 
-_SENTENCE_PUNCT = re.compile(r"[，。,:：？?！!；;、]|https?://")
+# a list item in flat text or Markdown: `-`, `*`, `•`, `1.`, `1)`, `1、`
 LIST_START = re.compile(r"^\s*(?:[-*+•]|\d+[.)．、])")
-
-
-def _plain_title(line: str) -> bool:
-    s = line.strip()
-    if not s or len(s) > 24:
-        return False
-    if _SENTENCE_PUNCT.search(s) or LIST_START.match(s) or s.startswith(("|", "\\", "(", "（")):
-        return False
-    if kind_prefix(s)[0] or number_prefix(s)[0] or parse_reference(s):
-        return False
-    return True
-
-
-CN_NUMBERED = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]")  # `二、微调`: chapter numbering
-_CN_TITLE_RE = re.compile(CN_NUMBERED.pattern + r"\s*(?P<rest>\S.{0,19})$")
-
-
-def looks_like_title(line: str) -> bool:
-    """A short line without sentence punctuation: a section title in a flat export (`模板3`,
-    also `二、微调`, the chapter numbering CSDN posts use)."""
-    s = line.strip()
-    m = _CN_TITLE_RE.match(s)
-    return _plain_title(m.group("rest") if m else s)

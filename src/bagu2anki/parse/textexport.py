@@ -30,6 +30,15 @@ _CODE_ROW = re.compile(
 _TASK = re.compile(r"^(?:手撕|手写|实现|设计|推导|写一个)")
 _PAREN_NUMBER = re.compile(r"^\s*(?:[（(]\d{1,3}[）)]|\d{1,3}[)）])")
 LOOKAHEAD = 300  # lines looked ahead to settle an ambiguous number
+_STYLE = re.compile(r"^\s*(?:[（(]\d+[）)]|\d+\s*([.．、)）])(\s?))")
+
+
+def _number_style(line: str) -> tuple[str, str]:
+    """How a numbered line is written: `1.` / `1. ` / `1、` / `（1）` differ."""
+    m = _STYLE.match(line)
+    if m is None:
+        return ("", "")
+    return (m.group(1) or "()", m.group(2) or "")
 
 
 @dataclass
@@ -120,14 +129,19 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
                     return False  # a new section starts
                 continue
             head = num2.split(".")[0]
-            if head.isdigit() and low <= int(head) <= high and rest2 and rules.question_score(s2) >= 0:
+            if not head.isdigit() or (_PAREN_NUMBER.match(s2) is not None) != bool(st.q_paren):
+                continue  # `（3）` in a later answer is no question number here
+            if low <= int(head) <= high and rest2 and rules.question_score(s2) >= 0:
                 return True
+            if int(head) > high and rules.question_score(s2) >= 1:
+                return False  # the questions have moved past: a later `3.` is another answer's step
         return False
 
     def old_numbering_goes_on(j: int) -> bool:
         """From line `j` (a `1.` under a short title), the section's numbering resumes (`4.` after
         the title's own 1, 2 under question 3): the title is a sub-heading of that answer."""
         run = 0
+        run_style = _number_style(lines[j])
         for k in range(j, min(n, j + LOOKAHEAD)):
             s2 = lines[k].strip()
             if not s2 or _CODE_ROW.match(s2):
@@ -138,17 +152,19 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
                     return False
                 continue
             value2 = int(num2.split(".")[0])
-            if value2 == run + 1:
+            if value2 == run + 1 and _number_style(s2) == run_style:
                 run = value2
-            elif value2 == st.current_number + 1 and (run < st.current_number or value2 <= run):
-                return True  # the section's next number, after the title's own run (or again)
+            elif value2 == st.current_number + 1 and _number_style(s2) != run_style:
+                # the section's next number, written as its questions are and not as the
+                # title's own steps (`1. 先拆…` / `2. …` then `4.效果怎么评估的`)
+                return True
         return False
 
     def section_title_at(i: int) -> bool:
         if not title_like(lines[i]):
             return False
         cn = cn_value(lines[i])
-        if cn is not None and (cn != st.cn_last + 1 or (cn == 1 and atom_open_flag)):
+        if cn is not None and ((st.cn_last and cn != st.cn_last + 1) or (not st.cn_last and atom_open_flag)):
             # `一、数据并行` inside an answer: the count starts outside any answer and goes on
             return False
         # a question whose answer has not started yet does not hold this line
@@ -157,6 +173,8 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
         if j >= n:
             return False
         nxt = lines[j]
+        if _PAREN_NUMBER.match(nxt):
+            return False  # `主要有三点原因` over `（1）…`: an answer's own points
         known_shape = (
             shape(lines[i]) in st.section_shapes
             or same_family(lines[i], st.section_shapes)
@@ -264,7 +282,8 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             i += 1
             continue
         num, _rest = rules.number_prefix(s)
-        if num is not None and num.split(".")[0].isdigit() and atom_open and not _CODE_ROW.match(s):
+        same_style = (_PAREN_NUMBER.match(s) is not None) == bool(st.q_paren)
+        if num is not None and num.split(".")[0].isdigit() and atom_open and not _CODE_ROW.match(s) and same_style:
             st.sublist_last = int(num.split(".")[0])
             if st.mode == "numbered" and st.sublist_last == st.current_number + 1 and rules.question_score(s) >= 1:
                 diags.info(

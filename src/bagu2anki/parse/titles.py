@@ -9,12 +9,36 @@ from bagu2anki.parse import rules
 
 _DIGITS = re.compile(r"\d+")
 _NUMBERED_LEAD = re.compile(r"^([^\d一二三四五六七八九十\s]{1,4})(?:\d+|[一二三四五六七八九十]+)(?:\s|[:：]|$)")
+_SENTENCE_PUNCT = re.compile(r"[，。,:：？?！!；;、]|https?://")
+
+
+def _plain_title(line: str) -> bool:
+    s = line.strip()
+    if not s or len(s) > 24:
+        return False
+    if _SENTENCE_PUNCT.search(s) or rules.LIST_START.match(s) or s.startswith(("|", "\\", "(", "（")):
+        return False
+    if rules.kind_prefix(s)[0] or rules.number_prefix(s)[0] or rules.parse_reference(s):
+        return False
+    return True
+
+
+CN_NUMBERED = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]")  # `二、微调`: chapter numbering
+_CN_TITLE_RE = re.compile(CN_NUMBERED.pattern + r"\s*(?P<rest>\S.{0,19})$")
+
+
+def looks_like_title(line: str) -> bool:
+    """A short line without sentence punctuation: a section title in a flat export (`模板3`,
+    also `二、微调`, the chapter numbering CSDN posts use)."""
+    s = line.strip()
+    m = _CN_TITLE_RE.match(s)
+    return _plain_title(m.group("rest") if m else s)
 
 
 def shape(title: str) -> str:
     """`模板1` / `模板2` / `模板B` / `第三轮` all have the shape of a numbered title; so do
     `一、基础` and `四、英文面`."""
-    if rules.CN_NUMBERED.match(title.strip()):
+    if CN_NUMBERED.match(title.strip()):
         return "#、"
     lead = _NUMBERED_LEAD.match(rules.nfkc(title).strip().lower())
     if lead is not None:
@@ -35,7 +59,7 @@ _CN_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九", 1)}
 
 def cn_value(title: str) -> int | None:
     """`二、微调` -> 2, `十二、…` -> 12; None for a title not numbered that way."""
-    m = rules.CN_NUMBERED.match(title.strip())
+    m = CN_NUMBERED.match(title.strip())
     if m is None:
         return None
     word = m.group(0)[:-1]
@@ -57,9 +81,9 @@ def same_family(line: str, shapes: set[str]) -> bool:
 
 def title_like(line: str) -> bool:
     """A section title; also `模板6:阿里` / `项目二：RAG`, a numbered title with a name after a colon."""
-    if rules.looks_like_title(line):
+    if looks_like_title(line):
         return True
     head, colon, tail = rules.nfkc(line).strip().partition(":")
-    return bool(colon) and _NUMBERED_LEAD.match(head + " ") is not None and rules.looks_like_title(head) and (
-        not tail.strip() or rules.looks_like_title(tail)
+    return bool(colon) and _NUMBERED_LEAD.match(head + " ") is not None and looks_like_title(head) and (
+        not tail.strip() or looks_like_title(tail)
     )
