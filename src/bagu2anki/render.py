@@ -30,7 +30,7 @@ from bagu2anki.fold import fold_answer, html_blocks, split_blocks, token_kind, v
 from bagu2anki.fold import plain_text as plain_text
 from bagu2anki.images import RAW_IMG_RE, ImageEnv, image_html, raw_image
 from bagu2anki.model import Atom
-from bagu2anki.parse import hexo
+from bagu2anki.parse import hexo, rules
 from bagu2anki.parse import math as mathx
 from bagu2anki.parse.common import is_container
 from bagu2anki.parse.flatten import to_markdown
@@ -55,12 +55,6 @@ ALLOWED_ATTRS = {
 PASS_THROUGH_TAGS = ALLOWED_TAGS | {"script", "style", "iframe", "object", "embed", "svg", "math", "font", "center"}
 _TAG_NAME_RE = re.compile(r"^</?\s*([A-Za-z][A-Za-z0-9-]*)")
 _HTML_COMMENT_RE = re.compile(r"^<!--.*-->$", re.S)
-_ANSWER_LABEL_RE = re.compile(  # `A：` / `**答：**` / `**回答**：` / `【答案】` opening an answer
-    r"^(?:(?:\*\*|__)?(?:A|答|答案|回答|参考答案)\s*[:：]\s*(?:\*\*|__)?"
-    r"|(?:\*\*|__)(?:A|答|答案|回答|参考答案)(?:\*\*|__)\s*[:：]"
-    r"|【\s*(?:答|答案|回答|参考答案|解答)\s*】\s*[:：]?)\s*",
-    re.I,
-)
 FOLD_THRESHOLD = 1000
 
 
@@ -152,7 +146,7 @@ class Renderer:
 
     def answer(self, atom: Atom, base: Path, root: Path, answer: str | None = None) -> Rendered:
         src = atom.answer if answer is None else answer
-        src = _ANSWER_LABEL_RE.sub("", src.lstrip(), count=1)
+        src = rules.ANSWER_LABEL.sub("", src.lstrip(), count=1)
         if atom.fmt == "markdown" and hexo.has_tags(src):
             src = hexo.to_markdown(src, Path(atom.source).stem)  # first: its code tags become fences
         if "</details" in src.lower() or "<details" in src.lower():

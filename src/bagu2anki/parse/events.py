@@ -7,7 +7,6 @@ from the source lines between events.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -309,13 +308,10 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
     return events
 
 
-_ANSWER_LABEL = re.compile(r"^\s*(?:\*\*|__|【)?\s*(?:答案|答|回答|A)\s*(?:\*\*|__|】)?\s*[:：]", re.I)
-
-
 def _answer_label_follows(rows: list[str], lines: list[str], end: int) -> bool:
     """The paragraph's next row, or the next non-blank line after it, opens with `答案：`."""
     nxt = rows[1] if len(rows) > 1 else next((ln for ln in lines[end : end + 3] if ln.strip()), "")
-    return bool(_ANSWER_LABEL.match(nxt))
+    return bool(rules.ANSWER_LABEL.match(nxt.lstrip()))
 
 
 def demote_containers(events: list[Event], lines: list[str]) -> list[Event]:

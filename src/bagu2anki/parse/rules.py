@@ -102,6 +102,12 @@ def nfkc(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
 
 
+ANSWER_LABEL = re.compile(  # `A：` / `**答：**` / `**回答**：` / `【答案】` opening an answer
+    r"^(?:(?:\*\*|__)?(?:A|答|答案|回答|参考答案)\s*[:：]\s*(?:\*\*|__)?"
+    r"|(?:\*\*|__)(?:A|答|答案|回答|参考答案)(?:\*\*|__)\s*[:：]"
+    r"|【\s*(?:答|答案|回答|参考答案|解答)\s*】\s*[:：]?)\s*",
+    re.I,
+)
 _PROBLEM_RE = re.compile(r"^\s*(?:\*\*|__)?问题(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<rest>\S.*)$")
 
 
