@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run lint, types and the tests.
-# Usage: bash scripts/test.sh [extra pytest args]
+#
+#   bash scripts/test.sh [pytest args]           pinned: exact versions and hashes from
+#                                                requirements/test.txt, in .venv-test/
+#   bash scripts/test.sh --latest [pytest args]  drift check: the newest releases that
+#                                                pyproject.toml allows, in .venv-latest/
+#
+# Debian's chromium and a CJK font come from apt-get when this runs as root (elsewhere the
+# browser tests skip with a reason); MathJax comes from npm (tests/js/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+mode=pinned
+if [ "${1:-}" = "--latest" ]; then mode=latest; shift; fi
 
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
@@ -16,12 +26,27 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-python3 -m pip install -q -e '.[test]'
-
-if command -v npm >/dev/null 2>&1 && [ ! -d tests/js/node_modules/mathjax-full ] && [ -f tests/js/package.json ]; then
-  (cd tests/js && npm install --no-audit --no-fund --silent) || echo "note: mathjax-full could not be installed; formula typesetting tests will skip" >&2
+venv=.venv-test
+[ "$mode" = latest ] && venv=.venv-latest
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+py="$PWD/$venv/bin/python"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+if [ "$mode" = pinned ]; then
+  # Every package at the exact version and hash in the lock; bagu2anki itself from this tree.
+  "$py" -m pip install -q --require-hashes -r requirements/test.txt
+  "$py" -m pip install -q --no-deps --no-build-isolation -e .
+else
+  "$py" -m pip install -q --upgrade pip setuptools
+  "$py" -m pip install -q --upgrade --upgrade-strategy eager -e '.[test]'
+  "$py" -m pip list --format=freeze > "$venv/installed.txt"
+  echo "drift check: installed releases listed in $venv/installed.txt" >&2
 fi
 
-python3 -m ruff check .
-python3 -m mypy
-python3 -m pytest "$@"
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/js/node_modules/mathjax-full ] && [ -f tests/js/package.json ]; then
+  (cd tests/js && npm ci --no-audit --no-fund --silent) || echo "note: mathjax-full could not be installed; formula typesetting tests will skip" >&2
+fi
+
+export PATH="$PWD/$venv/bin:$PATH"
+"$py" -m ruff check .
+"$py" -m mypy
+"$py" -m pytest "$@"

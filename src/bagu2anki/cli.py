@@ -162,9 +162,10 @@ def export_atoms(ctx: click.Context, paths: tuple[Path, ...], lock: Path | None,
 
     cfg = _config(ctx, paths, lock=lock, catalogue=catalogue)
     diags = Diagnostics()
-    out = click.get_text_stream("stdout")
+    out = sys.stdout.buffer  # JSON Lines are UTF-8 whatever the locale says
     for rec in atom_records(cfg, diags):
-        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        out.write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
+    out.flush()
     _print_diagnostics(diags, "text")
 
 

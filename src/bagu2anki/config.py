@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import sys
+import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -11,11 +11,6 @@ from typing import Any
 from bagu2anki.diagnostics import UserError
 from bagu2anki.render import FOLD_THRESHOLD
 from bagu2anki.sources import file_title
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ checks the meaning and merges the shipped catalogue with the user's.
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
 from rapidfuzz import fuzz, process
@@ -114,20 +114,9 @@ def read_yaml(text: str, path: str, origin: str, diags: Diagnostics) -> RawFile 
         loader.dispose()
 
 
-def _parse_toml(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    return cast(dict[str, Any], tomllib.loads(text))
-
-
 def read_toml(text: str, path: str, origin: str, diags: Diagnostics) -> RawFile | None:
     try:
-        data = _parse_toml(text)
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10 without tomli
-        diags.error(path, None, "reading TOML catalogues needs Python 3.11+ or 'tomli'")
-        return None
+        data = tomllib.loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError
         found = re.search(r"line (\d+)", str(exc))
         line = int(found.group(1)) if found else None
