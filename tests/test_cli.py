@@ -131,7 +131,7 @@ def test_check_exit_codes_and_formats(tmp_path: Path) -> None:
     strict = runner.invoke(main, ["check", str(notes), "--strict", "--lock", str(tmp_path / "l.lock")])
     assert strict.exit_code == 1
     gh = runner.invoke(main, ["check", str(notes), "--format", "github", "--lock", str(tmp_path / "l.lock")])
-    assert "::warning file=a.md,line=5::" in gh.output
+    assert f"::warning file={(notes / 'a.md').as_posix()},line=5::" in gh.output  # outside the working folder
     js = runner.invoke(main, ["check", str(notes), "--format", "json", "--lock", str(tmp_path / "l.lock")])
     items = json.loads(js.stdout)
     assert any(i["path"] == "a.md" and i["line"] == 5 for i in items)

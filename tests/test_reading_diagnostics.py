@@ -71,6 +71,8 @@ def _notes(tmp_path: Path, files: dict[str, str]) -> Path:
 
 def _check(tmp_path: Path, notes: Path, *args: str) -> tuple[int, str]:
     res = CliRunner().invoke(main, ["check", str(notes), "--lock", str(tmp_path / "l.lock"), *args])
+    if "github" in args:  # annotations name files from the working folder; these notes are elsewhere
+        return res.exit_code, res.output.replace(f"file={notes.as_posix()}/", "file=")
     return res.exit_code, res.output
 
 
@@ -89,7 +91,7 @@ def test_a_file_of_prose_with_no_question_is_a_warning(tmp_path: Path) -> None:
     assert (
         "prose.md:7: warning: no question read from 5 lines of text: questions are headings" in out
     )
-    assert "README" in out  # the hint points at the list of styles
+    assert "docs/reading.md" in out  # the hint points at the list of styles
     code, _ = _check(tmp_path, notes, "--strict")
     assert code == 1
     [item] = [i for i in _json(tmp_path, notes) if i["code"] == "no-questions"]
@@ -103,7 +105,7 @@ def test_questions_in_a_table_are_not_read_and_that_is_said(tmp_path: Path) -> N
     code, out = _check(tmp_path, notes, "--strict")
     assert code == 1
     assert "速查.md:3: warning: no question read from 3 lines of text" in out
-    assert "0 questions; 0 errors, 1 warnings" in out
+    assert "0 questions; 0 errors, 1 warning\n" in out
     (notes / "速查.md").write_text(TABLE.replace("| 考点 | 说明 |", "| 问题 | 答案 |"), encoding="utf-8")
     code, out = _check(tmp_path, notes, "--strict")
     assert code == 0, out

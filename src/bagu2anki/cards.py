@@ -33,7 +33,7 @@ from bagu2anki.render import Rendered, Renderer
 from bagu2anki.sources import file_title
 
 if TYPE_CHECKING:
-    from bagu2anki.pipeline import Analysis, Progress
+    from bagu2anki.analysis import Analysis, Progress
 
 
 # Every field carries text (an empty field reads as a broken note in Anki's checks); the card

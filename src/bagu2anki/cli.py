@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,7 +14,7 @@ import click
 
 from bagu2anki import __version__
 from bagu2anki.config import Config, apply_settings, load_settings
-from bagu2anki.diagnostics import Diagnostics, UserError
+from bagu2anki.diagnostics import Diagnostics, UserError, counted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,11 +41,23 @@ def _config(ctx: click.Context, paths: tuple[Path, ...], **kwargs: Any) -> Confi
     return cfg
 
 
-def _print_diagnostics(diags: Diagnostics, fmt: str, verbose: bool = False) -> None:
+def _from_cwd(path: str, roots: tuple[Path, ...]) -> str:
+    """A diagnostic's path (relative to its notes folder) as seen from the working folder, as
+    GitHub wants it for annotations: `notes/agent/agent.md` rather than `agent/agent.md`."""
+    for root in roots:
+        candidate = (root if root.is_dir() else root.parent) / path
+        if candidate.exists():
+            here, there = Path.cwd(), candidate.absolute()
+            inside = there.is_relative_to(here)
+            return (Path(os.path.relpath(there, here)) if inside else there).as_posix()
+    return path
+
+
+def _print_diagnostics(diags: Diagnostics, fmt: str, verbose: bool = False, roots: tuple[Path, ...] = ()) -> None:
     for d in diags.sorted():
         if d.severity == "info" and not verbose:
             continue
-        line = d.format_github() if fmt == "github" else d.format()
+        line = d.format_github(_from_cwd(d.path, roots)) if fmt == "github" else d.format()
         click.echo(line, err=True)
 
 
@@ -106,9 +119,9 @@ def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: s
     n_cards = len(result.cards) - result.concept_cards
     unanswered = sum(1 for a in atoms if a.status == "unanswered")
     click.echo(
-        f"{len(atoms)} questions from {len(result.analysis.documents)} files -> {n_cards} question cards"
-        f" + {result.concept_cards} concept cards; {unanswered} unanswered;"
-        f" {diags.errors} errors, {diags.warnings} warnings"
+        f"{counted(len(atoms), 'question')} from {counted(len(result.analysis.documents), 'file')}"
+        f" -> {counted(n_cards, 'question card')} + {counted(result.concept_cards, 'concept card')};"
+        f" {unanswered} unanswered; {counted(diags.errors, 'error')}, {counted(diags.warnings, 'warning')}"
     )
     for p in result.outputs:
         click.echo(f"  wrote {p}")
@@ -141,8 +154,12 @@ def check(ctx: click.Context, paths: tuple[Path, ...], strict: bool, fmt: str, v
     if fmt == "json":
         click.echo(diags.to_json())
     else:
-        _print_diagnostics(diags, fmt, verbose)
-        click.echo(f"{len(analysis.atoms)} questions; {diags.errors} errors, {diags.warnings} warnings", err=True)
+        _print_diagnostics(diags, fmt, verbose, cfg.paths)
+        click.echo(
+            f"{counted(len(analysis.atoms), 'question')}; {counted(diags.errors, 'error')}, "
+            f"{counted(diags.warnings, 'warning')}",
+            err=True,
+        )
     if diags.failed(strict):
         raise SystemExit(1)
 

@@ -42,10 +42,19 @@ def _lexer(lang: str) -> Any:
 
 
 def code_css() -> str:
-    """Token colours for light cards and for Anki's night mode (`.nightMode` on body).
+    """Token colours for light cards and for Anki's night mode (`.nightMode` on body), as shipped
+    in templates/code.css: the note type stays byte-for-byte the same whatever Pygments release
+    is installed (a new release's colours would otherwise make Anki re-import the note type).
 
     Only token rules: the code box's own background and padding come from card.css.
     """
+    from importlib import resources
+
+    return resources.files("bagu2anki.templates").joinpath("code.css").read_text(encoding="utf-8").rstrip("\n")
+
+
+def generate_code_css() -> str:
+    """templates/code.css from the installed Pygments: `python -m bagu2anki.code > templates/code.css`."""
     rules = [_token_rules(LIGHT_CODE_STYLE, ".highlight")]
     for night in (".nightMode", ".night_mode"):
         rules.append(_token_rules(NIGHT_CODE_STYLE, f"{night} .highlight"))
@@ -56,3 +65,7 @@ def _token_rules(style: str, scope: str) -> str:
     defs = HtmlFormatter(style=style).get_style_defs(scope)
     keep = [line for line in defs.splitlines() if line.startswith(scope + " .") and "linenos" not in line]
     return "\n".join(keep)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(generate_code_css())

@@ -26,9 +26,11 @@ class Diagnostic:
     def format(self) -> str:
         return f"{self.location()}: {self.severity}: {self.message}"
 
-    def format_github(self) -> str:
+    def format_github(self, path: str | None = None) -> str:
+        """A GitHub Actions annotation; `path` is the file as the repository names it."""
         level = {"error": "error", "warning": "warning", "info": "notice"}[self.severity]
-        props = f"file={self.path}"
+        file = (path or self.path).replace("%", "%25").replace(",", "%2C").replace(":", "%3A")
+        props = f"file={file}"
         if self.line:
             props += f",line={self.line}"
         msg = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -101,6 +103,17 @@ class Diagnostics:
 
     def to_json(self) -> str:
         return json.dumps([d.as_dict() for d in self.sorted()], ensure_ascii=False)
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """`1 file`, `2 files`: a count with its noun in the right number."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def clip(text: str, n: int) -> str:
+    """At most `n` characters of one line of `text`, with an ellipsis where it was cut."""
+    line = " ".join(text.split())
+    return line if len(line) <= n else line[: n - 1].rstrip() + "…"
 
 
 class UserError(click.ClickException):

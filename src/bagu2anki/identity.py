@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import os
 import re
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from bagu2anki.diagnostics import Diagnostics, UserError
+from bagu2anki.diagnostics import Diagnostics, UserError, clip
 from bagu2anki.model import Atom
 
 LOCK_VERSION = 1
@@ -75,7 +76,7 @@ class Lock:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise UserError(
                 f"{path}: the lock file cannot be read ({e}). It keeps your cards' identities: "
-                "restore it from git (`git checkout -- {path.name}`), or move it away to start "
+                f"restore it from git (`git checkout -- {path.name}`), or move it away to start "
                 "fresh identities (re-imported notes then become new cards)."
             ) from e
         if not isinstance(data, dict) or data.get("tool") != "bagu2anki":
@@ -219,7 +220,7 @@ def assign(atoms: Sequence[Atom], lock: Lock, diags: Diagnostics) -> Identity:
                     here.source,
                     here.line,
                     f"ambiguous identity: this question resembles several earlier ones "
-                    f"(e.g. '{earlier.question[:40]}'); it gets a new id. Add `<!-- id: … -->` to "
+                    f"(e.g. '{clip(earlier.question, 40)}'); it gets a new id. Add `<!-- id: … -->` to "
                     "the question to decide.",
                     "ambiguous-identity",
                 )
@@ -254,10 +255,23 @@ def build_clock() -> int:
     return int(time.time())
 
 
+_TAG_RE = re.compile(r"<[^<>]*>")
+_REF_RE = re.compile(r"""\b(?:src|href)=["']([^"'<>]*)["']""")
+
+
 def content_hash(parts: Sequence[str]) -> str:
+    """What the card says: its visible text and the images and links it points at.
+
+    Markup alone (how Pygments or markdown-it-py spell their spans and classes in a given
+    release) does not count, so a newer library release neither rewrites the lock nor makes
+    Anki re-import every note; a change in what a person reads or sees does.
+    """
     h = hashlib.sha256()
     for p in parts:
-        h.update(p.encode("utf-8"))
+        text = " ".join(html.unescape(_TAG_RE.sub(" ", p)).split())
+        h.update(text.encode("utf-8"))
+        h.update(b"\x00")
+        h.update("\x01".join(_REF_RE.findall(p)).encode("utf-8"))
         h.update(b"\x00")
     return h.hexdigest()[:20]
 

@@ -9,20 +9,21 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bagu2anki import sources
+from bagu2anki.analysis import Analysis, Progress
 from bagu2anki.cache import BuildCache, key_of
 from bagu2anki.cards import make_cards, plan_job, render_answers, render_pool, roots_of
 from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
-from bagu2anki.concepts.graph import ConceptGraph, build_graph
+from bagu2anki.concepts.graph import build_graph
 from bagu2anki.concepts.recognize import acronyms_in, candidate_acronyms, recognize
 from bagu2anki.config import Config
-from bagu2anki.diagnostics import Diagnostic, Diagnostics
+from bagu2anki.diagnostics import Diagnostic, Diagnostics, UserError, clip, counted
 from bagu2anki.identity import Identity, Lock, assign, build_clock
 from bagu2anki.model import Atom, Card, Document, SourceFile
 from bagu2anki.parse import read, rules
@@ -32,23 +33,6 @@ from bagu2anki.references import References
 from bagu2anki.render import Renderer
 from bagu2anki.spill import AnswerPark
 from bagu2anki.unread import check_reading
-
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """Everything read from the notes, before identities and rendering."""
-
-    documents: tuple[Document, ...]
-    """Each file's questions and unattached text; its `source.text` is dropped once parsed (the
-    atoms hold what is needed), so neither memory nor the build cache carries every file twice."""
-    atoms: tuple[Atom, ...]
-    catalogue: Catalogue
-    graph: ConceptGraph
-    links: tuple[tuple[tuple[str, ...], str | None], ...]
-    roots: tuple[tuple[str, Path, Path], ...]  # (source rel, file path, notes root) per document
-    acronyms: tuple[tuple[tuple[str, str], ...], ...] = ()  # candidate concepts per atom
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +99,8 @@ def analyse(
     With `park`, each answer goes to disk as its file comes in (see `AnswerPark`).
     """
     found = sources.discover(list(cfg.paths), diags)
+    if not found:
+        raise UserError(sources.nothing_to_read(list(cfg.paths), 0, diags))
     cache = cache or BuildCache(None)
     catalogue = load_catalogue(cfg.user_catalogue(), diags)
     catalogue_key = key_of("catalogue", repr(catalogue))
@@ -171,6 +157,8 @@ def analyse(
         links.extend(doc_links)
         acronyms.extend(doc_acronyms)
     progress("parse", len(results), len(results))
+    if not results:
+        raise UserError(sources.nothing_to_read(list(cfg.paths), len(found), diags))
     atoms = tuple(a for d in documents for a in d.atoms)
     # An arrow between two words is often just prose (`question -> final`); a line is read as a
     # concept chain when at least two of its parts name concepts.
@@ -214,7 +202,7 @@ def _check_atoms(atoms: Sequence[Atom], diags: Diagnostics) -> None:
                 "bundled-questions",
             )
         if a.status == "unanswered":
-            diags.warning(a.source, a.line, f"empty answer: {a.question[:40]} (left out of the deck; see the report's to-do list)", "unanswered")
+            diags.warning(a.source, a.line, f"empty answer: {clip(a.question, 40)} (left out of the deck: answer it, or build with --include-unanswered; build lists it in report.md)", "unanswered")
 
 
 def _check_math(doc: Document, diags: Diagnostics) -> None:
@@ -309,10 +297,10 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     renderer = Renderer(diags, cfg.fold_threshold)
     cards, n_concepts = make_cards(cfg, analysis, identity, lock, renderer, diags, progress, cache, cfg.workers())
     for orphan in identity.orphans:
-        diags.info(orphan.source.split(":")[0] or "notes", None, f"question gone from the notes (orphan in Anki): {orphan.question[:50]}", "orphan")
+        diags.info(orphan.source.split(":")[0] or "notes", None, f"question gone from the notes (orphan in Anki): {clip(orphan.question, 50)}", "orphan")
     for word, count, where in candidate_acronyms(analysis.atoms, analysis.catalogue, analysis.acronyms):
         path, _, line = where.rpartition(":")
-        diags.info(path, int(line) if line.isdigit() else None, f"candidate concept '{word}' appears in {count} questions but is not in the catalogue", "candidate-concept")
+        diags.info(path, int(line) if line.isdigit() else None, f"candidate concept '{word}' appears in {counted(count, 'question')} but is not in the catalogue", "candidate-concept")
 
     cfg.out.mkdir(parents=True, exist_ok=True)
     deck_file = cfg.out / f"{_safe_filename(cfg.deck_name())}.apkg"

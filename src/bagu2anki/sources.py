@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.diagnostics import Diagnostics, counted
 from bagu2anki.model import Format, SourceFile
 
 NOTE_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text"}
@@ -42,7 +42,7 @@ def discover(paths: list[Path], diags: Diagnostics) -> list[Found]:
             continue
         if given.is_file():
             if given.suffix.lower() not in NOTE_SUFFIXES:
-                diags.warning(str(given), None, "not a note file (.md, .markdown or .txt): skipped")
+                diags.warning(str(given), None, "not a note file (.md, .markdown or .txt): skipped", "skipped-file")
                 continue
             real = given.resolve()
             found.setdefault(real, Found(given, given.name, given.parent))
@@ -54,6 +54,20 @@ def discover(paths: list[Path], diags: Diagnostics) -> list[Found]:
                 continue
             found[real] = Found(f, f.relative_to(root).as_posix(), root)
     return sorted(found.values(), key=lambda x: (x.root.as_posix(), x.rel))
+
+
+def nothing_to_read(paths: list[Path], found: int, diags: Diagnostics) -> str:
+    """One line for a build with no notes: where it looked, for what, and what it passed over."""
+    where = ", ".join(str(p) for p in paths)
+    skipped = [d.path for d in diags.items if d.code in ("skipped-file", "binary", "empty", "unreadable", "encoding")]
+    if found:
+        head = f"no notes read from {where}: {counted(found, 'note file')} found, none with text"
+    else:
+        head = f"no note files in {where}: looked for {', '.join(NOTE_SUFFIXES)} files"
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        head += f"; skipped {shown}"
+    return head + "; nothing written"
 
 
 def _walk(root: Path, diags: Diagnostics) -> Iterator[Path]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 
-from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.diagnostics import Diagnostics, counted
 from bagu2anki.model import Atom, Document, Unattached
 
 OVERVIEW = "概览"  # the kind of a section introduction kept for its figure; no question
 STYLES_HINT = (
     "questions are headings that ask (？) or are numbered, bold questions, `八股：`-style prefixes, "
-    "`Q：`/`A：` lines, outlines and <details> (README: What it reads)"
+    "`Q：`/`A：` lines, outlines and <details> (docs/reading.md)"
 )
 
 # A question and its answer take two lines at least. Three lines of text with something that asks
@@ -110,7 +110,7 @@ def _check_unattached(doc: Document, diags: Diagnostics) -> None:
             diags.warning(
                 u.source,
                 u.line,
-                f"{len(body)} lines{under} right after the answer at line {before.line} are in no question: "
+                f"{counted(len(body), 'line')}{under} right after the answer at line {before.line} are in no question: "
                 "the heading above them cut that answer short, or asks a question the reader missed",
                 "unattached-after-answer",
             )

@@ -4,6 +4,7 @@ explicit ids, concept chains stated in prose."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bagu2anki.model import Status
 from bagu2anki.parse import rules
@@ -88,3 +89,21 @@ def is_container(params: str, *_: object) -> bool:
     kinds: markdown-it tries every block rule on every line, so nine rules cost nine times."""
     words = params.split(maxsplit=1)
     return bool(words) and words[0] in CONTAINERS
+
+
+@dataclass
+class Event:
+    """Where a question or topic starts in a Markdown note (found by `events.py`, used by
+    `numbering.py` and cut into atoms by `markdown.py`)."""
+
+    line: int  # 0-based first line
+    kind: str  # "topic" | "question" | "end" (what follows, up to the next event, is in no question)
+    level: int = 0  # heading level (0 for inline questions)
+    title: str = ""
+    number: str | None = None
+    qkind: str | None = None
+    answer_head: str = ""
+    body_start: int = 0  # first line of the answer body
+    item_indent: int = 0  # list item content indent to strip from the answer
+    via: str = ""
+    quote_end: int = 0  # answer lines before this one lose their `>` (`> [!question] …` callouts)

@@ -8,11 +8,11 @@ from the source lines between events.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from markdown_it.token import Token
 
 from bagu2anki.parse import rules
+from bagu2anki.parse.common import Event
 from bagu2anki.parse.headings import FOLLOW_UPS, HANDS_ON_RE, heading_question, strip_heading
 from bagu2anki.parse.lists import (
     BOLD_LABEL_RE,
@@ -27,21 +27,6 @@ from bagu2anki.parse.lists import (
     top_items,
 )
 from bagu2anki.parse.numbering import introduced, numbered_unmarked
-
-
-@dataclass
-class Event:
-    line: int  # 0-based first line
-    kind: str  # "topic" | "question" | "end" (what follows, up to the next event, is in no question)
-    level: int = 0  # heading level (0 for inline questions)
-    title: str = ""
-    number: str | None = None
-    qkind: str | None = None
-    answer_head: str = ""
-    body_start: int = 0  # first line of the answer body
-    item_indent: int = 0  # list item content indent to strip from the answer
-    via: str = ""
-    quote_end: int = 0  # answer lines before this one lose their `>` (`> [!question] …` callouts)
 
 
 def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:

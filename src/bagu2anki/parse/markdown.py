@@ -20,8 +20,8 @@ from bagu2anki import prepare
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import hexo
-from bagu2anki.parse.common import classify_answer, explicit_id, find_chain, is_container
-from bagu2anki.parse.events import Event, demote_containers, find_events
+from bagu2anki.parse.common import Event, classify_answer, explicit_id, find_chain, is_container
+from bagu2anki.parse.events import demote_containers, find_events
 
 
 def block_parser() -> MarkdownIt:

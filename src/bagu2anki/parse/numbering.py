@@ -4,12 +4,9 @@ only in words starts a question, and when numbers are an answer's own points."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from bagu2anki.parse import rules
-
-if TYPE_CHECKING:
-    from bagu2anki.parse.events import Event
+from bagu2anki.parse.common import Event
 
 
 def numbered_unmarked(

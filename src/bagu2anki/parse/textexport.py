@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.diagnostics import Diagnostics, clip
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import rules
 from bagu2anki.parse.common import classify_answer, explicit_id, find_chain
@@ -288,7 +288,7 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
             if st.mode == "numbered" and st.sublist_last == st.current_number + 1 and rules.question_score(s) >= 1:
                 diags.info(
                     src.rel, i + 1,
-                    f"'{s[:30]}' could be question {st.sublist_last}; it was read as part of the answer to question "
+                    f"'{clip(s, 30)}' could be question {st.sublist_last}; it was read as part of the answer to question "
                     f"{st.current_number} (its numbered list)",
                     "kept-in-answer",
                 )

@@ -13,7 +13,7 @@ from bagu2anki.render import plain_text
 from bagu2anki.write.graph_html import MapData, MapEdge, MapNode, MapQuestion, write_map
 
 if TYPE_CHECKING:
-    from bagu2anki.pipeline import Analysis
+    from bagu2anki.analysis import Analysis
 
 
 # Whole answers ride along in the page while they fit this budget; past it (thousands of

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bagu2anki.config import Config
-from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.diagnostics import Diagnostics, clip, counted
 from bagu2anki.identity import Identity
 from bagu2anki.model import Card
 
 if TYPE_CHECKING:
-    from bagu2anki.pipeline import Analysis
+    from bagu2anki.analysis import Analysis
 
 
 def render_report(
@@ -25,8 +25,9 @@ def render_report(
     statuses = Counter(a.status for a in atoms)
     note_cards = [c for c in cards if c.atom.source != "concepts"]
     out.append(
-        f"{len(atoms)} questions in {len(analysis.documents)} files; {len(note_cards)} question cards "
-        f"and {len(cards) - len(note_cards)} concept cards in the deck."
+        f"{counted(len(atoms), 'question')} in {counted(len(analysis.documents), 'file')}; "
+        f"{counted(len(note_cards), 'question card')} and {counted(len(cards) - len(note_cards), 'concept card')}"
+        " in the deck."
     )
     out.append("")
     out.append("| status | count |")
@@ -77,7 +78,7 @@ def render_report(
     cut = {(d.path, d.line) for d in diags.items if d.code == "unattached-after-answer"}
     unread_files = {d.path for d in diags.items if d.code == "no-questions"}
     for u in stray:
-        opening = u.text.strip().split("\n", 1)[0][:70]
+        opening = clip(u.text.strip().split("\n", 1)[0], 70)
         span = f"{u.line}" if u.line == u.end_line else f"{u.line}-{u.end_line}"
         mark = " ⚠" if (u.source, u.line) in cut or u.source in unread_files else ""
         out.append(f"- {u.source}:{span}{mark} — {opening}")
@@ -93,7 +94,7 @@ def render_report(
         for o in identity.orphans:
             out.append(f"- {o.source} — {o.question} (id `{o.guid}`)")
         out.append("")
-    out.append(f"## Diagnostics ({diags.errors} errors, {diags.warnings} warnings)")
+    out.append(f"## Diagnostics ({counted(diags.errors, 'error')}, {counted(diags.warnings, 'warning')})")
     out.append("")
     if stray:
         out.append("The notes on text in no question that `check -v` prints are the list above, not repeated here.")
