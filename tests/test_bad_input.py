@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -63,13 +64,16 @@ def test_odd_files_are_skipped_with_a_note(tmp_path: Path) -> None:
     (notes / "data.bin").write_bytes(os.urandom(64))
     (notes / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (notes / "loop").symlink_to(notes, target_is_directory=True)
-    (notes / "dangling.md").symlink_to(tmp_path / "nowhere.md")
+    (notes / "dangling.md").symlink_to(notes / "nowhere.md")
+    (tmp_path / "secret.md").write_text(Q, encoding="utf-8")
+    (notes / "outside.md").symlink_to(tmp_path / "secret.md")
     (notes / "folder.md").mkdir()
     result = run(notes, tmp_path)
     assert len(result.analysis.atoms) == 1
     assert result.analysis.atoms[0].source == "子 目录 全角／名字 有空格．md.md"
     c = codes(result)
     assert "empty" in c and "binary" in c and "skipped-file" in c and "unreadable" in c
+    assert "symlink-outside" in c  # a note that is a symlink out of the folder is not read
     messages = " ".join(d.message for d in result.diagnostics.items)
     assert "symlink loop" in messages or "loop" not in [a.source.split("/")[0] for a in result.analysis.atoms]
 
@@ -102,6 +106,28 @@ def test_markdown_debris(tmp_path: Path) -> None:
     assert any("a.md:29" in m for m in c["unclosed-fence"])
 
 
+class _Active(HTMLParser):
+    """Elements and attributes that would run something in Anki's card view."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "iframe", "svg", "object", "embed", "style", "link", "meta", "base", "form"}:
+            self.found.append(tag)
+        for name, value in attrs:
+            if name.startswith("on") or (value or "").strip().lower().startswith(("javascript:", "data:text")):
+                self.found.append(f"{tag} {name}")
+
+
+def active_html(fragment: str) -> list[str]:
+    probe = _Active()
+    probe.feed(fragment)
+    probe.close()
+    return probe.found
+
+
 @pytest.mark.parametrize(
     "snippet, bad",
     [
@@ -119,8 +145,9 @@ def test_nothing_runs(tmp_path: Path, snippet: str, bad: str) -> None:
     (notes / "a.md").write_text(f"## A\n\n### GQA 是什么？\n\n答案 {snippet} 结束。\n", encoding="utf-8")
     result = run(notes, tmp_path)
     for card in result.cards:
-        for html_text in (card.front_html, card.back_html, card.related_html, card.prereq_html):
-            assert bad not in html_text.lower()
+        for html_text in card.fields:
+            assert not active_html(html_text), (bad, html_text)
+            assert bad not in html_text.lower() or "&lt;" in html_text  # only as text
     page = (tmp_path / "out" / "graph.html").read_text(encoding="utf-8")
     # note text only lives in the escaped JSON data block of the map
     if "<" in snippet:

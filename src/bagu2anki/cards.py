@@ -27,7 +27,7 @@ from bagu2anki.identity import (
     content_hash,
     modification_time,
 )
-from bagu2anki.model import Atom, Card
+from bagu2anki.model import Atom, Card, field_safe
 from bagu2anki.references import References
 from bagu2anki.render import Rendered, Renderer
 from bagu2anki.sources import file_title
@@ -184,12 +184,19 @@ def deck_for(root: str, atom: Atom, flat: bool = False) -> str:
     parts = [root] + [p.replace("::", ":").strip() or "_" for p in atom.section[:2]]
     if len(parts) == 1:
         parts.append(file_title(atom.source))
-    return "::".join(parts)
+    return field_safe("::".join(parts))
+
+
+def note_fields(front: str, back: str, prereq: str, related: str, source: str, section: str) -> tuple[str, ...]:
+    """The six fields as Anki stores them: the rendered sides as they are, the source and the
+    section (raw text from the notes: a file name or heading may hold `<img onerror=…>`) escaped;
+    all without the characters Anki cannot store."""
+    return tuple(field_safe(f) for f in (front, back, prereq, related, html.escape(source), html.escape(section)))
 
 
 @functools.lru_cache(maxsize=4096)
 def _tag(text: str) -> str:  # concept and section names repeat on thousands of cards
-    return re.sub(r"\s+", "_", text.strip()).replace('"', "")
+    return field_safe(re.sub(r"\s+", "_", text.strip()).replace('"', ""))
 
 
 def tags_for(atom: Atom, concepts: Sequence[str]) -> tuple[str, ...]:
@@ -226,7 +233,7 @@ def make_cards(
     graph = analysis.graph
     rank = graph.topo_rank()
     big = len(rank) + 1
-    root_deck = cfg.deck_name()
+    root_deck = field_safe(cfg.deck_name())
     now = build_clock()
     cache = cache or BuildCache(None)
     roots = roots_of(analysis)
@@ -283,7 +290,8 @@ def make_cards(
         tags = tags_for(a, concepts)
         deck = deck_for(root_deck, a, cfg.flat_decks)
         guid = identity.guids[i]
-        fields = (front, back_html, prereq, related, f"{a.source}:{a.line}", " › ".join(a.section))
+        fields = note_fields(front, back_html, prereq, related, f"{a.source}:{a.line}",
+                             " › ".join(a.section) or file_title(a.source))
         chash = content_hash(fields + tags + (deck,))
         mod = modification_time(guid, chash, lock, now)
         key = (rank.get(main, big) if main else big, 1, i)
@@ -304,6 +312,7 @@ def make_cards(
                 prereq_html=prereq,
                 related_html=related,
                 content=chash,
+                fields=fields,
             )
         )
     n_concept_cards = 0
@@ -333,12 +342,12 @@ def make_cards(
             guid = "b2a-concept-" + re.sub(r"[^A-Za-z0-9_.-]", "_", cid)
             tags = ("概念", "concept::" + _tag(cid), "domain::" + _tag(concept.domain))
             deck = root_deck if cfg.flat_decks else f"{root_deck}::概念"
-            fields = (front, back, prereq, NONE, f"concept:{cid}", "概念")
+            fields = note_fields(front, back, prereq, NONE, f"concept:{cid}", "概念")
             chash = content_hash(fields + tags + (deck,))
             mod = modification_time(guid, chash, lock, now)
             order.append(((rank.get(cid, big), 0, 0), len(cards)))
             cards.append(
-                Card(atom, guid, (cid,), cid, front, back, deck, tags, (), mod, 0, prereq, NONE, chash)
+                Card(atom, guid, (cid,), cid, front, back, deck, tags, (), mod, 0, prereq, NONE, chash, fields)
             )
             n_concept_cards += 1
     ranked = sorted(order)

@@ -32,9 +32,10 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def workers(self) -> int:
+        cores = os.cpu_count() or 1
         if self.jobs > 0:
-            return self.jobs
-        return max(1, min(os.cpu_count() or 1, 8))
+            return min(self.jobs, cores)  # more processes than cores only cost memory
+        return max(1, min(cores, 8))
 
     @property
     def notes_dirs(self) -> tuple[Path, ...]:

@@ -9,6 +9,7 @@ import hashlib
 import html
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -77,6 +78,11 @@ def image_html(src: str, alt_text: str, e: ImageEnv | None) -> str:
 def _resolve_image(src: str, e: ImageEnv) -> Path | None:
     where, line = e.atom.source, _image_line(src, e)
     rel = unquote(src.split("#", 1)[0].split("?", 1)[0]).strip()
+    refused = _refused(rel)
+    if refused:
+        if e.diags:  # refused as firmly as a path outside the notes
+            e.diags.error(where, line, f"image refused ({refused}): {src}", "image-refused")
+        return None
     root = e.root.resolve()
     if rel.startswith("/"):
         candidates = [root / rel.lstrip("/"), root / "public" / rel.lstrip("/")]
@@ -93,7 +99,11 @@ def _resolve_image(src: str, e: ImageEnv) -> Path | None:
             if e.diags:
                 e.diags.error(where, line, f"image path leaves the notes folder, refused: {src}", "image-outside")
             return None
-        if real.is_file():
+        if real.is_file() and stat.S_ISREG(real.stat().st_mode):
+            if real.suffix.lower() not in IMAGE_SUFFIXES:
+                if e.diags:
+                    e.diags.warning(where, line, f"not an image file, not bundled: {src}", "image-refused")
+                return None
             return real
     if rel.startswith("/") and Path(rel).is_file():
         # a file-system path (`/home/me/x.png`) that is not inside the notes: never bundled
@@ -109,6 +119,18 @@ def _resolve_image(src: str, e: ImageEnv) -> Path | None:
         e.diags.warning(where, line, f"image {src} matches several files, none taken: {names} (write its folder)", "ambiguous-image")
     elif e.diags:
         e.diags.warning(where, line, f"image not found: {src} (looked next to the note, in the notes root and by name)", "missing-image")
+    return None
+
+
+def _refused(rel: str) -> str | None:
+    """Why a path is never bundled as an image, whatever is there: it names
+    a hidden file or folder (`.ssh/id_rsa`), or cannot be a file name at all (`a%00.png`). A
+    file that is found but has no image suffix is refused where it is found."""
+    if "\x00" in rel or not rel:
+        return "not a file name"
+    parts = Path(rel).parts
+    if any(p.startswith(".") and p not in (".", "..") for p in parts):
+        return "a hidden file or folder"
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -85,3 +86,15 @@ class Card:
     related_html: str = ""
     content: str = ""
     """Hash of everything the note shows; its modification time moves only when this changes."""
+    fields: tuple[str, ...] = ()
+    """The note's fields as Anki stores them (Question, Answer, Prerequisites, Related, Source,
+    Section): HTML, with everything taken from the notes escaped and `field_safe`."""
+
+
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def field_safe(text: str) -> str:
+    """Text Anki can store in a note field, tag or deck name: no U+001F (Anki's field separator:
+    one in a field makes the whole package unimportable) nor other control characters."""
+    return _CONTROL_RE.sub("", text) if _CONTROL_RE.search(text) else text

@@ -98,7 +98,7 @@ def analyse(
 
     With `park`, each answer goes to disk as its file comes in (see `AnswerPark`).
     """
-    found = sources.discover(list(cfg.paths), diags)
+    found = sources.discover(list(cfg.paths), diags, exclude=(cfg.out,))
     if not found:
         raise UserError(sources.nothing_to_read(list(cfg.paths), 0, diags))
     cache = cache or BuildCache(None)
@@ -349,7 +349,8 @@ def _write_map(title: str, analysis: Analysis, cards: Sequence[Card], path: Path
 
 
 def _safe_filename(name: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("_") or "deck"
+    """A deck name as a file name in the output folder: no folders, no hidden file (`..`)."""
+    return re.sub(r'[\\/:*?"<>|\s\x00-\x1f\x7f]+', "_", name).strip("_").lstrip(".") or "deck"
 
 
 def _updated_lock(lock: Lock, cards: Sequence[Card], identity: Identity) -> Lock:

@@ -216,3 +216,83 @@ def separators(text: str) -> str:
         return _SENTENCE_THEN_RULE.sub(lambda m: m.group("text") + "\n" + m.group("rule").replace("-", "*"), part)
 
     return head + outside_code(body, fix)
+
+
+# -- raw HTML ---------------------------------------------------------------------------------
+# Interview notes talk about tags and generics all the time (`<style> 和 <link> 的区别？`,
+# `List<Object>`, `<eos>`): raw HTML is kept only for formatting elements, and only where it is
+# well formed (a paired tag closed, in order); every other `<` that starts a tag is text. Left
+# as HTML, `<style>` or `<script>` would swallow the rest of the note (markdown-it reads an HTML
+# block to its closing tag) and the sanitiser would delete what it holds.
+KEPT_HTML_TAGS = frozenset({
+    "a", "abbr", "aside", "b", "blockquote", "br", "center", "code", "dd", "del", "details", "div",
+    "dl", "dt", "em", "figcaption", "figure", "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
+    "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "pre", "s", "section", "small", "span",
+    "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+})
+VOID_HTML_TAGS = frozenset({"br", "hr", "img", "input", "wbr"})
+_SWALLOWERS = frozenset({"script", "pre", "style", "textarea"})
+_TAG_START_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_TAG_REST_RE = re.compile(r"""(?:\s(?:[^<>"']|"[^"\n]*"|'[^'\n]*')*)?/?>""")
+_AUTOLINK_RE = re.compile(r"<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*|[^\s<>@]+@[^\s<>]+)>")
+
+
+def stray_tag_starts(text: str) -> list[int]:
+    """Offsets of the `<` of every tag in `text` that is not kept formatting HTML: an element
+    outside `KEPT_HTML_TAGS`, a paired tag never closed or closing nothing, one cut off by a
+    line end. Linear: each tag is pushed and popped at most once."""
+    stray: list[int] = []
+    stack: list[tuple[str, int]] = []
+    depth: dict[str, int] = {}
+    for m in _TAG_START_RE.finditer(text):
+        if _AUTOLINK_RE.match(text, m.start()):
+            continue
+        closing, name = m.group(1) == "/", m.group(2).lower()
+        rest = _TAG_REST_RE.match(text, m.end())
+        if rest is None:  # no tag to Markdown either (`<kv/cache.png>`), unless it opens one
+            if name in _SWALLOWERS:  # of the HTML blocks that run to their closing tag
+                stray.append(m.start())
+            continue
+        if name not in KEPT_HTML_TAGS:
+            stray.append(m.start())
+            continue
+        if name in VOID_HTML_TAGS or rest.group().endswith("/>"):
+            continue
+        if not closing:
+            stack.append((name, m.start()))
+            depth[name] = depth.get(name, 0) + 1
+            continue
+        if not depth.get(name):
+            stray.append(m.start())  # closes nothing
+            continue
+        while stack:  # tags opened inside this one and never closed are text
+            open_name, at = stack.pop()
+            depth[open_name] -= 1
+            if open_name == name:
+                break
+            stray.append(at)
+    stray.extend(at for _name, at in stack)
+    return sorted(stray)
+
+
+def escape_stray_html(text: str, mark: str = "&lt;") -> str:
+    """`text` with the `<` of each stray tag (see `stray_tag_starts`) replaced by `mark`: the
+    entity for Markdown, or one placeholder character where lines and columns must not move.
+    Code spans and fences are left as written."""
+    if "<" not in text:
+        return text
+
+    def change(part: str) -> str:
+        starts = stray_tag_starts(part)
+        if not starts:
+            return part
+        out: list[str] = []
+        pos = 0
+        for at in starts:
+            out.append(part[pos:at])
+            out.append(mark)
+            pos = at + 1
+        out.append(part[pos:])
+        return "".join(out)
+
+    return outside_code(text, change)

@@ -216,7 +216,8 @@ _FAST_BLOCKERS = re.compile(r"[<\ue002\ue003]|!\[|:::|https?:|www\.|^---|(?<!~)~
 def _protected(text: str) -> tuple[str, list[mathx.MathSpan]]:
     """Editor syntax turned into Markdown, formulas swapped for placeholders, `==marks==`."""
     protected, spans = mathx.protect(prepare.wiki(prepare.equation_images(text)))
-    return prepare.highlights(prepare.wiki_links(protected)), spans
+    protected = prepare.highlights(prepare.wiki_links(protected))
+    return prepare.escape_stray_html(protected), spans
 
 
 def _needs_gate(protected: str) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from collections.abc import Iterator
+import stat
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ NOTE_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".avif"}
 SKIP_DIRS = {".git", ".obsidian", ".trash", "node_modules", ".vitepress", "__pycache__", ".github"}
 LOCAL_CATALOGUE_NAMES = ("concepts.yaml", "concepts.yml", "concepts.toml")
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line feed are text
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _MD_STRUCTURE = re.compile(r"^(?:#{1,6} \S|```|~~~)", re.M)
 MAX_BYTES = 64 * 1024 * 1024
@@ -33,27 +35,52 @@ class Found:
     root: Path
 
 
-def discover(paths: list[Path], diags: Diagnostics) -> list[Found]:
-    """Note files under `paths`, sorted, each once; symlink loops and non-notes reported."""
+def discover(paths: list[Path], diags: Diagnostics, exclude: Sequence[Path] = ()) -> list[Found]:
+    """Note files under `paths`, sorted, each once; symlink loops and non-notes reported.
+
+    Only regular files inside the folder given are read: a symlink that leads out of it, a
+    FIFO, a device or a socket is skipped with a warning (reading `/dev/zero` never ends), and
+    so are the folders in `exclude` (the build's own output folder inside the notes)."""
     found: dict[Path, Found] = {}
+    excluded = {p.resolve() for p in exclude}
     for given in paths:
         if not given.exists():
             diags.error(str(given), None, "no such file or folder", "missing-path")
             continue
-        if given.is_file():
+        if not given.is_dir():
             if given.suffix.lower() not in NOTE_SUFFIXES:
                 diags.warning(str(given), None, "not a note file (.md, .markdown or .txt): skipped", "skipped-file")
                 continue
+            if not _regular(given):
+                diags.warning(str(given), None, "not a regular file (a FIFO, device or socket): skipped", "special-file")
+                continue
             real = given.resolve()
-            found.setdefault(real, Found(given, given.name, given.parent))
+            found.setdefault(real, Found(given, display_name(given.name), given.parent))
             continue
         root = given
-        for f in _walk(root, diags):
+        for f in _walk(root, diags, excluded):
             real = f.resolve()
             if real in found:
                 continue
-            found[real] = Found(f, f.relative_to(root).as_posix(), root)
+            found[real] = Found(f, display_name(f.relative_to(root).as_posix()), root)
     return sorted(found.values(), key=lambda x: (x.root.as_posix(), x.rel))
+
+
+def display_name(name: str) -> str:
+    """A path as text: a file name that is not UTF-8 (a GBK name out of a Windows zip) shows
+    with replacement characters; the file itself is still read by its real name."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def nothing_to_read(paths: list[Path], found: int, diags: Diagnostics) -> str:
@@ -70,8 +97,10 @@ def nothing_to_read(paths: list[Path], found: int, diags: Diagnostics) -> str:
     return head + "; nothing written"
 
 
-def _walk(root: Path, diags: Diagnostics) -> Iterator[Path]:
+def _walk(root: Path, diags: Diagnostics, excluded: set[Path] | None = None) -> Iterator[Path]:
+    excluded = excluded or set()
     seen_dirs: set[tuple[int, int]] = set()
+    inside = root.resolve()
 
     def visit(d: Path) -> Iterator[Path]:
         try:
@@ -93,22 +122,36 @@ def _walk(root: Path, diags: Diagnostics) -> Iterator[Path]:
             p = Path(e.path)
             if e.name.startswith(".") or e.name in SKIP_DIRS:
                 continue
+            rel = display_name(p.relative_to(root).as_posix())
+            if e.is_symlink():
+                try:
+                    target = p.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    diags.warning(rel, None, "broken symlink: skipped", "unreadable")
+                    continue
+                if not target.is_relative_to(inside):
+                    diags.warning(rel, None, "symlink leads out of the notes folder: skipped", "symlink-outside")
+                    continue
             try:
                 is_dir = e.is_dir()
             except OSError:
                 is_dir = False
             if is_dir:
+                if p.resolve() in excluded:
+                    continue  # the build's own output folder
                 yield from visit(p)
                 continue
             suffix = p.suffix.lower()
             if suffix in NOTE_SUFFIXES:
                 if e.name.lower() in LOCAL_CATALOGUE_NAMES:
                     continue
+                if not _regular(p):
+                    diags.warning(rel, None, "not a regular file (a FIFO, device or socket): skipped", "special-file")
+                    continue
                 yield p
             elif suffix in IMAGE_SUFFIXES or suffix in {".yaml", ".yml", ".toml", ".json", ".lock"}:
                 continue
             elif e.is_file():
-                rel = p.relative_to(root).as_posix()
                 diags.info(rel, None, "not a note file: skipped", "skipped-file")
 
     yield from visit(root)
@@ -183,6 +226,16 @@ def load(found: Found, diags: Diagnostics) -> SourceFile | None:
         return None
     text, enc = decoded
     text = normalise(text)
+    control = _CONTROL_RE.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        n = len(_CONTROL_RE.findall(text))
+        diags.warning(
+            found.rel, line,
+            f"{counted(n, 'control character')} (U+{ord(control.group()):04X} first) removed: Anki cannot store them",
+            "control-character",
+        )
+        text = _CONTROL_RE.sub("", text)
     return SourceFile(found.path, found.rel, text, enc, detect_format(found.path, text), found.root)
 
 

@@ -35,15 +35,23 @@ def block_parser() -> MarkdownIt:
 
 
 _MD = block_parser()
+_STRAY_LT = "\ue004"  # a stray tag's `<` while the block structure is read
 
 
 def read_markdown(src: SourceFile, diags: Diagnostics) -> Document:
     lines = src.text.split("\n")
     # line for line: Hexo `{% codeblock %}` as fences, `句子。` over `---` a separator
     view = prepare.separators(hexo.block_view(src.text))
+    # `<style>`, `List<Object>`: a tag that is no kept formatting HTML is text, never an HTML
+    # block that swallows the questions after it (one character for one: lines stay in place)
+    view = prepare.escape_stray_html(view, _STRAY_LT)
     tokens = _MD.parse(view)
     _check_fences(src, tokens, view.split("\n") if view is not src.text else lines, diags)
     events = find_events(tokens, lines)
+    if _STRAY_LT in view:
+        for ev in events:
+            ev.title = ev.title.replace(_STRAY_LT, "<")
+            ev.answer_head = ev.answer_head.replace(_STRAY_LT, "<")
     events = demote_containers(events, lines)
     return _assemble(src, lines, events, tokens, diags)
 

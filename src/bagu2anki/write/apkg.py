@@ -26,7 +26,6 @@ import genanki
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.images import media_name
 from bagu2anki.model import Card
-from bagu2anki.sources import file_title
 
 MODEL_ID = 1_742_026_118
 MODEL_NAME = "bagu2anki 问答"
@@ -124,15 +123,7 @@ def write_apkg(
         """One row per note, made as SQLite takes it (the joined fields are never all held)."""
         for name, deck in zip(names, decks, strict=True):
             for card in by_deck[name]:
-                a = card.atom
-                fields = (
-                    card.front_html,
-                    card.back_html,
-                    card.prereq_html,
-                    card.related_html,
-                    f"{a.source}:{a.line}",
-                    " › ".join(a.section) or file_title(a.source),
-                )
+                fields = card.fields
                 nid = next(ids)
                 tags = " " + " ".join(card.tags) + " "
                 yield (nid, card.guid, MODEL_ID, card.mod, -1, tags, "\x1f".join(fields), fields[0], 0, 0, "")
