@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +17,7 @@ import click
 from bagu2anki import __version__
 from bagu2anki.config import Config, apply_settings, load_settings
 from bagu2anki.diagnostics import Diagnostics, UserError, counted
+from bagu2anki.write.staging import STAGING_NAME
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,6 +68,13 @@ def _print_diagnostics(diags: Diagnostics, fmt: str, verbose: bool = False, root
 @click.version_option(__version__, prog_name="bagu2anki")
 def main() -> None:
     """Turn Chinese interview notes (八股) into an Anki deck and an offline concept map."""
+    # `kill` (SIGTERM) unwinds like Ctrl-C: half-written outputs and temporary files are removed
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @main.command()
@@ -110,9 +120,14 @@ def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: s
 
     try:
         result = run_build(cfg, progress)
-    except OSError as e:  # an output that cannot be written (read-only folder, a folder in the way)
-        where = e.filename2 or e.filename or cfg.out
-        raise UserError(f"{where}: cannot write the build output ({e.strerror or e}); check the output folder") from e
+    except OSError as e:  # an output that cannot be written (read-only folder, a full disk)
+        where = str(e.filename2 or e.filename or cfg.out)
+        if STAGING_NAME in where:  # a file on its way into the output folder
+            where = str(cfg.out)
+        raise UserError(
+            f"{where}: cannot write the build output ({e.strerror or e}); the previous outputs and "
+            "the lock file are as they were"
+        ) from e
     diags = result.diagnostics
     _print_diagnostics(diags, "text", verbose)
     atoms = result.analysis.atoms

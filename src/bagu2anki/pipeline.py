@@ -33,6 +33,7 @@ from bagu2anki.references import References
 from bagu2anki.render import Renderer
 from bagu2anki.spill import AnswerPark
 from bagu2anki.unread import check_reading
+from bagu2anki.write.staging import Staging, one_build_at_a_time, tell_waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,11 +285,6 @@ def graph_export(cfg: Config, diags: Diagnostics) -> dict[str, Any]:
 
 def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     """Read and resolve everything, then write the deck, the map, the report and the lock."""
-    from bagu2anki.background import Background
-    from bagu2anki.identity import notetype_time
-    from bagu2anki.write.apkg import notetype_digest, write_apkg
-    from bagu2anki.write.report import write_report
-
     diags = Diagnostics()
     cache = BuildCache.open(cfg.out if cfg.use_cache else None)
     analysis = analyse(cfg, diags, progress, cache, cfg.workers())
@@ -302,19 +298,52 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
         path, _, line = where.rpartition(":")
         diags.info(path, int(line) if line.isdigit() else None, f"candidate concept '{word}' appears in {counted(count, 'question')} but is not in the catalogue", "candidate-concept")
 
-    cfg.out.mkdir(parents=True, exist_ok=True)
+    with one_build_at_a_time(cfg.out, tell_waiting(cfg.out)):
+        staging = Staging(cfg.out)
+        try:
+            outputs = _write_outputs(cfg, analysis, cards, identity, lock, renderer, cache, diags, staging, progress)
+            staging.commit()  # everything was written: now in place, the lock file last
+        finally:
+            staging.close()
+    return BuildResult(analysis, tuple(cards), n_concepts, identity, tuple(outputs), diags)
+
+
+def _write_outputs(
+    cfg: Config,
+    analysis: Analysis,
+    cards: Sequence[Card],
+    identity: Identity,
+    lock: Lock,
+    renderer: Renderer,
+    cache: BuildCache,
+    diags: Diagnostics,
+    staging: Staging,
+    progress: Progress,
+) -> list[Path]:
+    """Deck, map, report and lock file, each written to its staging path (an OSError from any
+    of them fails the build before anything is replaced)."""
+    from bagu2anki.background import Background
+    from bagu2anki.identity import notetype_time
+    from bagu2anki.write.apkg import notetype_digest, write_apkg
+    from bagu2anki.write.report import write_report
+
     deck_file = cfg.out / f"{_safe_filename(cfg.deck_name())}.apkg"
     map_file = cfg.out / "graph.html"
+    report_file = cfg.out / "report.md"
+    outputs = [deck_file, map_file, report_file]
+    staged_deck, staged_map, staged_report = (staging.path(p) for p in outputs)
     # The map (a forked child), the deck (a thread: its zip compresses outside the interpreter
     # lock) and the build cache are written side by side; the lock only once all have succeeded.
     progress("write map", 0, 1)
-    map_writer = Background(_write_map, cfg.deck_name(), analysis, cards, map_file)
+    map_writer = Background(_write_map, cfg.deck_name(), analysis, cards, staged_map)
     progress("write deck", 0, 1)
     css = renderer.pygments_css()
     digest = notetype_digest(css)
     nt_mod = notetype_time(digest, lock, build_clock())
     deck_diags = Diagnostics()
-    deck_writer = Background(write_apkg, cards, deck_file, css, deck_diags, nt_mod, "bagu2anki", thread=True)
+    deck_writer = Background(
+        write_apkg, cards, staged_deck, css, deck_diags, nt_mod, "bagu2anki", staging.folder, thread=True
+    )
     try:
         new_lock = _updated_lock(lock, cards, identity)
         new_lock.notetype = (digest, nt_mod)
@@ -326,18 +355,17 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
         map_writer.wait()
     for d in deck_diags.items:
         diags.append(d)
-    report_file = cfg.out / "report.md"
-    write_report(report_file, cfg, analysis, cards, identity, diags)
-    outputs = [deck_file, map_file, report_file]
+    write_report(staged_report, cfg, analysis, cards, identity, diags)
     if cfg.write_lock:
         lock_path = cfg.lock_path()
-        try:
-            lock_path.parent.mkdir(parents=True, exist_ok=True)
-            new_lock.save(lock_path, lock_text)
-            outputs.append(lock_path)
-        except OSError as e:
-            diags.warning(str(lock_path), None, f"cannot write the lock file ({e.strerror}); identities were not saved")
-    return BuildResult(analysis, tuple(cards), n_concepts, identity, tuple(outputs), diags)
+        if not (lock_path.is_file() and lock_path.read_text(encoding="utf-8") == lock_text):
+            try:
+                lock_path.parent.mkdir(parents=True, exist_ok=True)
+                staging.path(lock_path).write_text(lock_text, encoding="utf-8")
+            except OSError as e:  # named as the user knows it, not by its staging name
+                raise OSError(e.errno, e.strerror, str(lock_path)) from e
+        outputs.append(lock_path)
+    return outputs
 
 
 def _write_map(title: str, analysis: Analysis, cards: Sequence[Card], path: Path) -> None:

@@ -97,6 +97,7 @@ def write_apkg(
     diags: Diagnostics,
     notetype_mod: int,
     description: str = "",
+    workdir: Path | None = None,
 ) -> None:
     """One note and one new card per `Card`, grouped by deck (decks in name order).
 
@@ -130,7 +131,7 @@ def write_apkg(
                 # id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, reps, lapses, left, odue, odid, flags, data
                 card_rows.append((next(ids), nid, deck.deck_id, 0, card.mod, -1, 0, 0, card.due_rank, 0, 0, 0, 0, 0, 0, 0, 0, ""))
 
-    with tempfile.TemporaryDirectory(prefix="b2a-deck-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="b2a-deck-", dir=workdir) as tmp:
         db = Path(tmp) / "collection.anki2"
         _write_collection(db, decks, model, notetype_mod, note_rows(), card_rows)
         _write_zip(db, [(name, media[name]) for name in sorted(media)], out)
