@@ -305,6 +305,8 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
             staging.commit()  # everything was written: now in place, the lock file last
         finally:
             staging.close()
+    if cache.problem:  # a damaged, foreign or unwritable build cache: rebuilt, never trusted
+        diags.info(str(cache.path or cfg.out), None, cache.problem, "build-cache")
     return BuildResult(analysis, tuple(cards), n_concepts, identity, tuple(outputs), diags)
 
 

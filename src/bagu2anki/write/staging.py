@@ -62,7 +62,7 @@ class Staging:
 
     def commit(self) -> None:
         """Move every written output over its target, in the order they were asked for."""
-        for staged, target in self._moves:  # what would refuse the move, before any is made
+        for _staged, target in self._moves:  # what would refuse the move, before any is made
             if target.is_dir():
                 raise IsADirectoryError(21, "a folder is in the way", str(target))
         for staged, target in self._moves:
