@@ -13,7 +13,9 @@ what it held is rebuilt, and `BuildCache.problem` tells it in one line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import hmac
 import os
 import struct
 from collections.abc import Iterable, Iterator
@@ -121,9 +123,37 @@ def _header() -> bytes:
 
 
 def _digest(payload: bytes | memoryview) -> bytes:
-    h = hashlib.sha256(len(payload).to_bytes(4, "little"))
+    """A MAC keyed with this user's secret: a cache file made anywhere else (shipped in a cloned
+    repository, crafted to put unsanitised HTML on a card) fails it and is rebuilt."""
+    h = hmac.new(user_secret(), len(payload).to_bytes(4, "little"), hashlib.sha256)
     h.update(payload)
     return h.digest()[:16]
+
+
+@functools.cache
+def user_secret() -> bytes:
+    """32 random bytes kept for this user in `$XDG_CACHE_HOME/bagu2anki/cache-key` (made on first
+    use, readable only by the user). Where it cannot be kept, a fresh one per process: the cache
+    then never matches and every build is cold, but nothing foreign is ever trusted."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "bagu2anki" / "cache-key"
+    try:
+        key = path.read_bytes()
+        if len(key) == 32:
+            return key
+    except OSError:
+        pass
+    key = os.urandom(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".cache-key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        os.replace(tmp, path)
+        return path.read_bytes()  # another process may have won the race: use what is there
+    except OSError:
+        return key
 
 
 def _frame(payload: bytes) -> bytes:
@@ -200,7 +230,7 @@ def _read(path: Path) -> _Reading:
                 return out
             header = _next_frame(f, total)
             if not header:
-                out.problem = "build cache ignored (its header is damaged): everything is rebuilt"
+                out.problem = "build cache ignored (written by another user or machine, or damaged): everything is rebuilt"
                 return out
             if header != _header():
                 return out  # another version of bagu2anki wrote it: nothing to say, it is rebuilt

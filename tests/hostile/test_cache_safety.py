@@ -237,3 +237,26 @@ def test_a_full_disk_leaves_no_part_file_and_no_broken_cache(
     assert (out / CACHE_NAME).read_bytes().startswith(before)
     assert len((out / CACHE_NAME).read_bytes()) > len(before)
     assert BuildCache.open(out).problem is None
+
+
+def test_a_cache_made_by_someone_else_is_never_trusted(
+    notes_copy: Path, tmp_path: Path, cold: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Digests are keyed with the user's own secret: a well-formed cache of the right version
+    made elsewhere (which could carry unsanitised HTML into card backs) is ignored whole."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "attacker"))
+    cache_module.user_secret.cache_clear()
+    build(notes_copy, tmp_path / "out")  # the attacker's build, with the attacker's key
+    shipped = (tmp_path / "out" / CACHE_NAME).read_bytes()
+    assert BuildCache.open(tmp_path / "out").entries  # valid for its maker
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "victim"))
+    cache_module.user_secret.cache_clear()
+    try:
+        assert (tmp_path / "out" / CACHE_NAME).read_bytes() == shipped
+        opened = BuildCache.open(tmp_path / "out")
+        assert not opened.entries and opened.problem and "another user" in opened.problem
+        build(notes_copy, tmp_path / "out")
+        assert outputs(tmp_path / "out") == cold
+        assert oct((tmp_path / "victim" / "bagu2anki" / "cache-key").stat().st_mode & 0o777) == "0o600"
+    finally:
+        cache_module.user_secret.cache_clear()
