@@ -165,6 +165,24 @@ def test_explicit_id_wins(tmp_path: Path) -> None:
     assert q1 == q2
 
 
+def test_deleting_the_first_of_two_equal_questions_keeps_the_second_its_guid(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    first = "### 什么是注意力？\n基础里的回答。\n\n"
+    rest = "## 进阶\n\n### 什么是注意力？\n进阶里的回答。\n\n### 什么是 LoRA？\n低秩适配。\n"
+    (notes / "a.md").write_text("## 基础\n\n" + first + rest, encoding="utf-8")
+    v1 = run_build(notes, tmp_path, "v1")
+    (notes / "a.md").write_text("## 基础\n\n" + rest, encoding="utf-8")
+    v2 = run_build(notes, tmp_path, "v2")
+
+    def guid(result: BuildResult, answer: str) -> str:
+        return next(c.guid for c in result.cards if answer in c.atom.answer)
+
+    assert guid(v2, "进阶里的回答") == guid(v1, "进阶里的回答")
+    assert guid(v2, "低秩适配") == guid(v1, "低秩适配")
+    assert guid(v1, "基础里的回答") in {o.guid for o in v2.identity.orphans}
+
+
 def test_ambiguous_match_is_reported_not_guessed(tmp_path: Path) -> None:
     def atom(q: str, line: int) -> Atom:
         return Atom("a.md", line, line, ("S",), None, None, q, "答", "answered")

@@ -2,26 +2,30 @@
 
 The lock file (`bagu2anki.lock`, JSON, sorted, one entry per note) sits next to the notes
 folder and is committed by the user. Matching order: an explicit `<!-- id: … -->` in the
-notes; the same question (normalised) as before; for questions that are new, a vanished
-question of the same section, then any vanished one, by fuzzy similarity (rapidfuzz) —
-ambiguous matches are reported and get a new GUID rather than a guess.
+notes; the same question (normalised) as before, copies of one question each keeping their
+own GUID by where they sit (file, section, place among their neighbours); for questions that
+are new, the vanished question they best resemble (rapidfuzz), chosen for all new questions
+together (most similar first, closeness in the notes breaking equal similarity) — a tie nothing
+breaks is reported and gets a new GUID rather than a guess.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import html
 import json
+import math
 import os
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bagu2anki.diagnostics import Diagnostics, UserError, clip
 from bagu2anki.model import Atom
@@ -29,8 +33,23 @@ from bagu2anki.model import Atom
 LOCK_VERSION = 1
 LOCK_NAME = "bagu2anki.lock"
 FUZZY_MIN = 72.0
-FUZZY_MARGIN = 4.0
 _PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
+# A note id Anki stores as is: its own GUID alphabet (base91). Concept notes' ids grow with
+# the concept's id (any catalogue), hence the generous length.
+_GUID_RE = re.compile(r"[A-Za-z0-9!#$%&()*+,\-./:;<=>?@\[\]^_`{|}~]{1,1024}")
+TIME_LIMIT = 2**63  # modification times are stored by Anki as signed 64-bit integers
+NEAR = 4
+"""Ranks apart (among a file's questions) from which closeness no longer tells questions apart."""
+WINDOW = 8
+"""Vanished questions looked at on each side of where a new question is expected."""
+TOP = 8
+"""Best vanished questions kept per new question, and twice that many new ones per vanished."""
+ALL_PAIRS = 250_000
+"""Up to this many (new, vanished) pairs, every pair is compared (in C, a few hundredths of a
+second); beyond, only the vanished questions near where each new one is expected, and all of
+them only for new questions with nothing similar nearby."""
+SMALL_GROUP = 4096
+"""Copies of one question paired by nearest place when new x old copies are at most this."""
 
 
 def fingerprint(atom: Atom) -> str:
@@ -73,45 +92,36 @@ class Lock:
             return cls({}, path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        except RecursionError as e:
             raise UserError(
-                f"{path}: the lock file cannot be read ({e}). It keeps your cards' identities: "
-                f"restore it from git (`git checkout -- {path.name}`), or move it away to start "
-                "fresh identities (re-imported notes then become new cards)."
+                f"{path}: the lock file cannot be read (nested too deeply for a bagu2anki lock "
+                f"file). It keeps your cards' identities: restore it from git "
+                f"(`git checkout -- {path.name}`), or move it away to start fresh identities."
+            ) from e
+        except (OSError, ValueError) as e:  # ValueError: bad JSON, bad UTF-8, a 5000-digit number
+            raise UserError(
+                f"{path}: the lock file cannot be read ({clip(str(e), 200)}). It keeps your cards' "
+                f"identities: restore it from git (`git checkout -- {path.name}`), or move it away to "
+                "start fresh identities (re-imported notes then become new cards)."
             ) from e
         if not isinstance(data, dict) or data.get("tool") != "bagu2anki":
             raise UserError(f"{path}: not a bagu2anki lock file (no \"tool\": \"bagu2anki\").")
         version = data.get("version")
         if version != LOCK_VERSION:
             raise UserError(
-                f"{path}: lock file version {version!r}; this bagu2anki reads version {LOCK_VERSION}. "
-                "Upgrade bagu2anki, or restore the lock file from git."
+                f"{path}: lock file version {clip(repr(version), 40)}; this bagu2anki reads version "
+                f"{LOCK_VERSION}. Upgrade bagu2anki, or restore the lock file from git."
             )
         notes = data.get("notes")
         if not isinstance(notes, dict):
             raise UserError(f"{path}: lock file has no \"notes\" table; restore it from git.")
-        entries: dict[str, LockEntry] = {}
-        for guid, item in notes.items():
-            try:
-                entries[guid] = LockEntry(
-                    guid=str(guid),
-                    fingerprint=str(item["fingerprint"]),
-                    question=str(item.get("question", "")),
-                    source=str(item.get("source", "")),
-                    section=str(item.get("section", "")),
-                    content=str(item["content"]),
-                    changed=int(item["changed"]),
-                    orphan=bool(item.get("orphan", False)),
-                )
-            except (KeyError, TypeError, ValueError) as err:
-                raise UserError(
-                    f"{path}: entry {guid!r} is damaged ({err!r}); fix or remove that entry, "
-                    "or restore the file from git."
-                ) from err
+        entries = {guid: _lock_entry(path, guid, item) for guid, item in notes.items()}
         nt = data.get("notetype")
         notetype = None
-        if isinstance(nt, dict) and isinstance(nt.get("digest"), str) and isinstance(nt.get("changed"), int):
-            notetype = (nt["digest"], nt["changed"])
+        if isinstance(nt, dict) and isinstance(nt.get("digest"), str):
+            nt_changed = _time(nt.get("changed"))
+            if nt_changed is not None:  # otherwise recomputed: the note type is simply updated
+                notetype = (nt["digest"], nt_changed)
         return cls(entries, path, notetype)
 
     def dumps(self) -> str:
@@ -142,11 +152,142 @@ class Lock:
         os.replace(tmp, path)
 
 
+def _time(value: object) -> int | None:
+    """A stored modification time, or None when it is not one (Anki keeps signed 64-bit times)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        value = int(value)
+    return value if 0 <= value < TIME_LIMIT else None
+
+
+def _lock_entry(path: Path, guid: str, item: object) -> LockEntry:
+    def damaged(why: str) -> UserError:
+        return UserError(
+            f"{path}: entry {clip(repr(guid), 60)} is damaged ({why}); fix or remove that entry, "
+            "or restore the file from git."
+        )
+
+    if not _GUID_RE.fullmatch(guid):
+        raise damaged("not a note id: 1 to 1024 ASCII letters, digits or punctuation, no spaces or quotes")
+    if not isinstance(item, dict):
+        raise damaged(f"an entry is an object, not {_json_type(item)}")
+    text: dict[str, str] = {}
+    for key, required in (("fingerprint", True), ("content", True), ("question", False),
+                          ("source", False), ("section", False)):
+        if required and key not in item:
+            raise damaged(f'no "{key}"')
+        value = item.get(key, "")
+        if not isinstance(value, str):
+            raise damaged(f'"{key}" is {_json_type(value)}, not text')
+        text[key] = value
+    if "changed" not in item:
+        raise damaged('no "changed"')
+    changed = _time(item["changed"])
+    if changed is None:
+        raise damaged(f'"changed" is {clip(repr(item["changed"]), 30)}, not a time from 0 to 2**63 - 1')
+    orphan = item.get("orphan", False)
+    if not isinstance(orphan, bool):
+        raise damaged(f'"orphan" is {_json_type(orphan)}, not true or false')
+    return LockEntry(guid, text["fingerprint"], text["question"], text["source"], text["section"],
+                     text["content"], changed, orphan)
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     guids: tuple[str, ...]  # one per atom, same order
     matched: tuple[tuple[str, str], ...]  # (guid, how) for atoms that inherited a GUID by fuzzy match
     orphans: tuple[LockEntry, ...]
+
+
+_UNKNOWN = 1 << 40
+
+Position = tuple[int, int, int]
+"""How far a lock entry is from a question: (other file, other section, ranks apart)."""
+
+
+class _Places:
+    """Where questions sit: their file and rank among the file's question lines, before and now.
+
+    Questions already matched in the same file are anchors: a question's expected old rank is
+    its rank now shifted as its nearest anchor shifted, so inserting or deleting other
+    questions does not move it.
+    """
+
+    def __init__(self, atoms: Sequence[Atom], live: dict[str, LockEntry]) -> None:
+        self.atoms = atoms
+        self.sections = [" › ".join(a.section) for a in atoms]
+        self.new_rank = _ranks([(a.source, a.line) for a in atoms])
+        where = {g: _split_source(e.source) for g, e in live.items()}
+        # orphans keep the place they had when they vanished, which later edits have reused
+        known = [(g, f, line) for g, (f, line) in where.items() if line is not None and not live[g].orphan]
+        ranks = _ranks([(f, line) for _, f, line in known])
+        self.old_file = {g: f for g, (f, _) in where.items()}
+        self.old_rank: dict[str, int | None] = dict.fromkeys(where)
+        for (g, _, _), r in zip(known, ranks, strict=True):
+            self.old_rank[g] = r
+        self.anchors: dict[str, list[tuple[int, int]]] = {}
+
+    def anchor(self, matched: Sequence[tuple[int, str]]) -> None:
+        anchors: dict[str, list[tuple[int, int]]] = {}
+        for i, g in matched:
+            old = self.old_rank.get(g)
+            if old is not None and self.old_file[g] == self.atoms[i].source:
+                anchors.setdefault(self.atoms[i].source, []).append((self.new_rank[i], old))
+        for lst in anchors.values():
+            lst.sort()
+        self.anchors = anchors
+
+    def expected(self, i: int) -> int:
+        """The rank question `i` had before, judging by its nearest anchor."""
+        r = self.new_rank[i]
+        anchors = self.anchors.get(self.atoms[i].source)
+        if not anchors:
+            return r
+        k = bisect.bisect_right(anchors, (r, _UNKNOWN))
+        if k == len(anchors) or (k > 0 and r - anchors[k - 1][0] <= anchors[k][0] - r):
+            k -= 1  # the anchor before is nearer (or the only one)
+        anchor_new, anchor_old = anchors[k]
+        return anchor_old + r - anchor_new
+
+    def position(self, i: int, e: LockEntry, expected: int) -> Position:
+        same_file = self.old_file[e.guid] == self.atoms[i].source
+        old = self.old_rank[e.guid]
+        apart = (abs(expected - old) if old is not None else _UNKNOWN) if same_file else 0
+        return (0 if same_file else 1, 0 if e.section == self.sections[i] else 1, apart)
+
+
+def _split_source(source: str) -> tuple[str, int | None]:
+    """`notes/a.md:12` -> (`notes/a.md`, 12)."""
+    file, sep, line = source.rpartition(":")
+    if sep and line.isascii() and line.isdigit() and len(line) <= 18:
+        return file, int(line)
+    return source, None
+
+
+def _ranks(places: Sequence[tuple[str, int]]) -> list[int]:
+    """Each (file, line)'s rank among the distinct lines of its file."""
+    lines: dict[str, set[int]] = {}
+    for f, line in places:
+        lines.setdefault(f, set()).add(line)
+    rank = {f: {line: r for r, line in enumerate(sorted(s))} for f, s in lines.items()}
+    return [rank[f][line] for f, line in places]
 
 
 def assign(atoms: Sequence[Atom], lock: Lock, diags: Diagnostics) -> Identity:
@@ -155,6 +296,7 @@ def assign(atoms: Sequence[Atom], lock: Lock, diags: Diagnostics) -> Identity:
     used: set[str] = set()
     fps = [fingerprint(a) for a in atoms]
     live = {g: e for g, e in lock.entries.items() if not g.startswith("b2a-concept-")}
+    places = _Places(atoms, live)
 
     # 1. explicit ids written in the notes
     seen_explicit: dict[str, int] = {}
@@ -174,77 +316,232 @@ def assign(atoms: Sequence[Atom], lock: Lock, diags: Diagnostics) -> Identity:
             guids[i] = g
             used.add(g)
 
-    # 2. the same question as before (several equal questions keep their order)
-    by_fp: dict[str, list[LockEntry]] = {}
-    for e in sorted(live.values(), key=lambda e: (e.source, e.guid)):
-        by_fp.setdefault(e.fingerprint, []).append(e)
+    # 2. the same question as before; copies of one question each keep their own GUID
+    old_by_fp: dict[str, list[LockEntry]] = {}
+    for e in live.values():
+        if e.guid not in used:
+            old_by_fp.setdefault(e.fingerprint, []).append(e)
+    new_by_fp: dict[str, list[int]] = {}
     for i in range(n):
-        if guids[i] is not None:
-            continue
-        cands = [e for e in by_fp.get(fps[i], []) if e.guid not in used]
-        if cands:
-            same_src = [e for e in cands if e.source.split(":")[0] == atoms[i].source]
-            pick = (same_src or cands)[0]
-            guids[i] = pick.guid
-            used.add(pick.guid)
+        if guids[i] is None and fps[i] in old_by_fp:
+            new_by_fp.setdefault(fps[i], []).append(i)
+    copies: list[tuple[list[int], list[LockEntry]]] = []
+    for fp, idx in new_by_fp.items():
+        olds = old_by_fp[fp]
+        if len(idx) == 1 and len(olds) == 1:
+            guids[idx[0]] = olds[0].guid
+            used.add(olds[0].guid)
+        else:
+            copies.append((idx, olds))
+    if copies:
+        places.anchor([(i, g) for i, g in enumerate(guids) if g is not None])
+        for idx, olds in copies:
+            for i, g in _pair_copies(idx, olds, places):
+                guids[i] = g
+                used.add(g)
 
     # 3. new questions that may be edited old ones
     vanished = [e for e in live.values() if e.guid not in used]
     matched: list[tuple[str, str]] = []
     new_idx = [i for i in range(n) if guids[i] is None]
     if vanished and new_idx:
-        scores: list[tuple[float, int, str]] = []
-        for i in new_idx:
-            sec = " › ".join(atoms[i].section)
-            for e in vanished:
-                s = float(fuzz.ratio(fps[i], e.fingerprint))
-                if s < FUZZY_MIN:
-                    continue
-                bonus = 3.0 if e.section == sec else 0.0
-                scores.append((s + bonus, i, e.guid))
-        scores.sort(key=lambda t: (-t[0], t[1], t[2]))
-        taken_atoms: set[int] = set()
-        for s, i, g in scores:
-            if i in taken_atoms or g in used:
-                continue
-            rivals = [
-                (s2, i2, g2)
-                for s2, i2, g2 in scores
-                if (i2 == i) != (g2 == g) and (i2 == i or g2 == g)
-                and i2 not in taken_atoms and g2 not in used and s - s2 < FUZZY_MARGIN
-            ]
-            if rivals:
-                here = atoms[i]
-                earlier = live[g]
-                diags.warning(
-                    here.source,
-                    here.line,
-                    f"ambiguous identity: this question resembles several earlier ones "
-                    f"(e.g. '{clip(earlier.question, 40)}'); it gets a new id. Add `<!-- id: … -->` to "
-                    "the question to decide.",
-                    "ambiguous-identity",
-                )
-                taken_atoms.add(i)
-                continue
+        places.anchor([(i, g) for i, g in enumerate(guids) if g is not None])
+        pairs = _similar_pairs(new_idx, vanished, fps, places)
+        for s, i, g in _best_matches(pairs, atoms, live, used, diags):
             guids[i] = g
             used.add(g)
-            taken_atoms.add(i)
             matched.append((g, f"fuzzy {s:.0f}"))
 
-    # 4. brand-new questions
+    # 4. brand-new questions: the first free GUID of the question's own sequence; later copies
+    # carry on where the previous copy's search stopped (what a fresh search would find anyway)
+    next_try: dict[str, int] = {}
     for i in range(n):
         if guids[i] is None:
-            base = guid_for("q:" + fps[i])
-            g = base
-            k = 2
-            while g in used or (g in live and live[g].fingerprint != fps[i]):
-                g = guid_for(f"q:{fps[i]}#{k}")
+            fp = fps[i]
+            k = next_try.get(fp, 1)
+            g = guid_for("q:" + fp if k == 1 else f"q:{fp}#{k}")
+            while g in used or (g in live and live[g].fingerprint != fp):
                 k += 1
+                g = guid_for(f"q:{fp}#{k}")
+            next_try[fp] = k + 1
             guids[i] = g
             used.add(g)
 
     orphans = tuple(sorted((e for e in live.values() if e.guid not in used), key=lambda e: e.source))
     return Identity(tuple(g for g in guids if g is not None), tuple(matched), orphans)
+
+
+def _pair_copies(idx: list[int], olds: list[LockEntry], places: _Places) -> list[tuple[int, str]]:
+    """Copies of one question now (`idx`) and before (`olds`): each copy to the old copy that sat
+    where it sits — same file, same section, nearest expected rank."""
+    expected = {i: places.expected(i) for i in idx}
+    out: list[tuple[int, str]] = []
+    if len(idx) * len(olds) <= SMALL_GROUP:
+        ranked = sorted(
+            (places.position(i, e, expected[i]), i, places.old_rank[e.guid] or 0, e.guid)
+            for i in idx
+            for e in olds
+        )
+        done_new: set[int] = set()
+        done_old: set[str] = set()
+        for _, i, _, g in ranked:
+            if i not in done_new and g not in done_old:
+                done_new.add(i)
+                done_old.add(g)
+                out.append((i, g))
+        return out
+    # Many copies: first those at exactly their expected place, then the rest in order within
+    # their section, their file, anywhere.
+    free = {e.guid: e for e in olds}
+    at: dict[tuple[str, int], list[str]] = {}
+    for e in sorted(olds, key=lambda e: e.guid, reverse=True):
+        rank = places.old_rank[e.guid]
+        if rank is not None:
+            at.setdefault((places.old_file[e.guid], rank), []).append(e.guid)
+    rest: list[int] = []
+    for i in idx:
+        spot = at.get((places.atoms[i].source, expected[i]))
+        if spot:
+            g = spot.pop()
+            del free[g]
+            out.append((i, g))
+        else:
+            rest.append(i)
+    keys: tuple[tuple[Callable[[int], Hashable], Callable[[LockEntry], Hashable]], ...] = (
+        (lambda i: (places.atoms[i].source, places.sections[i]), lambda e: (places.old_file[e.guid], e.section)),
+        (lambda i: places.atoms[i].source, lambda e: places.old_file[e.guid]),
+        (lambda i: None, lambda e: None),
+    )
+    for new_key, old_key in keys:
+        if not rest or not free:
+            break
+        buckets: dict[Hashable, list[str]] = {}
+        for e in sorted(free.values(), key=lambda e: (places.old_rank[e.guid] or 0, e.guid), reverse=True):
+            buckets.setdefault(old_key(e), []).append(e.guid)
+        left: list[int] = []
+        for i in sorted(rest, key=lambda i: (expected[i], i)):
+            bucket = buckets.get(new_key(i))
+            if bucket:
+                g = bucket.pop()
+                del free[g]
+                out.append((i, g))
+            else:
+                left.append(i)
+        rest = left
+    return out
+
+
+_Pair = tuple[float, Position, int, str]
+
+
+def _similar_pairs(new_idx: list[int], vanished: list[LockEntry], fps: list[str], places: _Places) -> list[_Pair]:
+    """(score, position, new question, vanished GUID) for the vanished questions each new one
+    resembles (fuzzy ratio of the fingerprints, +3 in the same section): the best TOP per new
+    question, the best 2*TOP per vanished one. Looked at: the vanished questions around where
+    the new one is expected, and all of them when that is cheap or nothing nearby resembles it."""
+    vfps = [e.fingerprint for e in vanished]
+    everything = len(new_idx) * len(vanished) <= ALL_PAIRS
+    by_file: dict[str, list[tuple[int, int]]] = {}
+    for v, e in enumerate(vanished):
+        rank = places.old_rank[e.guid]
+        if rank is not None:
+            by_file.setdefault(places.old_file[e.guid], []).append((rank, v))
+    for lst in by_file.values():
+        lst.sort()
+    per_guid: dict[str, list[_Pair]] = {}
+    for i in new_idx:
+        expected = places.expected(i)
+        found: dict[int, float] = {}
+        nearby = by_file.get(places.atoms[i].source)
+        if nearby:  # always: at equal similarity the nearest must be among the candidates
+            k = bisect.bisect_left(nearby, (expected, -1))
+            for _, v in nearby[max(0, k - WINDOW) : k + WINDOW]:
+                s = fuzz.ratio(fps[i], vfps[v], score_cutoff=FUZZY_MIN)
+                if s >= FUZZY_MIN:
+                    found[v] = s
+        if everything or not found:
+            for _, s, v in process.extract(fps[i], vfps, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN, limit=TOP):
+                found[v] = s
+        mine: list[_Pair] = []
+        for v, s in found.items():
+            e = vanished[v]
+            bonus = 3.0 if e.section == places.sections[i] else 0.0
+            mine.append((round(s + bonus, 6), _near(places.position(i, e, expected)), i, e.guid))
+        mine.sort(key=_order)
+        for pair in mine[:TOP]:
+            per_guid.setdefault(pair[3], []).append(pair)
+    pairs: list[_Pair] = []
+    for theirs in per_guid.values():
+        theirs.sort(key=_order)
+        pairs.extend(theirs[: 2 * TOP])
+    pairs.sort(key=_order)
+    return pairs
+
+
+def _near(pos: Position) -> Position:
+    """Closeness counts only nearby: further apart than NEAR ranks is simply far."""
+    return (pos[0], pos[1], min(pos[2], NEAR))
+
+
+def _order(pair: _Pair) -> tuple[float, Position, int, str]:
+    return (-pair[0], pair[1], pair[2], pair[3])
+
+
+def _best_matches(
+    pairs: list[_Pair], atoms: Sequence[Atom], live: dict[str, LockEntry], used: set[str], diags: Diagnostics
+) -> list[tuple[float, int, str]]:
+    """The most similar pair first, over all new questions at once; at equal similarity the
+    closer pair first. A pair tied with another of the same new or vanished question in both
+    similarity and closeness is a guess: reported, and the new questions involved get new
+    GUIDs (a vanished question two new ones claim equally goes to neither)."""
+    by_atom: dict[int, list[_Pair]] = {}
+    by_guid: dict[str, list[_Pair]] = {}
+    for p in pairs:  # already in order
+        by_atom.setdefault(p[2], []).append(p)
+        by_guid.setdefault(p[3], []).append(p)
+    done: set[int] = set()
+    taken: set[str] = set(used)
+    out: list[tuple[float, int, str]] = []
+    for p in pairs:
+        s, pos, i, g = p
+        if i in done or g in taken:
+            continue
+        # earlier pairs of i or g are spent, so a tie is among the next ones
+        ties_g = [r for r in by_atom[i] if r is not p and r[3] not in taken and r[:2] == (s, pos)]
+        ties_i = [r for r in by_guid[g] if r is not p and r[2] not in done and r[:2] == (s, pos)]
+        if ties_g or ties_i:
+            earlier = clip(live[g].question, 40)
+            if ties_g:
+                others = f"resembles several earlier ones equally (e.g. '{earlier}')"
+            else:
+                first = atoms[ties_i[0][2]]
+                others = f"and the one at {first.source}:{first.line} resemble the earlier '{earlier}' equally"
+            diags.warning(
+                atoms[i].source,
+                atoms[i].line,
+                f"ambiguous identity: this question {others}; it gets a new id. Add "
+                "`<!-- id: … -->` to the question to decide.",
+                "ambiguous-identity",
+            )
+            done.add(i)
+            for r in ties_i:  # a vanished question two new ones claim equally goes to neither
+                here = atoms[r[2]]
+                diags.warning(
+                    here.source,
+                    here.line,
+                    f"ambiguous identity: this question and the one at {atoms[i].source}:{atoms[i].line} "
+                    f"resemble the earlier '{earlier}' equally; it gets a new id. Add `<!-- id: … -->` "
+                    "to the question to decide.",
+                    "ambiguous-identity",
+                )
+                done.add(r[2])
+            if ties_i:
+                taken.add(g)
+            continue
+        done.add(i)
+        taken.add(g)
+        out.append((s, i, g))
+    return out
 
 
 def build_clock() -> int:
