@@ -199,3 +199,20 @@ def test_export_in_small_chunks_with_parked_answers_matches_the_build(
         rec = by_id[c.guid]
         assert rec["answer"] == c.atom.answer
         assert (rec["front_html"], rec["back_html"]) == (c.front_html, c.back_html)
+
+
+@pytest.mark.parametrize(
+    "args, expect",
+    [([], "used"), (["--concept-cards", "all"], "all"), (["--concept-cards", "none"], "none"), (["--no-concept-cards"], "none")],
+)
+def test_concept_cards_option(notes_copy: Path, tmp_path: Path, args: list[str], expect: str) -> None:
+    res = CliRunner().invoke(main, ["build", str(notes_copy), "-o", str(tmp_path / "out"), *args])
+    assert res.exit_code == 0, res.output
+    n = int(res.output.split(" + ")[1].split(" concept card")[0])
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    if expect == "none":
+        assert n == 0 and "## Concept cards" not in report
+    else:
+        assert n > 0 and f"## Concept cards ({n})" in report
+        listed = [int(line.rsplit(": ", 1)[1].split()[0]) for line in report.splitlines() if line.startswith("- ") and " question" in line and "(" in line and line.rstrip().endswith(("question", "questions"))]
+        assert listed and (min(listed) >= 2 if expect == "used" else min(listed) >= 1)

@@ -504,6 +504,17 @@ def test_section_and_short_answer_fallbacks(catalogue: Catalogue) -> None:
     assert main is None and concepts == ("GQA", "MQA")
 
 
+def test_a_page_title_does_not_put_its_concept_on_every_question(catalogue: Catalogue) -> None:
+    """`Agent八股` is the page: a question that names its own subject is not about agents."""
+    concepts, _ = recognize(atom("Embedding 有哪些常见的训练方法？", "对比学习、蒸馏。", ("Agent八股",)), catalogue)
+    assert "Agent" not in concepts
+    concepts, _ = recognize(atom("向量数据库和普通数据库有什么不同之处？", "索引结构不同。", ("Agent八股",)), catalogue)
+    assert "Agent" not in concepts
+    # an outer title never lends its concept, even to a question with no subject of its own
+    concepts, _ = recognize(atom("原理是什么？", "一句话。", ("Agent八股", "其他")), catalogue)
+    assert "Agent" not in concepts
+
+
 def test_candidate_acronyms(catalogue: Catalogue) -> None:
     atoms = [
         atom("DCA 是什么？", "DCA 把序列分块，和 GQA 一起用", line=1),

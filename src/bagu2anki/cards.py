@@ -6,8 +6,10 @@ so prerequisites arrive first; one card per concept used in the notes can preced
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -17,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bagu2anki.cache import BuildCache, key_of
-from bagu2anki.concepts.catalogue import Catalogue
-from bagu2anki.config import Config
+from bagu2anki.concepts.catalogue import SHIPPED_ORIGIN, Catalogue
+from bagu2anki.config import USED_BY, Config
 from bagu2anki.diagnostics import Diagnostic, Diagnostics
 from bagu2anki.identity import (
     Identity,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 # Every field carries text (an empty field reads as a broken note in Anki's checks); the card
 # style hides a block whose only content is this marker.
+SHIPPED_NAME = "bagu2anki 概念目录"  # where a shipped concept card says it comes from
 NONE = '<span class="none">无</span>'
 
 
@@ -187,6 +190,31 @@ def deck_for(root: str, atom: Atom, flat: bool = False) -> str:
     return field_safe("::".join(parts))
 
 
+RELATED = 5  # related questions listed on a card
+NEAREST = 40  # per shared concept, the questions nearest in the notes that are weighed
+COMMON = 4.0  # a concept on more than 1/COMMON of the questions relates nothing on its own
+
+
+def related_questions(i: int, concepts: Sequence[str], by_concept: dict[str, list[int]], total: int) -> list[int]:
+    """Other questions about the same things, most specific first: each shared concept weighs
+    log(total / questions using it), so a concept on most of the deck (the page's topic) adds
+    little, and one on most of it relates nothing alone. Ties go to the question nearest in
+    the notes. Only the NEAREST questions of each concept are weighed (linear in the deck)."""
+    weights = {c: math.log(max(total, 1) / len(by_concept[c])) for c in concepts if by_concept.get(c)}
+    score: dict[int, float] = defaultdict(float)
+    specific: set[int] = set()
+    for c, w in weights.items():
+        members = by_concept[c]
+        at = bisect.bisect_left(members, i)
+        for j in members[max(0, at - NEAREST // 2) : at + NEAREST // 2 + 1]:
+            if j != i:
+                score[j] += w
+                if total < 2 * COMMON or len(members) * COMMON <= total:
+                    specific.add(j)
+    ranked = sorted(specific, key=lambda j: (-score[j], abs(j - i), j))
+    return ranked[:RELATED]
+
+
 def note_fields(front: str, back: str, prereq: str, related: str, source: str, section: str) -> tuple[str, ...]:
     """The six fields as Anki stores them: the rendered sides as they are, the source and the
     section (raw text from the notes: a file name or heading may hold `<img onerror=…>`) escaped;
@@ -261,10 +289,14 @@ def make_cards(
     rendered = render_answers(renderer, cache, jobs, workers)
     progress("render", len(jobs), len(jobs))
 
+    # Each question's front as its own card shows it (formulas as MathJax, code, escaping),
+    # for wherever the question is listed: related questions, concept cards.
+    fronts = {i: render_question(renderer, cache, atoms[i]) for i in kept}
+
     @functools.cache
-    def related_item(j: int) -> str:  # a question is listed on up to five cards: escape it once
+    def related_item(j: int) -> str:  # a question is listed on up to five cards: made once
         where = html.escape(" › ".join(atoms[j].section[-1:]))
-        return f'<li>{html.escape(atoms[j].question)} <span class="where">{where}</span></li>'
+        return f'<li>{fronts[j]} <span class="where">{where}</span></li>'
 
     cards: list[Card] = []
     order: list[tuple[tuple[int, int, int], int]] = []
@@ -274,16 +306,10 @@ def make_cards(
         back_html = prefix + r.html
         if r.visible_chars > 4000:
             diags.info(a.source, a.line, f"very long answer ({r.visible_chars} characters): consider splitting it", "long-answer")
-        front = render_question(renderer, cache, a)
+        front = fronts[i]
         chain = graph.chain(main) if main else ()
         prereq = _chain_html(analysis.catalogue, chain) or NONE
-        related_idx: list[int] = []
-        for c in concepts[:2]:
-            for j in by_concept.get(c, ()):
-                if len(related_idx) >= 5:
-                    break
-                if j != i and j not in related_idx:
-                    related_idx.append(j)
+        related_idx = related_questions(i, concepts, by_concept, len(kept))
         related = NONE
         if related_idx:
             related = f"<ul>{''.join(related_item(j) for j in related_idx[:5])}</ul>"
@@ -316,13 +342,14 @@ def make_cards(
             )
         )
     n_concept_cards = 0
-    if cfg.concept_cards:
+    if cfg.concept_cards != "none":
+        least = USED_BY if cfg.concept_cards == "used" else 1
         for cid in sorted(by_concept, key=lambda c: (rank.get(c, big), c)):
             concept = analysis.catalogue.get(cid)
-            if concept is None:
+            if concept is None or len(by_concept[cid]) < least:
                 continue
             chain = graph.chain(cid)
-            q_items = "".join(f"<li>{html.escape(atoms[j].question)}</li>" for j in by_concept[cid][:8])
+            q_items = "".join(f"<li>{fronts[j]}</li>" for j in by_concept[cid][:8])
             back = f"<p>{html.escape(concept.description)}</p>"
             if q_items:
                 back += f'<p class="label">相关问题</p><ul>{q_items}</ul>'
@@ -342,7 +369,8 @@ def make_cards(
             guid = "b2a-concept-" + re.sub(r"[^A-Za-z0-9_.-]", "_", cid)
             tags = ("概念", "concept::" + _tag(cid), "domain::" + _tag(concept.domain))
             deck = root_deck if cfg.flat_decks else f"{root_deck}::概念"
-            fields = note_fields(front, back, prereq, NONE, f"concept:{cid}", "概念")
+            where = SHIPPED_NAME if concept.origin == SHIPPED_ORIGIN else Path(concept.origin).name
+            fields = note_fields(front, back, prereq, NONE, f"{where} · {cid}", "概念")
             chash = content_hash(fields + tags + (deck,))
             mod = modification_time(guid, chash, lock, now)
             order.append(((rank.get(cid, big), 0, 0), len(cards)))

@@ -82,7 +82,9 @@ def _terminated(signum: int, frame: object) -> None:
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: out/).")
 @click.option("--deck", default=None, help="Root deck name (default: the notes folder's name).")
 @click.option("--include-unanswered", is_flag=True, default=None, help="Add unanswered questions, tagged 待补充.")
-@click.option("--no-concept-cards", "concept_cards", flag_value=False, default=None, help="No card per concept.")
+@click.option("--concept-cards", "concept_cards", type=click.Choice(["all", "used", "none"]), default=None,
+              help="Cards that ask what a concept is: for every concept the notes use (all), for those two or more questions use (used, the default), or none.")
+@click.option("--no-concept-cards", "concept_cards", flag_value="none", help="Same as --concept-cards none.")
 @click.option("--flat", "flat_decks", is_flag=True, default=None,
               help="One deck for everything (sections stay as tags): new cards then follow prerequisite order under Anki's default options.")
 @click.option("--strict", is_flag=True, default=False, help="Fail (exit 1) on warnings too.")
@@ -95,7 +97,7 @@ def _terminated(signum: int, frame: object) -> None:
 @common_options
 @click.pass_context
 def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: str | None,
-          include_unanswered: bool | None, concept_cards: bool | None, flat_decks: bool | None, strict: bool, no_cache: bool,
+          include_unanswered: bool | None, concept_cards: str | None, flat_decks: bool | None, strict: bool, no_cache: bool,
           jobs: int, fold_threshold: int | None, verbose: bool, lock: Path | None,
           catalogue: Path | None) -> None:
     """Build OUT/<deck>.apkg, OUT/graph.html and OUT/report.md from the notes (default: notes/)."""

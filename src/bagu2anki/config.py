@@ -20,7 +20,9 @@ class Config:
     deck: str | None = None
     include_unanswered: bool = False
     strict: bool = False
-    concept_cards: bool = True
+    concept_cards: str = "used"
+    """"all": a card per concept the notes use; "used": only for concepts two or more questions
+    use (`USED_BY`); "none": no concept cards."""
     flat_decks: bool = False
     fold_threshold: int = FOLD_THRESHOLD
     lock: Path | None = None
@@ -66,11 +68,14 @@ class Config:
         return None
 
 
-_KEYS = {
+CONCEPT_CARDS = ("all", "used", "none")
+USED_BY = 2  # with "used", a concept gets its card once this many of the user's questions use it
+
+_KEYS: dict[str, type | tuple[type, ...]] = {
     "deck": str,
     "out": str,
     "include_unanswered": bool,
-    "concept_cards": bool,
+    "concept_cards": (str, bool),
     "flat_decks": bool,
     "fold_threshold": int,
     "lock": str,
@@ -99,7 +104,12 @@ def load_settings(cwd: Path) -> dict[str, Any]:
             if typ is None:
                 raise UserError(f"{p}: unknown setting '{k}' (known: {', '.join(sorted(_KEYS))})")
             if not isinstance(v, typ):
-                raise UserError(f"{p}: setting '{k}' must be a {typ.__name__}")
+                names = " or ".join(t.__name__ for t in typ) if isinstance(typ, tuple) else typ.__name__
+                raise UserError(f"{p}: setting '{k}' must be a {names}")
+            if k.replace("-", "_") == "concept_cards":
+                v = {True: "used", False: "none"}.get(v, v) if isinstance(v, bool) else v
+                if v not in CONCEPT_CARDS:
+                    raise UserError(f"{p}: setting 'concept_cards' must be one of {', '.join(CONCEPT_CARDS)}")
             settings[k.replace("-", "_")] = v
         return settings
     return {}

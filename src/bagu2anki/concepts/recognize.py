@@ -19,9 +19,12 @@ by such a mention anywhere in the atom; a mention in the answer by one in the qu
 headings, or within 40 characters of it in the answer. So `dp[i]` in a 动态规划 answer is not
 data parallelism.
 
-Selection. The focus is every concept named in the question, in order of first mention. When
-the question names none, the focus is the concepts named by the innermost section heading
-that names any. An answer concept is added when it is mentioned at least twice in the answer,
+Selection. The focus is every concept named in the question, in order of first mention. A
+section or page title does not put its concepts on a question that names its own subject
+(`Agent八股` does not make `Embedding 有哪些方法？` about agents). Only a question with no subject
+of its own — short, no Latin term: `原理是什么？`, `优缺点？` — takes the concepts of the innermost
+heading that names any, and never from the outermost title of a nested section path (the
+page's title). An answer concept is added when it is mentioned at least twice in the answer,
 or is a direct prerequisite or dependant of a focus concept; when the focus is empty, also
 when the answer names at most three distinct concepts. Added concepts are ranked by mentions
 in the answer (more first), then by first position, and cut so that at most six concepts are
@@ -78,11 +81,11 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     m = matcher_for(catalogue)
     question = m.scan(atom.question)
     answer = m.scan(atom.answer)
-    # Headings repeat across atoms and are only needed for guarded aliases or an empty
-    # question, so they are scanned only then.
+    # Headings repeat across atoms and are only needed for guarded aliases or a question with no
+    # subject of its own, so they are scanned only then.
     guarded = any(h.term.guarded for h in question) or any(h.term.guarded for h in answer)
-    need_headings = guarded or not any(h.term.concept for h in question)
-    headings = [m.scan(h) for h in atom.section] if need_headings else []
+    elliptical = not any(h.term.concept for h in question) and _elliptical(atom.question)
+    headings = [m.scan(h) for h in atom.section] if guarded or elliptical else []
     heading_hits = [h for hs in headings for h in hs]
     everywhere = [*question, *answer, *heading_hits]
     outside_answer = [*question, *heading_hits]
@@ -101,8 +104,9 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
         return m.supported(hit, near)
 
     focus = _ordered(h for h in question if counts_anywhere(h))
-    if not focus:
-        for hs in reversed(headings):
+    if not focus and elliptical:
+        own = headings[1:] if len(headings) > 1 else headings  # not the page's title
+        for hs in reversed(own):
             focus = _ordered(h for h in hs if counts_anywhere(h))
             if focus:
                 break
@@ -121,6 +125,17 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     rest = [c for c in focus if c != main]
     concepts = ([main] if main is not None else []) + rest + added
     return tuple(concepts), main
+
+
+_SUBJECTLESS = re.compile(r"[\s\W_]+")
+ELLIPTICAL_MAX = 8
+"""A question of at most this many characters (punctuation aside) and no Latin letter has no
+subject of its own (`原理是什么？`): its heading names what it asks about."""
+
+
+def _elliptical(question: str) -> bool:
+    core = _SUBJECTLESS.sub("", question)
+    return len(core) <= ELLIPTICAL_MAX and not re.search(r"[A-Za-z]", core)
 
 
 def _new_term_memo(_catalogue: Catalogue) -> dict[str, bool]:

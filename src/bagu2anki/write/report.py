@@ -60,6 +60,17 @@ def render_report(
     for a in todo:
         out.append(f"- [ ] {a.source}:{a.line} — {a.question}")
     out.append("")
+    concept_cards = [c for c in cards if c.atom.source == "concepts"]
+    if concept_cards:
+        used = Counter(cid for c in note_cards for cid in c.concepts)
+        out.append(f"## Concept cards ({len(concept_cards)})")
+        out.append("")
+        out.append("`--concept-cards all|used|none` decides which concepts get a card of their own.")
+        out.append("")
+        for c in concept_cards:
+            name = c.atom.question.removeprefix("概念：").removesuffix(" 是什么？")
+            out.append(f"- {_cell(name)} ({c.main_concept}): {counted(used[c.main_concept or ''], 'question')}")
+        out.append("")
     links = [a for a in atoms if a.status in ("link_only", "reference")]
     if links:
         out.append(f"## Answers that are only links or references ({len(links)})")
