@@ -1,8 +1,13 @@
 """Long answers lead with their essence: the answer's own summary first, the rest folded.
 
 Takes an answer's top-level blocks (what kind each is, and its sanitised HTML; either renderer
-can say, see `token_kind` and `html_blocks`); gives the card body. The summary is a part titled 总结 / 小结 / 结论 / Summary (or a closing table),
-otherwise the opening paragraph; the whole answer stays one tap away behind 展开全文.
+can say, see `token_kind` and `html_blocks`); gives the card body. The summary is the answer's
+own conclusion when it has one (a part titled 总结 / 小结 / 结论 / 一句话 / TL;DR, a `总结：…`
+paragraph, a closing `综上…` paragraph or a closing table); otherwise its skeleton: its headings,
+the bold leads of its list, or the first sentence of each part, about 120–250 characters; an
+opening paragraph that says enough on its own is kept as it is. Never a bare link, never chat
+filler (`下面逐一解释`, `希望对你有帮助`); a chat closer at the very end leaves the answer
+altogether. The whole answer stays one tap away behind 展开全文.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import re
 
 from markdown_it.token import Token
 
-_SUMMARY_TITLES = ("总结", "小结", "结论", "总之", "summary", "tl;dr", "tldr", "一句话总结", "核心结论")
+_SUMMARY_TITLES = ("总结", "小结", "结论", "总之", "summary", "tl;dr", "tldr", "一句话总结", "核心结论", "一句话", "一句话答案")
 MIN_FOLDED = 200  # visible characters worth hiding behind 展开全文
 SUMMARY_CHARS = 500  # a summary found by its title is cut after about this many characters
 _URL_RE = re.compile(r"https?://\S+")
+_BARE_HOST_RE = re.compile(r"(?<![\w.])(?:www\.)?[\w-]+(?:\.[\w-]+)*\.(?:com|cn|org|net|io|ai|dev|me|co)(?:/\S*)?")  # a link's shown text
 _TAG_STRIP_RE = re.compile(r"<[^>]+>")
 
 
@@ -38,15 +44,23 @@ def fold_answer(kinds: list[str], parts: list[str], threshold: int) -> tuple[str
     `kinds[k]` says what top-level block `parts[k]` (its sanitised HTML) is: heading,
     paragraph, bullet_list, ordered_list, table or other (see `token_kind` / `html_blocks`).
     """
+    while len(parts) > 1 and kinds[-1] == "paragraph" and _CLOSER_RE.search(plain_text(parts[-1])) \
+            and len(plain_text(parts[-1])) <= FILLER_CHARS:
+        kinds, parts = kinds[:-1], parts[:-1]  # `希望对你有帮助！`: a chat closer, no part of the answer
     full = "".join(parts)
     visible = visible_chars(full)
     if visible <= threshold or len(parts) < 2:
         return full, visible, False
-    lead = _summary_lead(kinds, [plain_text(p) for p in parts])
+    texts = [plain_text(p) for p in parts]
+    lead, own = _summary_lead(kinds, texts)
     if len(lead) >= len(parts):
         lead = [0]
     shown = "".join(parts[k] for k in lead)
     rest = "".join(p for k, p in enumerate(parts) if k not in lead)
+    if not own and not _enough(shown):
+        skeleton = _skeleton(kinds, parts, texts)
+        if skeleton:  # an outline of the whole answer: all of it goes behind 展开全文
+            shown, rest = skeleton, full
     # Folding away a closing sentence saves nothing: a long code answer stays whole.
     if len(plain_text(rest)) < MIN_FOLDED:
         return full, visible, False
@@ -145,6 +159,7 @@ _INLINE_SUMMARY_RE = re.compile(
     r"^(?:\*\*)?(?:一句话总结|核心结论|总结|小结|结论|总之|tl;dr)(?:\*\*)?\s*[:：,，](?:\*\*)?\s*\S.{20,}",
     re.I | re.S,
 )
+_ONE_LINE_RE = re.compile(r"^(?:\*\*)?一句话(?:总结|回答|答案|概括|解释)?(?:\*\*)?\s*[:：](?:\*\*)?\s*\S")
 _TITLE_NUMBER_RE = re.compile(r"^(?:[0-9一二三四五六七八九十]+\s*[、.．)）]|[a-z](?=[\u4e00-\u9fff]))\s*")
 
 
@@ -156,12 +171,79 @@ def _is_summary_title(kind: str, text: str) -> bool:
     return any(title == s or (title.startswith(s) and len(title) <= len(s) + 6) for s in _SUMMARY_TITLES)
 
 
-def _summary_lead(kinds: list[str], texts: list[str]) -> list[int]:
+FILLER_CHARS = 80  # chat filler is a short paragraph
+LEAD_CHARS = 40  # a summary says at least this much (visible, links aside)
+SKELETON_CHARS = 250  # a skeleton summary stops after about this many characters
+_CLOSER_RE = re.compile(
+    r"希望(?:这|以上|上面|本文|我的)?.{0,12}(?:对你|对您|能)(?:有所?)?帮助|如果你.{0,40}(?:可以|欢迎)继续(?:问|提问|交流)"
+    r"|(?:欢迎|可以)继续(?:问|提问|追问)|有(?:任何|其他)?(?:问题|疑问).{0,10}(?:欢迎|随时)"
+)
+_FILLER_RE = re.compile(
+    r"^(?:下面|以下|接下来)(?:我们?)?(?:来|将)?(?:逐一|分别|详细|具体|简单)?(?:解释|说明|介绍|展开|分析|讲解|看看|讲讲)"
+    r"|^(?:好的|当然|没问题)[，,。!！]|^这是一个(?:很|非常)?好的问题"
+)
+
+
+def _is_filler(kind: str, text: str) -> bool:
+    return kind == "paragraph" and len(text) <= FILLER_CHARS and bool(_FILLER_RE.search(text) or _CLOSER_RE.search(text))
+
+
+def _enough(fragment: str) -> bool:
+    """A summary worth opening with: LEAD_CHARS visible characters once links are left out."""
+    without_links = re.sub(r"<a\b[^>]*>.*?</a>", "", fragment, flags=re.S)
+    return visible_chars(_URL_RE.sub("", without_links)) >= LEAD_CHARS
+
+
+_BOLD_LEAD_RE = re.compile(r"<li>\s*(?:<p>\s*)?<strong>(.+?)</strong>", re.S)
+_SENTENCE_RE = re.compile(r"^.+?(?:[。！？!?；;]|$)", re.S)
+
+
+def _first_sentence(text: str) -> str:
+    m = _SENTENCE_RE.match(_URL_RE.sub("", text).strip())
+    return " ".join(m.group().split()) if m else ""
+
+
+def _skeleton(kinds: list[str], parts: list[str], texts: list[str]) -> str:
+    """The answer's outline when it has no conclusion: its headings, else the bold leads of its
+    lists, else the first sentence of each part — about SKELETON_CHARS characters in all."""
+    items: list[str] = []
+    headings = [k for k, kind in enumerate(kinds) if kind == "heading" and texts[k]]
+    if len(headings) >= 2:
+        for k in headings:  # each heading with the first sentence under it
+            under = next((j for j in range(k + 1, len(kinds)) if kinds[j] != "heading"
+                          and not _is_filler(kinds[j], texts[j])), None)
+            if under is not None and (k + 1 == len(kinds) or kinds[k + 1] == "heading"):
+                under = None  # a heading with nothing of its own under it
+            first = _first_sentence(texts[under]) if under is not None else ""
+            items.append(f"<strong>{html.escape(texts[k])}</strong>" + (f"：{html.escape(first)}" if first else ""))
+    else:
+        leads = [m.group(1) for k, kind in enumerate(kinds) if kind in ("bullet_list", "ordered_list")
+                 for m in _BOLD_LEAD_RE.finditer(parts[k])]
+        if len(leads) >= 2:
+            items = leads
+        else:
+            for k, kind in enumerate(kinds):
+                if kind in ("paragraph", "bullet_list", "ordered_list") and not _is_filler(kind, texts[k]):
+                    first = _first_sentence(texts[k])
+                    if len(first) >= 4:
+                        items.append(html.escape(first))
+    out: list[str] = []
+    size = 0
+    for item in items:
+        if size >= SKELETON_CHARS:
+            break
+        out.append(f"<li>{item}</li>")
+        size += visible_chars(item)
+    return f'<ul class="skeleton">{"".join(out)}</ul>' if len(out) >= 2 or size >= LEAD_CHARS else ""
+
+
+def _summary_lead(kinds: list[str], texts: list[str]) -> tuple[list[int], bool]:
     """Which blocks open a folded answer: its own summary when it has one, else its opening.
 
     A summary is a `总结` / `小结` title (heading or a short paragraph) with the blocks after it,
     up to the next heading and about SUMMARY_CHARS visible characters; or a closing table.
-    The rest of the answer goes into `<details>`.
+    The rest of the answer goes into `<details>`. The flag says whether the lead is the
+    answer's own conclusion (kept whatever its length) or just its opening.
     """
     for k, kind in enumerate(kinds):
         if _is_summary_title(kind, texts[k]):
@@ -170,19 +252,27 @@ def _summary_lead(kinds: list[str], texts: list[str]) -> list[int]:
             for j in range(k + 1, len(kinds)):
                 if kinds[j] == "heading" or (rest and size >= SUMMARY_CHARS):
                     break
+                if _is_filler(kinds[j], texts[j]):
+                    continue
                 rest.append(j)
                 size += len(texts[j])
             if rest:
-                return [k, *rest]
+                return [k, *rest], True
     # `总结：……` / `一句话总结：……`: a paragraph that is its own summary
     for k, kind in enumerate(kinds):
-        if kind == "paragraph" and _INLINE_SUMMARY_RE.match(texts[k].strip()):
-            return [k]
+        if kind == "paragraph" and (_INLINE_SUMMARY_RE.match(texts[k].strip()) or _ONE_LINE_RE.match(texts[k].strip())):
+            return [k], True
+    # a closing `综上…` paragraph
+    last = len(kinds) - 1
+    if kinds[last] == "paragraph" and re.match(r"^(?:综上|总而言之|总的来说|简而言之|一言以蔽之)", texts[last]):
+        return [last], True
     # a closing summary table
     if len(kinds) > 1 and kinds[-1] == "table":
-        return [len(kinds) - 1]
-    # the opening: the first paragraph that says something (not a bare link or a fragment)
-    first = next((k for k, kind in enumerate(kinds) if not _says_nothing(kind, texts[k])), 0)
+        return [len(kinds) - 1], True
+    # the opening: the first paragraph that says something (not a bare link, a fragment or filler)
+    first = next(
+        (k for k, kind in enumerate(kinds) if not _says_nothing(kind, texts[k]) and not _is_filler(kind, texts[k])), 0
+    )
     lead = [first]
     if (
         len(kinds) > first + 2
@@ -191,14 +281,14 @@ def _summary_lead(kinds: list[str], texts: list[str]) -> list[int]:
         and len(texts[first]) < 60
     ):
         lead.append(first + 1)  # `主要有三点：` and its list
-    return lead
+    return lead, False
 
 
 def _says_nothing(kind: str, text: str) -> bool:
     """A paragraph not worth opening with: a bare link or a `fp16 fp32` fragment."""
     if kind != "paragraph":
         return False
-    text = _URL_RE.sub("", text).strip()
+    text = _BARE_HOST_RE.sub("", _URL_RE.sub("", text)).strip()
     return len(text) < 15 and not (len(text) >= 4 and text.endswith(("。", "！", "？", ".", "!", "?")))
 
 

@@ -1,0 +1,62 @@
+"""Folded long answers open with a summary worth reading on a phone: the answer's own conclusion,
+or its skeleton; never a bare link or chat filler."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import NOTES, SEED
+
+from bagu2anki.config import Config
+from bagu2anki.fold import _enough, fold_answer, visible_chars
+from bagu2anki.pipeline import build
+
+_LEAD = re.compile(r'^<div class="lead">(.*?)</div><details class="full">', re.S)
+
+
+def leads(notes: Path, tmp_path: Path) -> list[tuple[str, str]]:
+    result = build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock", fold_threshold=400))
+    out = []
+    for card in result.cards:
+        m = _LEAD.match(card.back_html.split("</div>", 1)[-1] if card.back_html.startswith('<div class="ref') else card.back_html)
+        if m:
+            out.append((card.atom.question, m.group(1)))
+    return out
+
+
+@pytest.mark.parametrize("which", ["starter", "seed"])
+def test_every_folded_summary_says_something(which: str, tmp_path: Path) -> None:
+    notes = NOTES if which == "starter" else SEED
+    if not notes.exists():
+        pytest.skip(f"{notes} is absent (../shared is not beside this checkout)")
+    found = leads(notes, tmp_path)
+    assert len(found) >= 5, "fold threshold 400 folds several answers"
+    weak = [(q, lead[:120]) for q, lead in found if not _enough(lead)]
+    assert not weak, weak
+    filler = [(q, lead[:120]) for q, lead in found if re.search(r"希望.{0,8}帮助|可以继续问|下面逐一", lead)]
+    assert not filler, filler
+
+
+def test_skeleton_when_the_opening_says_nothing() -> None:
+    parts = ['<p><a href="https://zhuanlan.zhihu.com/p/1">zhuanlan.zhihu.com/p/1</a></p>\n',
+             "<h3>动机</h3>\n", "<p>" + "解释动机。" * 40 + "</p>\n",
+             "<h3>做法</h3>\n", "<p>" + "具体做法。" * 40 + "</p>\n",
+             "<h3>效果与代价</h3>\n", "<p>" + "效果很好。" * 40 + "</p>\n",
+             "<p>希望对你有帮助！如果你对 RLHF 感兴趣，也可以继续问！</p>\n"]
+    kinds = ["paragraph", "heading", "paragraph", "heading", "paragraph", "heading", "paragraph", "paragraph"]
+    body, _visible, folded = fold_answer(kinds, parts, 300)
+    assert folded
+    lead = _LEAD.match(body)
+    assert lead and '<ul class="skeleton">' in lead.group(1)
+    assert "动机" in lead.group(1) and "做法" in lead.group(1) and visible_chars(lead.group(1)) >= 6
+    assert "希望对你有帮助" not in body  # the closer leaves the answer altogether
+
+
+def test_own_conclusion_without_filler() -> None:
+    parts = ["<p>" + "正文。" * 200 + "</p>\n", "<h3>总结</h3>\n", "<p>下面逐一解释。</p>\n",
+             "<p>三件事：缩放、掩码、多头注意力，各自解决一个问题。</p>\n"]
+    body, _v, folded = fold_answer(["paragraph", "heading", "paragraph", "paragraph"], parts, 300)
+    lead = _LEAD.match(body)
+    assert folded and lead and "三件事" in lead.group(1) and "下面逐一解释" not in lead.group(1)
