@@ -124,7 +124,8 @@ def test_card_on_a_phone(
             assert fit["scrollWidth"] <= 390, f"{where}: page scrolls sideways ({fit})"
             assert fit["wide"] == [], f"{where}: wider than the screen: {fit['wide']}"
             # every formula typeset, none with an error, no TeX left as text
-            field = note.fields["Question"] + ("" if side == "front" else note.fields["Answer"])
+            field = note.fields["Question"] + ("" if side == "front" else (
+                note.fields["Answer"] + note.fields["Prerequisites"] + note.fields["Related"]))  # related questions typeset too
             math = S.math_state(page)
             assert math["errors"] == [], f"{where}: MathJax errors {math['errors']}"
             assert math["leftovers"] == [], f"{where}: untypeset TeX {math['leftovers']}"

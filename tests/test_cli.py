@@ -83,7 +83,9 @@ def test_export_atoms_single_file_source_is_file_name(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["export", "atoms", str(seed), "--lock", str(tmp_path / "l.lock")])
     assert res.exit_code == 0, res.output
     records = [json.loads(line) for line in res.stdout.splitlines()]
-    assert len(records) == 37
+    assert len(records) == 41  # 37 questions, two split into three parts each
+    whole = CliRunner().invoke(main, ["export", "atoms", str(seed), "--no-split", "--lock", str(tmp_path / "l.lock")])
+    assert len(whole.stdout.splitlines()) == 37
     assert {r["source"] for r in records} == {seed.name}
     by_q = {r["question"]: r for r in records}
     mha = next(r for q, r in by_q.items() if q.startswith("除了MHA"))

@@ -148,7 +148,7 @@ def notes_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
 def seed_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     if not SEED.is_file():
         pytest.skip(f"seed notes not available at {SEED} (../shared is absent in this checkout)")
-    return _built((SEED,), tmp_path_factory.mktemp("seed"), include_unanswered=True)
+    return _built((SEED,), tmp_path_factory.mktemp("seed"), include_unanswered=True, split=False)  # formulas of whole answers
 
 
 def card_formulas(result: BuildResult) -> list[Formula]:

@@ -10,7 +10,7 @@ import pytest
 from conftest import NOTES, SEED
 
 from bagu2anki.config import Config
-from bagu2anki.fold import _enough, fold_answer, visible_chars
+from bagu2anki.fold import _enough, fold_answer, visible_chars, without_chat_closer
 from bagu2anki.pipeline import build
 
 _LEAD = re.compile(r'^<div class="lead">(.*?)</div><details class="full">', re.S)
@@ -43,15 +43,20 @@ def test_skeleton_when_the_opening_says_nothing() -> None:
     parts = ['<p><a href="https://zhuanlan.zhihu.com/p/1">zhuanlan.zhihu.com/p/1</a></p>\n',
              "<h3>动机</h3>\n", "<p>" + "解释动机。" * 40 + "</p>\n",
              "<h3>做法</h3>\n", "<p>" + "具体做法。" * 40 + "</p>\n",
-             "<h3>效果与代价</h3>\n", "<p>" + "效果很好。" * 40 + "</p>\n",
-             "<p>希望对你有帮助！如果你对 RLHF 感兴趣，也可以继续问！</p>\n"]
-    kinds = ["paragraph", "heading", "paragraph", "heading", "paragraph", "heading", "paragraph", "paragraph"]
+             "<h3>效果与代价</h3>\n", "<p>" + "效果很好。" * 40 + "</p>\n"]
+    kinds = ["paragraph", "heading", "paragraph", "heading", "paragraph", "heading", "paragraph"]
     body, _visible, folded = fold_answer(kinds, parts, 300)
     assert folded
     lead = _LEAD.match(body)
     assert lead and '<ul class="skeleton">' in lead.group(1)
     assert "动机" in lead.group(1) and "做法" in lead.group(1) and visible_chars(lead.group(1)) >= 6
-    assert "希望对你有帮助" not in body  # the closer leaves the answer altogether
+
+
+def test_a_chat_closer_leaves_the_answer() -> None:
+    answer = "正文第一段。\n\n- 要点\n\n希望对你有帮助！如果你对 RLHF 感兴趣，也可以继续问！"
+    assert without_chat_closer(answer) == "正文第一段。\n\n- 要点"
+    assert without_chat_closer("只有一句：希望对你有帮助") == "只有一句：希望对你有帮助"  # the whole answer stays
+    assert without_chat_closer("正文。\n- 希望对你有帮助的三个技巧") == "正文。\n- 希望对你有帮助的三个技巧"
 
 
 def test_own_conclusion_without_filler() -> None:

@@ -144,7 +144,7 @@ def read_atoms(root: Path) -> list[Any]:
     from bagu2anki.diagnostics import Diagnostics
     from bagu2anki.pipeline import analyse
 
-    cfg = Config(paths=(root,), use_cache=False, jobs=1)
+    cfg = Config(paths=(root,), use_cache=False, jobs=1, split=False)  # reading, before one card per part
     return list(analyse(cfg, Diagnostics(), workers=1).atoms)
 
 

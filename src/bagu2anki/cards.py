@@ -173,6 +173,16 @@ def render_question(renderer: Renderer, cache: BuildCache, atom: Atom) -> str:
     return front
 
 
+def card_front(renderer: Renderer, cache: BuildCache, atom: Atom, question_html: str | None = None) -> str:
+    """The card's front: the question, and for one part of a question that asked several
+    things (`split.py`), the whole question it came from."""
+    front = question_html if question_html is not None else render_question(renderer, cache, atom)
+    if atom.part_of:
+        whole = render_question(renderer, cache, replace(atom, question=atom.part_of))
+        front += f'<div class="part-of">拆自（第 {atom.part} 问）：{whole}</div>'
+    return front
+
+
 def _stamp(path: Path) -> tuple[int, int]:
     try:
         st = path.stat()
@@ -306,7 +316,7 @@ def make_cards(
         back_html = prefix + r.html
         if r.visible_chars > 4000:
             diags.info(a.source, a.line, f"very long answer ({r.visible_chars} characters): consider splitting it", "long-answer")
-        front = fronts[i]
+        front = card_front(renderer, cache, a, fronts[i])
         chain = graph.chain(main) if main else ()
         prereq = _chain_html(analysis.catalogue, chain) or NONE
         related_idx = related_questions(i, concepts, by_concept, len(kept))

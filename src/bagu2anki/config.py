@@ -24,6 +24,8 @@ class Config:
     """"all": a card per concept the notes use; "used": only for concepts two or more questions
     use (`USED_BY`); "none": no concept cards."""
     flat_decks: bool = False
+    split: bool = True
+    """A question that asks several things, with an answer part for each, becomes one card per part."""
     fold_threshold: int = FOLD_THRESHOLD
     lock: Path | None = None
     write_lock: bool = True
@@ -77,6 +79,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "include_unanswered": bool,
     "concept_cards": (str, bool),
     "flat_decks": bool,
+    "split": bool,
     "fold_threshold": int,
     "lock": str,
     "catalogue": str,

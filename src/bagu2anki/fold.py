@@ -44,9 +44,6 @@ def fold_answer(kinds: list[str], parts: list[str], threshold: int) -> tuple[str
     `kinds[k]` says what top-level block `parts[k]` (its sanitised HTML) is: heading,
     paragraph, bullet_list, ordered_list, table or other (see `token_kind` / `html_blocks`).
     """
-    while len(parts) > 1 and kinds[-1] == "paragraph" and _CLOSER_RE.search(plain_text(parts[-1])) \
-            and len(plain_text(parts[-1])) <= FILLER_CHARS:
-        kinds, parts = kinds[:-1], parts[:-1]  # `希望对你有帮助！`: a chat closer, no part of the answer
     full = "".join(parts)
     visible = visible_chars(full)
     if visible <= threshold or len(parts) < 2:
@@ -182,6 +179,17 @@ _FILLER_RE = re.compile(
     r"^(?:下面|以下|接下来)(?:我们?)?(?:来|将)?(?:逐一|分别|详细|具体|简单)?(?:解释|说明|介绍|展开|分析|讲解|看看|讲讲)"
     r"|^(?:好的|当然|没问题)[，,。!！]|^这是一个(?:很|非常)?好的问题"
 )
+
+
+def without_chat_closer(answer: str) -> str:
+    """The answer without a chat closer as its last line (`希望对你有帮助！`, `如果你对 … 感兴趣，
+    也可以继续问！`): no part of the answer. Done on the source, so both renderers agree."""
+    body = answer.rstrip()
+    cut = body.rfind("\n")
+    last = body[cut + 1 :].strip()
+    if cut > 0 and len(last) <= FILLER_CHARS and _CLOSER_RE.search(last) and not re.match(r"^(?:[-*+>#|]|\d+[.、)])", last):
+        return body[:cut].rstrip()
+    return answer
 
 
 def _is_filler(kind: str, text: str) -> bool:

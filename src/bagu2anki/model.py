@@ -43,6 +43,10 @@ class Atom:
     explicit_id: str | None = None
     reference: str | None = None
     fmt: Format = "markdown"
+    part_of: str | None = None
+    """For one part of a question that asked several things (`split.py`): the whole question."""
+    part: int = 0
+    """Which part (1, 2, …) of `part_of` this atom asks; 0 for a question asked whole."""
 
 
 @dataclass(frozen=True, slots=True)

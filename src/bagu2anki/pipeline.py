@@ -18,7 +18,7 @@ from typing import Any
 from bagu2anki import sources
 from bagu2anki.analysis import Analysis, Progress
 from bagu2anki.cache import BuildCache, key_of
-from bagu2anki.cards import make_cards, plan_job, render_answers, render_pool, roots_of
+from bagu2anki.cards import card_front, make_cards, plan_job, render_answers, render_pool, roots_of
 from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
 from bagu2anki.concepts.graph import build_graph
 from bagu2anki.concepts.recognize import acronyms_in, candidate_acronyms, recognize
@@ -32,6 +32,7 @@ from bagu2anki.parse.math import find_math
 from bagu2anki.references import References
 from bagu2anki.render import Renderer
 from bagu2anki.spill import AnswerPark
+from bagu2anki.split import split_atom
 from bagu2anki.unread import check_reading
 from bagu2anki.write.staging import Staging, one_build_at_a_time, tell_waiting
 
@@ -57,20 +58,30 @@ WINDOW = 8  # files in flight per worker
 _CATALOGUE: Catalogue | None = None
 
 
-def _parse_init(user_catalogue: Path | None) -> None:
-    global _CATALOGUE
+_SPLIT = True
+
+
+def _parse_init(user_catalogue: Path | None, split: bool = True) -> None:
+    global _CATALOGUE, _SPLIT
     _CATALOGUE = load_catalogue(user_catalogue, Diagnostics())
+    _SPLIT = split
 
 
 def _parse_in_worker(src: SourceFile) -> _Parsed:
     assert _CATALOGUE is not None
-    return _parse_one(src, _CATALOGUE)
+    return _parse_one(src, _CATALOGUE, _SPLIT)
 
 
-def _parse_one(src: SourceFile, catalogue: Catalogue) -> _Parsed:
-    """One file: its questions, their math checked, their concepts recognised."""
+def _parse_one(src: SourceFile, catalogue: Catalogue, split: bool = True) -> _Parsed:
+    """One file: its questions (split into one per part where they ask several things), their
+    math checked, their concepts recognised."""
     local = Diagnostics()
     doc = read(src, local)
+    if split:
+        lines = src.text.split("\n")
+        atoms = tuple(part for a in doc.atoms for part in split_atom(a, lines))
+        if len(atoms) != len(doc.atoms):
+            doc = replace(doc, atoms=atoms)
     _check_math(doc, local)
     _check_atoms(doc.atoms, local)
     check_reading(doc, local)  # files and text the reader could not place in a question
@@ -127,18 +138,18 @@ def analyse(
             progress("read", k + 1, len(found))
             if src is None:
                 continue
-            key = key_of("parse", src.rel, src.path, src.root, src.format, src.text, catalogue_key)
+            key = key_of("parse", src.rel, src.path, src.root, src.format, src.text, catalogue_key, cfg.split)
             hit: _Parsed | None = cache.get(key)
             if hit is None:
                 new_files += 1
                 if pool is None and workers > 1 and new_files >= POOL_AFTER and len(found) >= PARALLEL_FILES:
                     pool = stack.enter_context(
-                        ProcessPoolExecutor(workers, initializer=_parse_init, initargs=(cfg.user_catalogue(),))
+                        ProcessPoolExecutor(workers, initializer=_parse_init, initargs=(cfg.user_catalogue(), cfg.split))
                     )
                 if pool is not None:
                     pending.append((key, pool.submit(_parse_in_worker, src), None))
                 else:
-                    hit = _parse_one(src, catalogue)
+                    hit = _parse_one(src, catalogue, cfg.split)
                     cache.put(key, hit)
             if hit is not None:
                 pending.append((key, None, hit))
@@ -267,7 +278,7 @@ def atom_records(cfg: Config, diags: Diagnostics) -> Iterator[dict[str, object]]
                     "answer": a.answer,
                     "status": a.status,
                     "concepts": list(analysis.links[i][0]),
-                    "front_html": renderer.question(a),
+                    "front_html": card_front(renderer, no_cache, a),
                     "back_html": prefix + r.html,
                 }
 

@@ -26,7 +26,14 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from bagu2anki import prepare
 from bagu2anki.code import code_box, code_css
 from bagu2anki.diagnostics import Diagnostics
-from bagu2anki.fold import fold_answer, html_blocks, split_blocks, token_kind, visible_chars
+from bagu2anki.fold import (
+    fold_answer,
+    html_blocks,
+    split_blocks,
+    token_kind,
+    visible_chars,
+    without_chat_closer,
+)
 from bagu2anki.fold import plain_text as plain_text
 from bagu2anki.images import RAW_IMG_RE, ImageEnv, image_html, raw_image
 from bagu2anki.model import Atom
@@ -146,7 +153,7 @@ class Renderer:
 
     def answer(self, atom: Atom, base: Path, root: Path, answer: str | None = None) -> Rendered:
         src = atom.answer if answer is None else answer
-        src = rules.ANSWER_LABEL.sub("", src.lstrip(), count=1)
+        src = without_chat_closer(rules.ANSWER_LABEL.sub("", src.lstrip(), count=1))
         if atom.fmt == "markdown" and hexo.has_tags(src):
             src = hexo.to_markdown(src, Path(atom.source).stem)  # first: its code tags become fences
         if "</details" in src.lower() or "<details" in src.lower():

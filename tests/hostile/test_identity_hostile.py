@@ -195,7 +195,7 @@ def test_copies_scale_linearly() -> None:
 
     small, large = run(1250), run(5000)
     ratio = best_of_3(large) / best_of_3(small)
-    assert ratio < 6, ratio
+    assert ratio < 9, ratio  # linear ~4, n log n ~4.5, quadratic 16: room for a loaded machine
 
 
 # --- bulk edits of similar questions (issue #17) ---------------------------------------------
@@ -250,7 +250,7 @@ def test_a_bulk_edit_scales_linearly() -> None:
 
     small, large = run(600), run(2400)  # was 18.7 s at 800 and 116 s at 1,600
     ratio = best_of_3(large) / best_of_3(small)
-    assert ratio < 6, ratio
+    assert ratio < 9, ratio  # linear ~4, n log n ~4.5, quadratic 16: room for a loaded machine
 
 
 def test_equally_good_candidates_in_other_files_are_reported_not_guessed() -> None:
