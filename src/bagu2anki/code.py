@@ -19,9 +19,11 @@ NIGHT_CODE_STYLE = "github-dark"
 _FORMATTER = HtmlFormatter(cssclass="highlight")
 
 
+@functools.lru_cache(maxsize=4096)
 def code_box(info: str, code: str) -> str:
     """A fenced block: ```math is display math, a known language is highlighted by Pygments,
-    anything else is a plain box. The result is safe HTML (Pygments escapes the code)."""
+    anything else is a plain box. The result is safe HTML (Pygments escapes the code).
+    Kept per (info, code) within a process: the same snippet is highlighted once."""
     lang = info.strip().split()[0].lower() if info.strip() else ""
     if lang == "math":
         # GitHub / GitLab display math: a ```math fence is one formula
