@@ -24,12 +24,22 @@ section or page title does not put its concepts on a question that names its own
 (`Agent八股` does not make `Embedding 有哪些方法？` about agents). Only a question with no subject
 of its own — short, no Latin term: `原理是什么？`, `优缺点？` — takes the concepts of the innermost
 heading that names any, and never from the outermost title of a nested section path (the
-page's title). An answer concept is added when it is mentioned at least twice in the answer,
-or is a direct prerequisite or dependant of a focus concept; when the focus is empty, also
-when the answer names at most three distinct concepts. Added concepts are ranked by mentions
-in the answer (more first), then by first position, and cut so that at most six concepts are
-returned (focus concepts are always kept). An answer that names thirty concepts once each in
-passing therefore adds only those linked to the question's concepts.
+page's title).
+
+The answer adds the concepts it is about, not those it mentions in passing. Mentions are
+counted per place: a bilingual name written twice (`稀疏注意力(Sparse Attention)`) or a name with
+its gloss (`Encoder-only(如 BERT)`) is one mention — hits of the same concept at most 6
+characters apart with no clause punctuation between them. A concept's evidence is its number
+of mentions, plus one when it is a direct prerequisite or dependant of a focus concept that is
+not a domain root (a root such as RAG or Agent is the setting of its many dependants: `RAG 是什么`
+naming the pipeline's steps once each is not about each step). The evidence needed grows with
+the answer: in a short answer (at most 160 visible characters, a list of keywords or a line or
+two) every concept it names counts; otherwise 2, and 3 in a long answer (more than 600 visible
+characters, where a name that recurs twice is usually used rather than explained). When the
+focus is empty and the answer names at most three distinct concepts, all of them count.
+Added concepts are ranked by evidence (more first), then by first position, and cut so that at
+most six concepts are returned (focus concepts are always kept). An answer that names thirty
+concepts once each in passing therefore adds only those linked to the question's concepts.
 
 Main concept. The first focus concept that is not a domain root; if every focus concept is a
 domain root, the first focus concept; with no focus, None. A domain root is a concept none of
@@ -49,17 +59,28 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from bagu2anki.concepts.catalogue import Catalogue, alias_key
-from bagu2anki.concepts.matcher import BEYOND_BMP, Hit, matcher_for
+from bagu2anki.concepts.matcher import BEYOND_BMP, Hit, Matcher, matcher_for
 from bagu2anki.model import Atom
+
+_CLAUSE = re.compile(r"[。，、；：！？,;:!?\n]")
+_SPACE = re.compile(r"\s+")
 
 MAX_CONCEPTS = 6
 """At most this many concepts per atom, unless the question itself names more."""
-MIN_REPEATS = 2
-"""An answer-only concept needs this many mentions (or a link to the question's concepts)."""
-SHORT_ANSWER = 3
+NEED = 2
+"""Evidence an answer-only concept needs (mentions, plus one for a link to the question's concepts)."""
+NEED_LONG = 3
+"""... in a long answer (more than `LONG_ANSWER` visible characters)."""
+LONG_ANSWER = 600
+SHORT_ANSWER = 160
+"""An answer of at most this many visible characters is all content: every concept it names counts."""
+FEW = 3
 """With nothing named in question or heading, an answer naming this few concepts keeps all."""
 NEAR = 40
 """How close (in characters) support must be to a guarded mention in the answer."""
+SAME_PLACE = 6
+"""Hits of one concept at most this many characters apart, no clause punctuation between, are
+one mention (`稀疏注意力(Sparse Attention)`)."""
 
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
 _NOT_CONCEPTS = frozenset(
@@ -112,19 +133,46 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
                 break
 
     accepted = [h for h in answer if counts_in_answer(h)]
-    mentions = Counter(h.term.concept for h in accepted)
+    mentions = _mentions(accepted, m, atom.answer)
     in_answer = [c for c in _ordered(accepted) if c not in focus]
-    linked = {n for c in focus for n in m.neighbours[c]}
-    few = not focus and len(mentions) <= SHORT_ANSWER
-    added = [c for c in in_answer if mentions[c] >= MIN_REPEATS or c in linked or few]
-    # `in_answer` is in first-mention order, so a stable sort by count keeps that as tie-break.
-    added.sort(key=lambda c: -mentions[c])
+    linked = {n for c in focus if c not in m.domain_roots for n in m.neighbours[c]}
+
+    def evidence(c: str) -> int:
+        return mentions[c] + (1 if c in linked else 0)
+
+    visible = len(_SPACE.sub("", atom.answer))
+    if visible <= SHORT_ANSWER or (not focus and len(mentions) <= FEW):
+        added = in_answer
+    else:
+        need = NEED_LONG if visible > LONG_ANSWER else NEED
+        added = [c for c in in_answer if evidence(c) >= need]
+    # `in_answer` is in first-mention order, so a stable sort by evidence keeps that as tie-break.
+    added.sort(key=lambda c: -evidence(c))
     added = added[: max(0, MAX_CONCEPTS - len(focus))]
 
     main = next((c for c in focus if c not in m.domain_roots), focus[0] if focus else None)
     rest = [c for c in focus if c != main]
     concepts = ([main] if main is not None else []) + rest + added
     return tuple(concepts), main
+
+
+def _mentions(hits: Sequence[Hit], m: Matcher, text: str) -> Counter[str]:
+    """Mentions per concept, counting hits of one concept in one place once (`SAME_PLACE`)."""
+    mentions: Counter[str] = Counter()
+    last_end: dict[str, int] = {}
+    folded: str | None = None
+    for hit in hits:
+        concept = hit.term.concept
+        assert concept is not None
+        end = last_end.get(concept)
+        last_end[concept] = hit.end
+        if end is not None and hit.start - end <= SAME_PLACE:
+            if folded is None:
+                folded = m.fold(text)  # hit positions are positions in the folded text
+            if not _CLAUSE.search(folded, end, hit.start):
+                continue
+        mentions[concept] += 1
+    return mentions
 
 
 _SUBJECTLESS = re.compile(r"[\s\W_]+")
