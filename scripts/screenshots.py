@@ -9,7 +9,10 @@ own front/back templates and CSS (read back from the .apkg) with the note's fiel
 stays well under 200 KB. Writes:
 
     card-front-light.png     card-back-light.png     card-back-night.png
-    card-long-folded.png     card-formula-table.png  map-phone.png
+    card-long-folded.png     card-formula-table.png
+    map-start-phone.png      the map as it opens: the concepts the notes use, where chains start
+    map-phone.png            one concept chosen: its chain framed above the sheet, its questions
+    map-chains-phone.png     the chains list: each prerequisite chain as a line of names
 
 Needs /usr/bin/chromium (apt-get install chromium fonts-wqy-microhei), Playwright's Python
 package (never its browser download) and `npm install` in tests/js for mathjax-full.
@@ -357,6 +360,35 @@ def _first(notes: list[Note], *markers: str, longer_than: int = 0, shorter_than:
     raise LookupError(f"no card with {markers}")
 
 
+def map_pictures(browser: Any, graph: Path, out: Path) -> list[Path]:
+    """The concept map on a phone: as it opens, with one concept chosen, and the chains list."""
+    context, page, watch = open_page(browser, graph)
+    shots = []
+    try:
+        page.wait_for_function("() => window.__mapReady !== undefined", timeout=30_000)
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        shots.append(out / "map-start-phone.png")
+        shoot(page, shots[-1])
+        # one concept picked through the search box: its chain lit, its questions in the sheet
+        page.fill("#search", MAP_CONCEPT)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#panel:not([hidden])")
+        page.wait_for_timeout(900)  # the camera animation
+        shots.append(out / "map-phone.png")
+        shoot(page, shots[-1])
+        page.keyboard.press("Escape")
+        page.fill("#search", "")
+        page.click("#chains-open")
+        page.wait_for_selector("#chains:not([hidden])")
+        shots.append(out / "map-chains-phone.png")
+        shoot(page, shots[-1])
+        if watch.blocked or watch.errors:
+            print(f"map: blocked {watch.blocked} errors {watch.errors}", file=sys.stderr)
+    finally:
+        context.close()
+    return shots
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--notes", type=Path, default=REPO / "notes")
@@ -400,19 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 context.close()
             written.append(args.out / name)
-        graph = work / "graph.html"
-        context, page, watch = open_page(browser, graph)
-        try:
-            page.wait_for_function("() => window.__mapReady !== undefined", timeout=30_000)
-            # one concept picked through the search box: its chain lit, its questions in the sheet
-            page.fill("#search", MAP_CONCEPT)
-            page.keyboard.press("Enter")
-            page.wait_for_selector("#panel:not([hidden])")
-            page.wait_for_timeout(900)  # the camera animation
-            shoot(page, args.out / "map-phone.png")
-            written.append(args.out / "map-phone.png")
-        finally:
-            context.close()
+        written += map_pictures(browser, work / "graph.html", args.out)
     for p in written:
         print(f"{p.relative_to(REPO) if p.is_relative_to(REPO) else p}  {p.stat().st_size // 1024} KB")
     return 0

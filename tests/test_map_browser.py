@@ -26,6 +26,8 @@ from bagu2anki.write.graph_html import (
     MapEdge,
     MapNode,
     MapQuestion,
+    core_ids,
+    lane_positions,
     render_map,
     write_map,
 )
@@ -367,18 +369,95 @@ def _vis_script(page: str) -> str:
     return str(scripts[0])
 
 
+# The concepts SMALL's notes use, with their prerequisites: FlashAttention, 分页注意力, DAPO and
+# 直接偏好优化 have no question and lead to none; 旋转位置编码 has none but MLA needs it.
+SMALL_CORE = {
+    "attention",
+    "mha",
+    "mqa",
+    "kv-cache",
+    "gqa",
+    "mla",
+    "rope",
+    "rlhf",
+    "ppo",
+    "grpo",
+    "evil",
+}
+
+
+def _layouts(data: dict[str, Any]) -> dict[str, dict[str, dict[str, tuple[int, int]]]]:
+    """shape -> view -> id -> (x, y), from the page's aligned position lists."""
+    ids = [n["id"] for n in data["nodes"]]
+    return {
+        shape: {
+            view: {i: (p[0], p[1]) for i, p in zip(ids, positions, strict=True) if p is not None}
+            for view, positions in views.items()
+            if isinstance(positions, list)
+        }
+        for shape, views in data["layouts"].items()
+    }
+
+
+def test_core_is_used_concepts_and_their_prerequisites() -> None:
+    assert core_ids(SMALL.nodes, SMALL.edges) == SMALL_CORE
+    data = json.loads(_data_block(render_map(SMALL)))
+    assert {c["id"] for c in data["concepts"] if c["core"]} == SMALL_CORE
+    # no questions anywhere: everything is the core, and the page has no second layout
+    bare = tuple(
+        MapNode(n.id, n.label, n.aliases, n.description, n.domain, n.layer, ()) for n in SMALL_NODES
+    )
+    assert core_ids(bare, SMALL_EDGES) == {n.id for n in SMALL_NODES}
+    layouts = json.loads(_data_block(render_map(MapData("x", bare, SMALL_EDGES))))["layouts"]
+    assert layouts["wide"]["core"] is None and layouts["narrow"]["core"] is None
+
+
 def test_layout_is_layered_and_physics_off() -> None:
     data = json.loads(_data_block(render_map(SMALL)))
-    x = {n["id"]: n["x"] for n in data["nodes"]}
-    for a, b in (("attention", "mha"), ("mha", "mqa"), ("mqa", "gqa"), ("gqa", "mla")):
-        assert x[a] < x[b]
-    assert x["attention"] == x["kv-cache"] == x["rlhf"]
+    layouts = _layouts(data)
+    for view, ids in (("all", {n.id for n in SMALL_NODES}), ("core", SMALL_CORE)):
+        wide = layouts["wide"][view]
+        assert set(wide) == ids
+        x = {i: p[0] for i, p in wide.items()}
+        for a, b in (("attention", "mha"), ("mha", "mqa"), ("mqa", "gqa"), ("gqa", "mla")):
+            assert x[a] < x[b]
+        assert x["attention"] == x["kv-cache"] == x["rlhf"] == x["rope"]
+        # each view has its own layout: no column keeps a hole for a concept left out
+        columns: dict[int, list[int]] = {}
+        for px, py in wide.values():
+            columns.setdefault(px, []).append(py)
+        for ys in columns.values():
+            ys.sort()
+            assert len({b - a for a, b in zip(ys, ys[1:], strict=False)}) <= 1
+        narrow = layouts["narrow"][view]
+        assert set(narrow) == ids
+        for e in SMALL_EDGES:
+            if e.source in ids and e.target in ids:
+                assert narrow[e.source][1] < narrow[e.target][1], e  # prerequisites above
+        assert max(x for x, _ in narrow.values()) - min(x for x, _ in narrow.values()) <= 300
     assert data["options"]["physics"]["enabled"] is False
     sizes = {n["id"]: n["size"] for n in data["nodes"]}
     assert sizes["gqa"] > sizes["mqa"] > sizes["flash"]
     colours = {n["id"]: n["color"]["background"] for n in data["nodes"]}
     assert colours["mha"] == colours["gqa"] != colours["ppo"]
     assert [d["name"] for d in data["domains"]] == sorted(d["name"] for d in data["domains"])
+
+
+def test_lanes_keep_rows_narrow_and_edges_downward() -> None:
+    data = big_map(nodes=600, edges=900)
+    positions = lane_positions(data.nodes, data.edges)
+    assert set(positions) == {n.id for n in data.nodes}
+    rows: dict[float, int] = {}
+    for _, y in positions.values():
+        rows[y] = rows.get(y, 0) + 1
+    lanes = len({x for x, _ in positions.values()})
+    assert max(rows.values()) <= lanes <= 7
+    assert len(rows) <= len(data.nodes) / lanes * 1.5  # few holes
+    for e in data.edges:
+        assert positions[e.source][1] < positions[e.target][1]
+    # a cycle (bad input the page still draws) is cut, not looped over
+    cyc = (MapEdge("mha", "attention", "t"), *SMALL_EDGES)
+    assert len(lane_positions(SMALL_NODES, cyc)) == len(SMALL_NODES)
 
 
 def test_bad_input_is_rejected() -> None:
@@ -513,6 +592,52 @@ def search(page: Any, text: str) -> list[str]:
     return [str(t) for t in page.locator("#results .result-label").all_text_contents()]
 
 
+def drawn(page: Any) -> set[str]:
+    """The nodes vis draws (the DataSet holds every concept; those outside the view are hidden)."""
+    return set(page.evaluate("() => network.body.nodeIndices"))
+
+
+def label_px(page: Any) -> dict[str, float]:
+    """Each drawn label's size on screen: font size x scale, as vis draws it."""
+    sizes = page.evaluate(
+        """() => Object.fromEntries(network.body.nodeIndices.map(
+            id => [id, network.body.nodes[id].options.font.size * network.getScale()]))"""
+    )
+    return {str(k): float(v) for k, v in sizes.items()}
+
+
+def settle(page: Any) -> None:
+    """Wait for a camera glide to end: the view stops moving."""
+    for _ in range(40):
+        still = page.evaluate(
+            """() => new Promise(done => {
+                const view = () => JSON.stringify([network.getViewPosition(), network.getScale()]);
+                const before = view();
+                setTimeout(() => done(before === view()), 150);
+            })"""
+        )
+        if still:
+            return
+    raise AssertionError("the view never stopped moving")
+
+
+def chain_lines(page: Any) -> list[str]:
+    return [
+        re.sub(r"\s*→\s*", " → ", " ".join((t or "").split()))
+        for t in page.locator("#chains .chain-line").all_text_contents()
+    ]
+
+
+def visible_tooltips(page: Any) -> int:
+    return int(
+        page.evaluate(
+            """() => Array.from(document.querySelectorAll('div.vis-tooltip')).filter(t =>
+                getComputedStyle(t).visibility === 'visible' && t.getBoundingClientRect().width > 0
+                && t.textContent.trim() !== '').length"""
+        )
+    )
+
+
 @pytest.fixture(scope="module")
 def small_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("map") / "map.html"
@@ -530,10 +655,13 @@ def test_small_map_in_chromium(browser: Any, small_page: Path) -> None:
             "() => [network.body.data.nodes.length, network.body.data.edges.length]"
         )
         assert counts == [len(SMALL_NODES), len(SMALL_EDGES)]
+        assert drawn(page) == SMALL_CORE  # the first view: the concepts the notes use
         assert canvas_ink(page) > 0.001
         assert page.evaluate("() => network.physics.options.enabled") is False
         assert page.locator("#map-title").inner_text() == SMALL.title
         assert page.title() == SMALL.title
+        stats = page.locator("#legend-stats").text_content() or ""
+        assert f"显示 {len(SMALL_CORE)} / {len(SMALL_NODES)} 个概念" in stats
 
         before = {n["id"]: n for n in page.evaluate("() => network.body.data.nodes.get()")}
         click_node(page, "gqa")
@@ -562,6 +690,22 @@ def test_small_map_in_chromium(browser: Any, small_page: Path) -> None:
         assert search(page, "ｇｒｐｏ")[0] == "GRPO"
         assert search(page, "rope")[0] == "旋转位置编码"
         assert search(page, "不存在的概念") == []
+        # A concept outside the core: found, marked, and choosing it shows the whole catalogue.
+        assert search(page, "vLLM")[0] == "分页注意力"
+        assert page.locator("#results .result-note").first.text_content() == "笔记未用"
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#panel .panel-title').textContent === '分页注意力'"
+        )
+        assert drawn(page) == {n.id for n in SMALL_NODES}
+        assert page.locator("#view-toggle").get_attribute("aria-pressed") == "true"
+        settle(page)
+        x, _ = node_screen_position(page, "paged")
+        assert 0 < x < (page.locator("#panel").bounding_box() or {"x": 0})["x"]
+        # back to the notes' concepts: the selection outside it is cleared
+        page.locator("#view-toggle").click()
+        assert drawn(page) == SMALL_CORE
+        assert page.locator("#panel").is_hidden()
         search(page, "多头注意")
         page.keyboard.press("Enter")
         page.wait_for_function(
@@ -615,13 +759,19 @@ def test_phone_width_screenshot(browser: Any, small_page: Path) -> None:
     try:
         assert canvas_ink(page) > 0.001
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-        # every node is inside the visible map
+        # the first view: the core only, every node inside the visible map, labels legible
+        assert drawn(page) == SMALL_CORE
+        assert min(label_px(page).values()) >= 11
         box = page.locator("#map").bounding_box()
         assert box is not None
-        for nid in (n.id for n in SMALL_NODES):
+        for nid in SMALL_CORE:
             x, y = node_screen_position(page, nid)
             assert box["x"] <= x <= box["x"] + box["width"], nid
             assert box["y"] <= y <= box["y"] + box["height"], nid
+        # the header fits: title, search and the three buttons
+        for sel in ("#search", "#view-toggle", "#chains-open", "#fit"):
+            b = page.locator(sel).bounding_box()
+            assert b is not None and b["x"] >= 0 and b["x"] + b["width"] <= 390, sel
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "map-390-overview.png"))
         search(page, "分组查询注意力")
@@ -634,13 +784,182 @@ def test_phone_width_screenshot(browser: Any, small_page: Path) -> None:
             box["y"] + box["height"], abs=1
         )
         assert "Attention → MHA → MQA → GQA" in (page.locator("#panel").text_content() or "")
-        page.wait_for_timeout(700)  # let the focus animation finish
+        settle(page)
         x, y = node_screen_position(page, "gqa")
         assert box["y"] < y < panel_box["y"], "selected node hidden behind the bottom sheet"
         page.screenshot(path=str(SCREENSHOTS / "map-390.png"))
         watch.assert_clean(page)
     finally:
         context.close()
+
+
+def test_phone_first_view_is_legible(browser: Any, tmp_path: Path) -> None:
+    """A map too big to fit legibly opens where the chains start, at a readable scale."""
+    data = big_map(nodes=150, edges=220)
+    core = core_ids(data.nodes, data.edges)
+    assert len(core) < len(data.nodes)
+    path = tmp_path / "mid.html"
+    write_map(data, path)
+    context, page, watch = open_page(browser, path, 390, 844)
+    try:
+        assert drawn(page) == core
+        sizes = label_px(page)
+        assert min(sizes.values()) >= 11, min(sizes.values())
+        # the top row of the narrow layout (where the chains start) is on screen
+        box = page.locator("#map").bounding_box()
+        assert box is not None
+        tops = page.evaluate(
+            """() => { const pos = network.getPositions(network.body.nodeIndices);
+                const top = Math.min(...Object.values(pos).map(p => p.y));
+                return Object.keys(pos).filter(id => pos[id].y === top); }"""
+        )
+        assert tops
+        for nid in tops:
+            x, y = node_screen_position(page, nid)
+            assert box["x"] < x < box["x"] + box["width"] and box["y"] < y < box["y"] + 200, nid
+        # 全图 still fits everything, labels or not
+        page.locator("#fit").click()
+        settle(page)
+        for nid in core:
+            x, y = node_screen_position(page, nid)
+            assert box["x"] <= x <= box["x"] + box["width"], nid
+            assert box["y"] <= y <= box["y"] + box["height"], nid
+        watch.assert_clean(page)
+    finally:
+        context.close()
+
+
+def test_tap_frames_the_chain_above_the_sheet(browser: Any, small_page: Path) -> None:
+    context, page, watch = open_page(browser, small_page, 390, 844)
+    try:
+        click_node(page, "gqa", "GQA")
+        settle(page)
+        box = page.locator("#map").bounding_box()
+        sheet = page.locator("#panel").bounding_box()
+        assert box is not None and sheet is not None
+        for nid in ("attention", "mha", "mqa", "kv-cache", "gqa", "mla"):
+            x, y = node_screen_position(page, nid)
+            assert 0 < x < 390, nid
+            assert box["y"] < y < sheet["y"], f"{nid} is not in the free area above the sheet"
+        # its labels still read (the framed chain's labels never drop below START_PX)
+        sizes = label_px(page)
+        assert sizes["gqa"] >= 11 and sizes["attention"] >= 11
+        watch.assert_clean(page)
+    finally:
+        context.close()
+
+
+def test_tooltip_never_covers_the_panel(browser: Any, small_page: Path) -> None:
+    context, page, watch = open_page(browser, small_page, 1280, 800)
+    try:
+        page.mouse.move(*node_screen_position(page, "mqa"))
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('div.vis-tooltip'))"
+            ".some(t => getComputedStyle(t).visibility === 'visible')",
+            timeout=3_000,
+        )
+        click_node(page, "mqa", "MQA")
+        settle(page)
+        # hover nodes while the panel is open: no tooltip shows, over the panel or anywhere
+        for nid in ("mqa", "mha", "gqa"):
+            page.mouse.move(*node_screen_position(page, nid))
+            page.wait_for_timeout(500)
+            assert visible_tooltips(page) == 0, nid
+        panel = page.locator("#panel").bounding_box()
+        assert panel is not None
+        centre = (panel["x"] + panel["width"] / 2, panel["y"] + 40)
+        assert page.evaluate(
+            "([x, y]) => document.getElementById('panel').contains(document.elementFromPoint(x, y))",
+            list(centre),
+        )
+        page.keyboard.press("Escape")
+        page.mouse.move(1, 1)
+        page.mouse.move(*node_screen_position(page, "mha"))
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('div.vis-tooltip'))"
+            ".some(t => getComputedStyle(t).visibility === 'visible')",
+            timeout=3_000,
+        )  # back once the panel is closed
+        watch.assert_clean(page)
+    finally:
+        context.close()
+
+
+def test_chains_view_lists_chains_and_selects(browser: Any, small_page: Path) -> None:
+    context, page, watch = open_page(browser, small_page, 390, 844)
+    try:
+        page.locator("#chains-open").click()
+        assert page.locator("#chains").is_visible()
+        lines = chain_lines(page)
+        assert "Attention → MHA → MQA → GQA → MLA" in lines
+        assert "RLHF → PPO → GRPO" in lines  # GRPO's dependant DAPO is outside the core
+        assert f"Attention → {XSS_LABEL}" in lines
+        assert len(lines) == len(set(lines)) == 3
+        groups = [t.strip() for t in page.locator("#chains .chain-group h3").all_text_contents()]
+        assert ATT in groups and RL in groups
+        assert any("window.__xss6" in g for g in groups)  # hostile domain name: text only
+        assert (
+            page.evaluate("() => document.querySelectorAll('#chains svg, #chains script').length")
+            == 0
+        )
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "map-390-chains.png"))
+        page.locator("#chains .chain-line", has_text="GQA").get_by_text("MQA", exact=True).click()
+        page.wait_for_function(
+            "() => document.querySelector('#panel .panel-title')?.textContent === 'MQA'"
+        )
+        assert page.locator("#chains").is_hidden()
+        assert page.evaluate("() => network.getSelectedNodes()") == ["mqa"]
+        settle(page)
+        x, y = node_screen_position(page, "mqa")
+        sheet = page.locator("#panel").bounding_box()
+        assert sheet is not None and 0 < x < 390 and y < sheet["y"]
+        # the whole catalogue has its own chains
+        page.keyboard.press("Escape")
+        page.locator("#view-toggle").click()
+        page.locator("#chains-open").click()
+        lines = chain_lines(page)
+        assert "RLHF → PPO → GRPO → DAPO" in lines
+        watch.assert_clean(page)
+    finally:
+        context.close()
+
+
+def test_toggle_shows_the_whole_catalogue(browser: Any, small_page: Path) -> None:
+    for width, height in ((390, 844), (1280, 800)):
+        context, page, watch = open_page(browser, small_page, width, height)
+        try:
+            toggle = page.locator("#view-toggle")
+            assert drawn(page) == SMALL_CORE
+            before = toggle.text_content()
+            toggle.click()
+            assert drawn(page) == {n.id for n in SMALL_NODES}
+            assert toggle.text_content() != before
+            assert toggle.get_attribute("aria-pressed") == "true"
+            stats = page.locator("#legend-stats").text_content() or ""
+            assert f"{len(SMALL_NODES)} 个概念" in stats and "/" not in stats
+            assert f"{len(SMALL_EDGES)} 条前置关系" in stats
+            settle(page)
+            box = page.locator("#map").bounding_box()
+            assert box is not None
+            if width > 700:  # a desktop shows everything it has, fitted
+                for nid in (n.id for n in SMALL_NODES):
+                    x, y = node_screen_position(page, nid)
+                    assert box["x"] <= x <= box["x"] + box["width"], nid
+                    assert box["y"] <= y <= box["y"] + box["height"], nid
+            else:
+                assert min(label_px(page).values()) >= 11
+            # each view has its own layout: positions differ between the two
+            everywhere = "() => network.getPositions()"
+            in_all = page.evaluate(everywhere)
+            toggle.click()
+            assert drawn(page) == SMALL_CORE
+            assert toggle.text_content() == before
+            in_core = page.evaluate(everywhere)
+            assert any(in_core[nid] != in_all[nid] for nid in SMALL_CORE)
+            watch.assert_clean(page)
+        finally:
+            context.close()
 
 
 def test_desktop_screenshot(browser: Any, small_page: Path) -> None:

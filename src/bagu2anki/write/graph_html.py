@@ -20,9 +20,12 @@ Safety model, in layers:
   hash), no network fetches, and images only from ``data:``. Anything that slipped through the
   layers above still could not run or phone home.
 
-Layout is computed here, not in the browser: nodes sit in columns by `MapNode.layer`
-(left to right; the page turns it top to bottom on narrow portrait screens), physics is off,
-so a few thousand nodes draw in about a second.
+Layout is computed here, not in the browser, physics is off, so a few thousand nodes draw in
+about a second. On wide screens nodes sit in columns by `MapNode.layer`, left to right; on
+narrow portrait ones in a few lanes, prerequisites above (a phone scrolls the map like a page).
+Each of the two views has its own layout, so neither has holes: the *core* (the concepts the
+notes use, with their prerequisite ancestors so every chain stays whole), which the page opens
+with, and the whole catalogue.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import math
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,12 +57,13 @@ __all__ = [
     "MapEdge",
     "MapNode",
     "MapQuestion",
+    "core_ids",
     "domain_colours",
+    "lane_positions",
     "layered_positions",
     "render_map",
     "write_map",
 ]
-
 
 
 # Eighteen colours that stay apart on a white background (light ones come after dark).
@@ -86,13 +90,16 @@ PALETTE: tuple[str, ...] = (
 NO_DOMAIN_COLOUR = "#9aa5b1"
 NO_DOMAIN_LABEL = "未分类"
 
-LAYER_GAP = 260.0  # px between the first columns of consecutive layers
+# Wide screens: a layer is a column (several when it is long), layers left to right.
+LAYER_GAP = 260.0  # px from the last column of one layer to the first of the next
 SUBCOLUMN_GAP = 170.0  # px between the columns of one layer wrapped over several columns
 ROW_GAP = 62.0  # px between nodes in one column
 MIN_ROWS_PER_COLUMN = 24
-# Narrow portrait screens turn the map: x_tb = y_lr * TB_X, y_tb = x_lr * TB_Y.
-TB_X = 2.0
-TB_Y = 0.5
+# Narrow portrait screens: a few lanes top to bottom (see lane_positions), as wide as a phone
+# at a scale where labels stay legible.
+NARROW_COLUMN_GAP = 150.0  # px between lanes (labels wrap at 150 px)
+NARROW_ROW_GAP = 92.0  # px between rows
+MIN_NODES_PER_ROW = 3
 
 BIG_NODES = 800
 BIG_EDGES = 1200
@@ -144,17 +151,29 @@ def render_map(data: MapData) -> str:
     nodes = sorted(data.nodes, key=lambda n: (n.layer, n.domain, n.id))
     edges = _checked_edges(nodes, data.edges)
     colours = domain_colours(n.domain for n in nodes)
-    positions = layered_positions(nodes)
+    core = core_ids(nodes, edges)
+    # The first view's own layout; none when the core is the whole map (no toggle then).
+    core_nodes = [n for n in nodes if n.id in core] if len(core) < len(nodes) else None
     big = len(nodes) > BIG_NODES or len(edges) > BIG_EDGES
 
-    vis_nodes, vis_edges = _vis_elements(nodes, edges, colours, positions)
+    vis_nodes, vis_edges = _vis_elements(nodes, edges, colours)
     questions, index = _question_table(nodes)
     payload = {
-        "concepts": [_concept_record(n, index) for n in nodes],
+        "concepts": [_concept_record(n, index, n.id in core) for n in nodes],
         "questions": questions,
         "domains": _legend(nodes, colours),
         "edges": vis_edges,
-        "layout": {"tbX": TB_X, "tbY": TB_Y},
+        "layouts": {
+            shape: {
+                "all": _position_list(nodes, layout(nodes)),
+                "core": None if core_nodes is None else _position_list(nodes, layout(core_nodes)),
+                "rowGap": row_gap,
+            }
+            for shape, layout, row_gap in (
+                ("narrow", lambda subset: lane_positions(subset, edges), NARROW_ROW_GAP),
+                ("wide", layered_positions, ROW_GAP),
+            )
+        },
         "nodes": vis_nodes,
         "options": vis_options(big),
     }
@@ -212,8 +231,31 @@ def domain_colours(domains: Iterable[str]) -> dict[str, str]:
     return colours
 
 
+def core_ids(nodes: Iterable[MapNode], edges: Iterable[MapEdge]) -> set[str]:
+    """The concepts the notes use (at least one question) and all their prerequisites.
+
+    With no questions anywhere the core is every concept. Linear in nodes + edges.
+    """
+    ids = [n.id for n in nodes]
+    used = [n.id for n in nodes if n.questions]
+    if not used:
+        return set(ids)
+    parents: dict[str, list[str]] = defaultdict(list)
+    for edge in edges:
+        parents[edge.target].append(edge.source)
+    core = set(used)
+    stack = list(used)
+    while stack:
+        for parent in parents[stack.pop()]:
+            if parent not in core:
+                core.add(parent)
+                stack.append(parent)
+    return core
+
+
 def layered_positions(nodes: Iterable[MapNode]) -> dict[str, tuple[float, float]]:
-    """Left-to-right layers: one band of columns per layer, nodes ordered by (domain, id).
+    """Wide screens: left-to-right layers, one band of columns per layer, nodes ordered by
+    (domain, id).
 
     A layer with more nodes than fit in one column wraps into several columns, so a big map
     keeps a readable shape. Linear after the per-layer sort; y is centred on 0.
@@ -236,6 +278,106 @@ def layered_positions(nodes: Iterable[MapNode]) -> dict[str, tuple[float, float]
                 positions[node.id] = (x + column * SUBCOLUMN_GAP, top + row * ROW_GAP)
         x += (columns - 1) * SUBCOLUMN_GAP + LAYER_GAP
     return positions
+
+
+def lane_positions(
+    nodes: Sequence[MapNode], edges: Iterable[MapEdge]
+) -> dict[str, tuple[float, float]]:
+    """Narrow portrait screens: a few lanes side by side, prerequisites always in higher rows.
+
+    A layering of bounded width (in the spirit of Coffman–Graham): rows hold at most `lanes`
+    concepts, every edge points down, and a chain runs down one lane where it can. Concepts are
+    placed as a depth-first walk down the dependants meets them; a concept whose other
+    prerequisites are not placed yet pulls them in first, next to where they are needed, so a
+    chain spans few rows and a tap can frame it at a scale where it still reads. Each concept
+    takes the first row below all its prerequisites with a free lane (a next-free-row table with
+    path compression finds it), preferring the lane of its nearest prerequisite.
+    Linear in nodes + edges after sorting; x is centred on 0, the first row is y = 0.
+    """
+    order = sorted(nodes, key=lambda n: (n.layer, n.domain, n.id))
+    rank = {n.id: i for i, n in enumerate(order)}
+    parents: dict[str, list[str]] = {n.id: [] for n in order}
+    children: dict[str, list[str]] = {n.id: [] for n in order}
+    for edge in edges:
+        if edge.source in rank and edge.target in rank and edge.source != edge.target:
+            parents[edge.target].append(edge.source)
+            children[edge.source].append(edge.target)
+    for table in (parents, children):
+        for linked in table.values():
+            linked.sort(key=rank.__getitem__)
+    # three lanes fit a phone at a legible scale; only a map of many hundreds gets more
+    lanes = max(MIN_NODES_PER_ROW, math.ceil(math.sqrt(len(order)) / 8))
+    row: dict[str, int] = {}
+    lane: dict[str, int] = {}
+    used: dict[int, list[bool]] = defaultdict(lambda: [False] * lanes)
+    full_up_to: dict[int, int] = {}  # a full row -> a row at or below it that may have room
+
+    def free_row(r: int) -> int:
+        path = []
+        while r in full_up_to:
+            path.append(r)
+            r = full_up_to[r]
+        for q in path:
+            full_up_to[q] = r
+        return r
+
+    def place(nid: str, floor: int) -> None:
+        placed = [p for p in parents[nid] if p in row]
+        r = free_row(max([floor, *(row[p] + 1 for p in placed)]))
+        slots = used[r]
+        want = lane[max(placed, key=row.__getitem__)] if placed else 0
+        best = min((i for i in range(lanes) if not slots[i]), key=lambda i: (abs(i - want), i))
+        slots[best] = True
+        row[nid], lane[nid] = r, best
+        if all(slots):
+            full_up_to[r] = r + 1
+
+    pending: set[str] = set()
+
+    def ensure(nid: str) -> None:
+        """Place nid, its unplaced prerequisites first (a cycle is cut where it is met)."""
+        stack: list[tuple[str, int, bool]] = [(nid, 0, False)]
+        while stack:
+            current, floor, ready = stack.pop()
+            if current in row:
+                continue
+            if ready:
+                place(current, floor)
+                continue
+            if current in pending:
+                continue
+            pending.add(current)
+            stack.append((current, floor, True))
+            near = max((row[p] for p in parents[current] if p in row), default=floor)
+            for p in reversed(parents[current]):
+                if p not in row and p not in pending:
+                    stack.append((p, near, False))
+
+    visited: set[str] = set()
+    for start in order:
+        walk = [start.id]
+        while walk:
+            nid = walk.pop()
+            if nid in visited:
+                continue
+            visited.add(nid)
+            ensure(nid)
+            walk.extend(c for c in reversed(children[nid]) if c not in visited)
+    middle = (lanes - 1) / 2
+    return {
+        n.id: ((lane[n.id] - middle) * NARROW_COLUMN_GAP, row[n.id] * NARROW_ROW_GAP) for n in order
+    }
+
+
+def _position_list(
+    nodes: list[MapNode], positions: dict[str, tuple[float, float]]
+) -> list[list[int] | None]:
+    """[x, y] per node in page order (whole pixels), None for a node the layout leaves out."""
+    out: list[list[int] | None] = []
+    for node in nodes:
+        p = positions.get(node.id)
+        out.append(None if p is None else [round(p[0]), round(p[1])])
+    return out
 
 
 def _checked_edges(nodes: list[MapNode], edges: Iterable[MapEdge]) -> list[MapEdge]:
@@ -278,14 +420,12 @@ def _vis_elements(
     nodes: list[MapNode],
     edges: list[MapEdge],
     colours: dict[str, str],
-    positions: dict[str, tuple[float, float]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Node and edge records for vis-network, assembled by pyvis (no pyvis HTML involved)."""
     net = Network(directed=True)
     for node in nodes:
         fill = colours[node.domain]
         border = _darker(fill)
-        x, y = positions[node.id]
         net.add_node(
             node.id,
             label=node.label,
@@ -298,8 +438,6 @@ def _vis_elements(
             },
             size=_node_size(len(node.questions)),
             title=_tooltip(node),
-            x=x,
-            y=y,
         )
     labels = {node.id: node.label for node in nodes}
     for index, edge in enumerate(edges):
@@ -323,9 +461,10 @@ def _question_table(nodes: list[MapNode]) -> tuple[list[dict[str, str]], dict[st
     return table, index
 
 
-def _concept_record(node: MapNode, index: dict[str, int]) -> dict[str, Any]:
+def _concept_record(node: MapNode, index: dict[str, int], core: bool) -> dict[str, Any]:
     return {
         "aliases": list(node.aliases),
+        "core": core,
         "description": node.description,
         "domain": node.domain,
         "id": node.id,
@@ -348,5 +487,3 @@ def _legend(nodes: list[MapNode], colours: dict[str, str]) -> list[dict[str, Any
         }
         for name in sorted(counts)
     ]
-
-
