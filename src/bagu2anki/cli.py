@@ -34,6 +34,13 @@ def common_options(f: F) -> F:
     return f
 
 
+def split_option(f: F) -> F:
+    return click.option(
+        "--no-split", "split", flag_value=False, default=None,
+        help="Keep a question that asks several things as one card (default: one card per part when its answer has a part for each).",
+    )(f)
+
+
 def _config(ctx: click.Context, paths: tuple[Path, ...], **kwargs: Any) -> Config:
     explicit = {k for k, v in kwargs.items() if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
     cfg = Config(paths=paths or (Path("notes"),), **{k: v for k, v in kwargs.items() if v is not None})
@@ -95,16 +102,18 @@ def _terminated(signum: int, frame: object) -> None:
               help="Answers longer than this many visible characters open with a summary and fold the rest (default 1000).")
 @click.option("-v", "--verbose", is_flag=True, help="Also print informational notes.")
 @common_options
+@split_option
 @click.pass_context
 def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: str | None,
           include_unanswered: bool | None, concept_cards: str | None, flat_decks: bool | None, strict: bool, no_cache: bool,
           jobs: int, fold_threshold: int | None, verbose: bool, lock: Path | None,
-          catalogue: Path | None) -> None:
+          catalogue: Path | None, split: bool | None) -> None:
     """Build OUT/<deck>.apkg, OUT/graph.html and OUT/report.md from the notes (default: notes/)."""
     from bagu2anki.pipeline import build as run_build
 
     cfg = _config(ctx, paths, out=out, deck=deck, include_unanswered=include_unanswered,
-                  concept_cards=concept_cards, flat_decks=flat_decks, fold_threshold=fold_threshold, lock=lock, catalogue=catalogue)
+                  concept_cards=concept_cards, flat_decks=flat_decks, fold_threshold=fold_threshold, lock=lock, catalogue=catalogue,
+                  split=split)
     cfg = replace(cfg, strict=strict, use_cache=not no_cache, jobs=jobs)
     bar_state: dict[str, Any] = {}
 
@@ -153,16 +162,17 @@ def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: s
               help="Message format: text (path:line: message), github (Actions annotations), json.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print informational notes.")
 @common_options
+@split_option
 @click.pass_context
 def check(ctx: click.Context, paths: tuple[Path, ...], strict: bool, fmt: str, verbose: bool,
-          lock: Path | None, catalogue: Path | None) -> None:
+          lock: Path | None, catalogue: Path | None, split: bool | None) -> None:
     """Read the notes and report problems only; writes nothing."""
     from bagu2anki.cards import make_cards
     from bagu2anki.identity import Lock, assign
     from bagu2anki.pipeline import analyse
     from bagu2anki.render import Renderer
 
-    cfg = _config(ctx, paths, lock=lock, catalogue=catalogue)
+    cfg = _config(ctx, paths, lock=lock, catalogue=catalogue, split=split)
     diags = Diagnostics()
     analysis = analyse(cfg, diags, workers=cfg.workers())
     lk = Lock.load(cfg.lock_path())
@@ -189,12 +199,14 @@ def export() -> None:
 @export.command("atoms")
 @paths_argument
 @common_options
+@split_option
 @click.pass_context
-def export_atoms(ctx: click.Context, paths: tuple[Path, ...], lock: Path | None, catalogue: Path | None) -> None:
+def export_atoms(ctx: click.Context, paths: tuple[Path, ...], lock: Path | None, catalogue: Path | None,
+                 split: bool | None) -> None:
     """One JSON object per question (JSON Lines), in source order."""
     from bagu2anki.pipeline import atom_records
 
-    cfg = _config(ctx, paths, lock=lock, catalogue=catalogue)
+    cfg = _config(ctx, paths, lock=lock, catalogue=catalogue, split=split)
     diags = Diagnostics()
     out = sys.stdout.buffer  # JSON Lines are UTF-8 whatever the locale says
     for rec in atom_records(cfg, diags):
@@ -206,15 +218,108 @@ def export_atoms(ctx: click.Context, paths: tuple[Path, ...], lock: Path | None,
 @export.command("graph")
 @paths_argument
 @common_options
+@split_option
 @click.pass_context
-def export_graph(ctx: click.Context, paths: tuple[Path, ...], lock: Path | None, catalogue: Path | None) -> None:
+def export_graph(ctx: click.Context, paths: tuple[Path, ...], lock: Path | None, catalogue: Path | None,
+                 split: bool | None) -> None:
     """The concept graph: {"nodes": [...], "edges": [...]}."""
     from bagu2anki.pipeline import graph_export
 
-    cfg = _config(ctx, paths, lock=lock, catalogue=catalogue)
+    cfg = _config(ctx, paths, lock=lock, catalogue=catalogue, split=split)
     diags = Diagnostics()
     click.echo(json.dumps(graph_export(cfg, diags), ensure_ascii=False, indent=1))
     _print_diagnostics(diags, "text")
+
+
+def _deck_options(f: F) -> F:
+    """The build options `sync` and `watch` take (as `build` spells them)."""
+    for option in reversed([
+        click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: out/)."),
+        click.option("--deck", default=None, help="Root deck name (default: the notes folder's name)."),
+        click.option("--include-unanswered", is_flag=True, default=None, help="Add unanswered questions, tagged 待补充."),
+        click.option("--concept-cards", "concept_cards", type=click.Choice(["all", "used", "none"]), default=None,
+                     help="Cards that ask what a concept is: for every concept the notes use (all), for those two or more questions use (used, the default), or none."),
+        click.option("--no-concept-cards", "concept_cards", flag_value="none", help="Same as --concept-cards none."),
+        click.option("--flat", "flat_decks", is_flag=True, default=None, help="One deck for everything (sections stay as tags)."),
+        click.option("--fold-threshold", type=click.IntRange(min=100), default=None,
+                     help="Answers longer than this many visible characters open with a summary and fold the rest (default 1000)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+                     help="Processes that render answers in parallel (default 0: one per CPU core)."),
+        split_option,
+    ]):
+        f = option(f)
+    return f
+
+
+def _anki_options(f: F) -> F:
+    f = click.option("--suspend-orphans", is_flag=True, default=False,
+                     help="Also suspend the cards of notes whose question left the notes (tagged bagu2anki::orphan either way).")(f)
+    f = click.option("--key", envvar="ANKI_CONNECT_KEY", default=None,
+                     help="AnkiConnect's API key, when the add-on has one (or set ANKI_CONNECT_KEY).")(f)
+    f = click.option("--url", envvar="ANKI_CONNECT_URL", default="http://127.0.0.1:8765", show_default=True,
+                     help="Where AnkiConnect listens (or set ANKI_CONNECT_URL).")(f)
+    return f
+
+
+@main.command()
+@paths_argument
+@_deck_options
+@click.option("--strict", is_flag=True, default=False, help="Send nothing (exit 1) on warnings too.")
+@click.option("--no-cache", is_flag=True, default=False, help="Force a cold build (ignore the build cache).")
+@_anki_options
+@click.option("-v", "--verbose", is_flag=True, help="Also print informational notes, and each note that changed in Anki.")
+@common_options
+@click.pass_context
+def sync(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: str | None,
+         include_unanswered: bool | None, concept_cards: str | None, flat_decks: bool | None,
+         fold_threshold: int | None, jobs: int, split: bool | None, strict: bool, no_cache: bool, url: str, key: str | None,
+         suspend_orphans: bool, verbose: bool, lock: Path | None, catalogue: Path | None) -> None:
+    """Build, then send the deck to a running Anki through AnkiConnect: adds, updates in place, moves decks; never deletes."""
+    from bagu2anki.sync import Target, built_line
+    from bagu2anki.sync import sync as run_sync
+
+    cfg = _config(ctx, paths, out=out, deck=deck, include_unanswered=include_unanswered,
+                  concept_cards=concept_cards, flat_decks=flat_decks, fold_threshold=fold_threshold, lock=lock, catalogue=catalogue,
+                  split=split)
+    cfg = replace(cfg, strict=strict, use_cache=not no_cache, jobs=jobs)
+    outcome = run_sync(cfg, Target(url, key or None, suspend_orphans))
+    _print_diagnostics(outcome.result.diagnostics, "text", verbose)
+    click.echo(built_line(outcome.result))
+    if outcome.report is None:
+        raise UserError("not sent to Anki: the notes have errors" + (" or warnings (--strict)" if strict else ""))
+    click.echo(outcome.report.summary())
+    if verbose:
+        from bagu2anki.identity import Lock
+
+        for line in outcome.report.details(Lock.load(cfg.lock_path())):
+            click.echo(line)
+
+
+@main.command()
+@paths_argument
+@_deck_options
+@click.option("--sync", "send", is_flag=True, default=False, help="Also send each rebuild to a running Anki, as `bagu2anki sync` does.")
+@_anki_options
+@click.option("--debounce", type=click.IntRange(min=20, max=10_000), default=300, show_default=True,
+              help="Milliseconds of quiet after a save before rebuilding.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print informational notes of the saved files.")
+@common_options
+@click.pass_context
+def watch(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: str | None,
+          include_unanswered: bool | None, concept_cards: str | None, flat_decks: bool | None,
+          fold_threshold: int | None, jobs: int, split: bool | None, send: bool, url: str, key: str | None, suspend_orphans: bool,
+          debounce: int, verbose: bool, lock: Path | None, catalogue: Path | None) -> None:
+    """Rebuild whenever a note file is saved (with --sync, send each rebuild to Anki); Ctrl-C stops."""
+    from bagu2anki.sync import Target
+    from bagu2anki.watch import WatchOptions
+    from bagu2anki.watch import watch as run_watch
+
+    cfg = _config(ctx, paths, out=out, deck=deck, include_unanswered=include_unanswered,
+                  concept_cards=concept_cards, flat_decks=flat_decks, fold_threshold=fold_threshold, lock=lock, catalogue=catalogue,
+                  split=split)
+    cfg = replace(cfg, jobs=jobs)
+    target = Target(url, key or None, suspend_orphans) if send else None
+    run_watch(cfg, WatchOptions(target, debounce, verbose))
 
 
 if __name__ == "__main__":  # pragma: no cover
