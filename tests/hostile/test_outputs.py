@@ -124,3 +124,25 @@ def test_a_terminated_build_leaves_the_previous_outputs(notes_copy: Path, tmp_pa
         assert proc.returncode != 0
         assert _outputs(out) == before and lock.read_bytes() == lock_before
     assert _leftovers(out, tmp_path) == []
+
+
+def test_an_output_folder_inside_the_notes_is_never_read_as_notes(notes_copy: Path, tmp_path: Path) -> None:
+    out = notes_copy / "out"
+    lock = tmp_path / "l.lock"
+    first = CliRunner().invoke(main, ["build", str(notes_copy), "-o", str(out), "--lock", str(lock)])
+    assert first.exit_code == 0, first.output
+    (out / "stray.md").write_text("## 输出目录里的题？\n\n不该被读到。\n", encoding="utf-8")
+    second = CliRunner().invoke(main, ["build", str(notes_copy), "-o", str(out), "--lock", str(lock)])
+    assert second.exit_code == 0, second.output
+    assert first.output.splitlines()[0] == second.output.splitlines()[0]  # same questions, same files
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "out/report.md" not in report and "输出目录里的题" not in report
+
+
+def test_jobs_are_capped_at_the_cores() -> None:
+    from bagu2anki.config import Config
+
+    cores = os.cpu_count() or 1
+    assert Config(jobs=500).workers() == cores
+    assert Config(jobs=1).workers() == 1
+    assert 1 <= Config().workers() <= min(cores, 8)
