@@ -9,7 +9,8 @@ own front/back templates and CSS (read back from the .apkg) with the note's fiel
 stays well under 200 KB. Writes:
 
     card-front-light.png     card-back-light.png     card-back-night.png
-    card-long-folded.png     card-formula-table.png
+    card-long-folded.png     card-formula-table.png  card-split.png (one part of a split question)
+    card-summaries.png       ten folded answers as they open (built with fold threshold 400)
     map-start-phone.png      the map as it opens: the concepts the notes use, where chains start
     map-phone.png            one concept chosen: its chain framed above the sheet, its questions
     map-chains-phone.png     the chains list: each prerequisite chain as a line of names
@@ -186,7 +187,7 @@ def plain(fragment: str) -> str:
 
 
 def question_notes(deck: Deck) -> list[Note]:
-    return [n for n in deck.notes if not n.source.startswith("concept:")]
+    return [n for n in deck.notes if "概念" not in n.tags and not n.source.startswith("concept:")]
 
 
 def pick_samples(notes: list[Note]) -> dict[str, Note]:
@@ -342,13 +343,14 @@ def shoot(page: Any, path: Path) -> None:
 # ---------------------------------------------------------------- the README pictures
 
 
-def build(notes: Path, out: Path) -> Path:
+def build(notes: Path, out: Path, fold_threshold: int | None = None) -> Path:
     sys.path.insert(0, str(REPO / "src"))
     from bagu2anki.config import Config
     from bagu2anki.pipeline import build as run_build
 
     # no build cache: pictures must show what the current code renders
-    result = run_build(Config(paths=(notes,), out=out, lock=out / "bagu2anki.lock", use_cache=False))
+    extra = {} if fold_threshold is None else {"fold_threshold": fold_threshold}
+    result = run_build(Config(paths=(notes,), out=out, lock=out / "bagu2anki.lock", use_cache=False, **extra))
     return next(p for p in result.outputs if p.suffix == ".apkg")
 
 
@@ -358,6 +360,34 @@ def _first(notes: list[Note], *markers: str, longer_than: int = 0, shorter_than:
         if all(m in a for m in markers) and longer_than < len(plain(a)) < shorter_than:
             return n
     raise LookupError(f"no card with {markers}")
+
+
+SUMMARY_FOLD = 400  # fold threshold for the summaries picture: enough folded answers in the starter notes
+
+
+def summaries_picture(browser: Any, notes: Path, work: Path, out: Path, count: int = 10) -> Path:
+    """Ten folded answers as a phone shows them on flipping: each question and the summary its
+    card opens with (the rest sits behind 展开全文), in one tall picture."""
+    deck = read_apkg(build(notes, work / "folded", fold_threshold=SUMMARY_FOLD))
+    folded = [n for n in question_notes(deck) if '<details class="full">' in n.fields["Answer"]][:count]
+    items = []
+    for n in folded:
+        lead = n.fields["Answer"].split('<details class="full">', 1)[0]
+        items.append(f'<div class="sample"><div class="question">{n.fields["Question"]}</div>{lead}'
+                     '<p class="more">▸ 展开全文</p></div>')
+    css = deck.css + ".sample{border-bottom:1px solid #d0d7de;padding:10px 0 4px}.more{color:#0969da;font-size:14px}"
+    page_path = work / "pages" / "summaries.html"
+    page_path.parent.mkdir(parents=True, exist_ok=True)
+    page_path.write_text(card_page("".join(items), css, night=False), encoding="utf-8")
+    context, page, watch = open_page(browser, page_path)
+    try:
+        wait_typeset(page)
+        path = out / "card-summaries.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
+    finally:
+        context.close()
+    return path
 
 
 def map_pictures(browser: Any, graph: Path, out: Path) -> list[Path]:
@@ -410,12 +440,14 @@ def main(argv: list[str] | None = None) -> int:
     medium = _first(notes, "math display", longer_than=150, shorter_than=420)
     long = _first(notes, "<details", "<table")
     table = _first(notes, "<table", "math", shorter_than=900)
+    split = next(n for n in notes if 'class="part-of"' in n.fields["Question"])
     shots = (
         ("card-front-light.png", medium, "front-light", False),
         ("card-back-light.png", medium, "back-light", False),
         ("card-back-night.png", medium, "back-night", False),
         ("card-long-folded.png", long, "back-light", False),
         ("card-formula-table.png", table, "back-light", True),
+        ("card-split.png", split, "back-light", False),
     )
     written = []
     with chromium() as browser:
@@ -432,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 context.close()
             written.append(args.out / name)
+        written.append(summaries_picture(browser, args.notes, work, args.out))
         written += map_pictures(browser, work / "graph.html", args.out)
     for p in written:
         print(f"{p.relative_to(REPO) if p.is_relative_to(REPO) else p}  {p.stat().st_size // 1024} KB")
