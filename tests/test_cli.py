@@ -218,3 +218,19 @@ def test_concept_cards_option(notes_copy: Path, tmp_path: Path, args: list[str],
         assert n > 0 and f"## Concept cards ({n})" in report
         listed = [int(line.rsplit(": ", 1)[1].split()[0]) for line in report.splitlines() if line.startswith("- ") and " question" in line and "(" in line and line.rstrip().endswith(("question", "questions"))]
         assert listed and (min(listed) >= 2 if expect == "used" else min(listed) >= 1)
+
+
+def test_repeated_warnings_of_a_kind_are_one_line_per_file(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text(
+        "## 图？\n\n![](x1.png)\n\n![](x2.png)\n\n![](x3.png)\n\n## 公式？\n\n$a 没闭合\n", encoding="utf-8"
+    )
+    short = CliRunner().invoke(main, ["check", str(notes), "--lock", str(tmp_path / "l.lock")])
+    missing = [s for s in short.output.splitlines() if "image not found" in s]
+    assert len(missing) == 1 and "and 2 more lines like it" in missing[0] and "-v" in missing[0]
+    assert any("unbalanced math" in s for s in short.output.splitlines())  # another kind stays visible
+    full = CliRunner().invoke(main, ["check", str(notes), "-v", "--lock", str(tmp_path / "l.lock")])
+    assert len([s for s in full.output.splitlines() if "image not found" in s]) == 3
+    js = CliRunner().invoke(main, ["check", str(notes), "--format", "json", "--lock", str(tmp_path / "l.lock")])
+    assert len([i for i in json.loads(js.stdout) if i["code"] == "missing-image"]) == 3

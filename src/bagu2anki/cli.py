@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -64,9 +65,20 @@ def _from_cwd(path: str, roots: tuple[Path, ...]) -> str:
 
 
 def _print_diagnostics(diags: Diagnostics, fmt: str, verbose: bool = False, roots: tuple[Path, ...] = ()) -> None:
-    for d in diags.sorted():
-        if d.severity == "info" and not verbose:
-            continue
+    """Every diagnostic with `-v`; otherwise no informational notes, and repeated warnings of one
+    kind in one file (a folder of missing images) as one line with a count, so that the rare
+    kinds stay visible."""
+    shown = [d for d in diags.sorted() if verbose or d.severity != "info"]
+    repeats: Counter[tuple[str, str, str]] = Counter((d.path, d.code, d.severity) for d in shown if d.code)
+    told: set[tuple[str, str, str]] = set()
+    for d in shown:
+        key = (d.path, d.code, d.severity)
+        more = repeats[key] - 1 if d.code and not verbose else 0
+        if more > 0:
+            if key in told:
+                continue
+            told.add(key)
+            d = replace(d, message=f"{d.message} (and {counted(more, 'more line')} like it in this file: -v lists each)")
         line = d.format_github(_from_cwd(d.path, roots)) if fmt == "github" else d.format()
         click.echo(line, err=True)
 
