@@ -224,7 +224,7 @@ def test_repeated_warnings_of_a_kind_are_one_line_per_file(tmp_path: Path) -> No
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "a.md").write_text(
-        "## 图？\n\n![](x1.png)\n\n![](x2.png)\n\n![](x3.png)\n\n## 公式？\n\n$a 没闭合\n", encoding="utf-8"
+        "## 图？\n\n![](x1.png)\n\n![](x2.png)\n\n![](x3.png)\n\n## 公式？\n\n方差 $x_1 + \\frac{a}{b} 没有闭合。\n", encoding="utf-8"
     )
     short = CliRunner().invoke(main, ["check", str(notes), "--lock", str(tmp_path / "l.lock")])
     missing = [s for s in short.output.splitlines() if "image not found" in s]
