@@ -65,3 +65,12 @@ def test_own_conclusion_without_filler() -> None:
     body, _v, folded = fold_answer(["paragraph", "heading", "paragraph", "paragraph"], parts, 300)
     lead = _LEAD.match(body)
     assert folded and lead and "三件事" in lead.group(1) and "下面逐一解释" not in lead.group(1)
+
+
+def test_an_answer_label_leaves_the_bold_that_follows_it() -> None:
+    """`A：**短期记忆**就是…`: the label goes, the bold stays bold (it once ate the opening `**`)."""
+    from bagu2anki.parse.rules import ANSWER_LABEL
+
+    assert ANSWER_LABEL.sub("", "A：**短期记忆**就是窗口", count=1) == "**短期记忆**就是窗口"
+    assert ANSWER_LABEL.sub("", "**A：** 内容", count=1) == "内容"
+    assert ANSWER_LABEL.sub("", "**回答**：内容", count=1) == "内容"

@@ -27,15 +27,18 @@ MIN_LINES_CHINESE = 5
 MIN_LINES_CUT = 3
 
 _FENCE = re.compile(r"^\s*(?:`{3,}|~{3,}|\{%\s*(?:end)?(?:codeblock|highlight)\b)")
-_MARKUP = re.compile(
-    r"^\s*(?:#{1,6}(?:\s|$)|<!--|\[TOC\]|\|?[\s:|-]*-[\s:|-]*\|?\s*$|(?:<[^>]*>\s*)+$|\{[:%].*[%}]\s*$)",
+# (each pattern reads in time linear in the line: none can start again and again inside a long
+# run of white space, dashes or brackets)
+_MARKUP = re.compile(  # matched at the line's first character that is not white space
+    r"(?:#{1,6}(?:\s|$)|<!--|\[TOC\]|(?:<[^>]*>\s*)+$|\{[:%].*[%}]\s*$)",
     re.I,
 )
+_RULE = re.compile(r"[\s:|-]*")  # `|---|:--|`, a table's rule (with a `-` in it), or `---`
 _LINK = re.compile(r"\]\(|\[\[|https?://|www\.")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_RICH = re.compile(r"^\s*(?:[-*+]\s|\d+[.)、]\s|\||`{3}|~{3}|\$\$|<(?:table|pre)\b)", re.M | re.I)
+_RICH = re.compile(r"^[^\S\n]*(?:[-*+]\s|\d+[.)、]\s|\||`{3}|~{3}|\$\$|<(?:table|pre)\b)", re.M | re.I)
 # what may follow the question mark of a title: emoji, stars, tags such as （高频） or 【字节一面】
-_DECORATION = re.compile(r"(?:（[^）]*）|\([^)]*\)|【[^】]*】|\[[^\]]*\]|[^\w\s？?]|\s)+$")
+_BRACKETS = {"（": "）", "(": ")", "【": "】", "[": "]"}
 _ASKING_TITLE = re.compile(
     r"[?？]|^(?:说一说|说说|讲讲|讲一下|谈谈|聊聊|介绍一下|简述|请解释)|为什么|为何|什么|如何|怎么|怎样|区别"
 )
@@ -50,7 +53,70 @@ def check_reading(doc: Document, diags: Diagnostics) -> None:
 
 def _asks(line: str) -> bool:
     """A line, or a table cell, that ends in a question mark (tags and emoji after it aside)."""
-    return any(_DECORATION.sub("", part.strip()).endswith(("？", "?")) for part in line.split("|"))
+    return any(_undecorated(part.strip()).endswith(("？", "?")) for part in line.split("|"))
+
+
+def _undecorated(s: str) -> str:
+    r"""`s` without what follows its last words: white space, signs and emoji (anything but a
+    word character or a question mark), and bracketed tags (`（高频）`, `[必考]`, `(a?)`).
+
+    That is `re.sub(r"(?:（[^）]*）|\([^)]*\)|【[^】]*】|\[[^\]]*\]|[^\w\s？?]|\s)+$", "", s)`, worked
+    out from the end in one pass: the regular expression backtracks exponentially on `（）（）…x`.
+    """
+    n = len(s)
+    tail = [False] * (n + 1)  # tail[p]: s[p:] is decoration only
+    tail[n] = True
+    closing: dict[str, int] = {}  # each closing bracket's nearest place after p
+    cut = n
+    for p in range(n - 1, -1, -1):
+        c = s[p]
+        ok = (c.isspace() or not (c.isalnum() or c in "_？?")) and tail[p + 1]
+        if not ok and c in _BRACKETS:
+            q = closing.get(_BRACKETS[c], -1)
+            ok = q != -1 and tail[q + 1]
+        tail[p] = ok
+        if ok:
+            cut = p
+        if c in "）)】]":
+            closing[c] = p
+    return s[:cut]
+
+
+def _without_tags(s: str, toc: bool = False) -> str:
+    r"""`re.sub(r"<[^>]*>", "", s)` (with `toc`, `re.sub(r"<[^>]*>|\[TOC\]", "", s, flags=re.I)`),
+    in one pass: a `<` with no `>` after it opens no tag, and neither does any later one."""
+    pattern = _TAG_OR_TOC if toc else _TAG_OPEN
+    out: list[str] = []
+    pos = i = 0
+    closes = True  # a `>` may still follow
+    while (m := pattern.search(s, i)) is not None:
+        a = m.start()
+        if m.group() == "<":
+            b = s.find(">", a + 1) if closes else -1
+            if b == -1:
+                closes = False
+                if not toc:
+                    break
+                i = a + 1
+                continue
+            end = b + 1
+        else:
+            end = m.end()
+        out.append(s[pos:a])
+        pos = i = end
+    out.append(s[pos:])
+    return "".join(out)
+
+
+_TAG_OPEN = re.compile("<")
+_TAG_OR_TOC = re.compile(r"<|\[TOC\]", re.I)
+
+
+def _markup(line: str) -> bool:
+    """A heading, comment, table rule, `[TOC]`, tags alone or a template tag: no text."""
+    if "-" in line and _RULE.fullmatch(line):
+        return True
+    return _MARKUP.match(line.lstrip()) is not None
 
 
 def _text_lines(start: int, text: str) -> list[tuple[int, str]]:
@@ -61,9 +127,9 @@ def _text_lines(start: int, text: str) -> list[tuple[int, str]]:
         if _FENCE.match(line):
             in_code = not in_code
             continue
-        if in_code or not line.strip() or _MARKUP.match(line) or _LINK.search(line):
+        if in_code or not line.strip() or _markup(line) or _LINK.search(line):
             continue
-        if re.search(r"\w", re.sub(r"<[^>]*>", "", line)):
+        if re.search(r"\w", _without_tags(line)):
             out.append((start + k, line))
     return out
 
@@ -99,7 +165,7 @@ def _check_unattached(doc: Document, diags: Diagnostics) -> None:
         before = items[k - 1] if k else None
         after = items[k + 1] if k + 1 < len(items) else None
         body = [s for s in u.text.split("\n") if s.strip()]
-        if not re.search(r"\w", re.sub(r"<[^>]*>|\[TOC\]", "", u.text, flags=re.I)):
+        if not re.search(r"\w", _without_tags(u.text, toc=True)):
             continue  # anchors, comments, a table-of-contents marker: nothing a card would show
         under = f" (under “{u.section[-1]}”)" if u.section else ""
         if (

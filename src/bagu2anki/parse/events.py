@@ -17,10 +17,10 @@ from bagu2anki.parse.headings import FOLLOW_UPS, HANDS_ON_RE, heading_question, 
 from bagu2anki.parse.lists import (
     BOLD_LABEL_RE,
     OUTLINE_LEVEL,
+    answer_folds,
     details_question,
-    has_answer_fold,
     inline_text,
-    item_has_body,
+    item_bodies,
     outline_topics,
     qa_table_rows,
     skip_block,
@@ -216,10 +216,12 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 if (rules.asks(it[1].split("\n", 1)[0]) and not BOLD_LABEL_RE.match(it[1]))
                 or rules.rule_bold_task(it[1].split("\n", 1)[0]) is not None
             ]
-            folded_answers = sum(1 for it in items if has_answer_fold(lines, tokens, i, it[0]))
+            folds = answer_folds(lines, tokens, i)
+            folded_answers = sum(1 for it in items if it[0] in folds)
             # an outline (幕布, XMind, Logseq): `- 问题？` with its answer nested under it
+            bodies = item_bodies(lines, tokens, i) if len(asking) >= 2 else {}
             outline = t.type == "bullet_list_open" and open_kind is None and len(asking) >= 2 and all(
-                item_has_body(lines, tokens, i, it[0]) for it in asking
+                bodies.get(it[0], False) for it in asking
             )
             q_list = (
                 (t.type == "ordered_list_open" or folded_answers or outline)
@@ -310,7 +312,8 @@ def demote_containers(events: list[Event], lines: list[str]) -> list[Event]:
             continue
         inner = inner_headings = 0
         first_inner: int | None = None
-        for later in out[k + 1 :]:
+        for m in range(k + 1, len(out)):  # no copy of the rest per heading: linear in what it holds
+            later = out[m]
             if later.level and later.level <= ev.level:
                 break
             if later.kind == "question":

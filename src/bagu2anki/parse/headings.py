@@ -12,15 +12,30 @@ import re
 
 from bagu2anki.parse import rules
 
-_HEADING_ATTRS_RE = re.compile(
-    r"\s*\{\s*#[\w\-:.]+(?:\s+[.#]?[\w\-:.=\"']+)*\s*\}\s*$|\s+\^[A-Za-z0-9-]+\s*$"
-)
+# `{#id .class}` (Pandoc, Hugo) and ` ^block-id` (Obsidian) closing a heading. Each is read from
+# the last `{` or `^` (neither can hold another), with the white space before it: one pattern
+# `\s*\{…\}\s*$|\s+\^…\s*$` searched along the heading starts again at every space of a long run.
+_HEADING_ATTRS_RE = re.compile(r"\{\s*#[\w\-:.]+(?:\s+[.#]?[\w\-:.=\"']+)*\s*\}\s*$")
+_BLOCK_ID_RE = re.compile(r"\^[A-Za-z0-9-]+\s*$")
+
+
+def _without_attrs(t: str) -> str:
+    cut = len(t)
+    brace = t.rfind("{")
+    if brace != -1 and _HEADING_ATTRS_RE.match(t, brace):
+        cut = brace
+    caret = t.rfind("^")
+    if caret > 0 and t[caret - 1].isspace() and _BLOCK_ID_RE.match(t, caret):
+        cut = min(cut, caret)
+    if cut == len(t):
+        return t
+    return t[:cut].rstrip()  # with the white space before it
 
 
 def strip_heading(text: str) -> str:
     """A heading's text without `**…**` around it, a trailing `{#id .class}` (Pandoc, Hugo) or
     an Obsidian block id (` ^q1`)."""
-    t = _HEADING_ATTRS_RE.sub("", text.strip())
+    t = _without_attrs(text.strip())
     lead = rules.bold_lead(t)
     if lead is not None and not lead[1]:
         t = lead[0]

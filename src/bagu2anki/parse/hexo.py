@@ -17,9 +17,54 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator
+from typing import NamedTuple
 
-_TAG_LINE = re.compile(r"^([ \t>]*)\{%-?\s*(\w+)\s*(.*?)\s*-?%\}\s*$")
-_INLINE_TAG = re.compile(r"\{%-?\s*(asset_img|asset_image|img|image|link)\s+(.*?)\s*-?%\}")
+# A line that is one tag: `{% name args %}` (`{%-` / `-%}` too) after `[ \t>]*`; an inline tag names
+# an image or a link. Both are read by hand past the name (see `_tag_line`): the one regular
+# expression `\{%-?\s*(\w+)\s*(.*?)\s*-?%\}\s*$` takes cubic time on a line of spaces.
+_TAG_HEAD = re.compile(r"([ \t>]*)\{%-?\s*(\w+)")
+_INLINE_HEAD = re.compile(r"\{%-?\s*(asset_img|asset_image|img|image|link)\s+")
+
+
+class Tag(NamedTuple):
+    lead: str  # what stands before the tag: indentation, `>` of a quote
+    name: str
+    args: str
+
+
+def _tag_args(between: str) -> str:
+    """The arguments of a tag from what stands between its name and its `%}`: without the white
+    space around them or the `-` of a `-%}`."""
+    between = between.lstrip()
+    return between[:-1].rstrip() if between.endswith("-") else between.rstrip()
+
+
+def _tag_line(line: str) -> Tag | None:
+    """The tag a line is made of (nothing but white space after its `%}`), or None."""
+    m = _TAG_HEAD.match(line)
+    if m is None:
+        return None
+    end = line.rstrip()
+    if not end.endswith("%}") or len(end) - 2 < m.end():
+        return None
+    return Tag(m.group(1), m.group(2), _tag_args(end[m.end() : -2]))
+
+
+def _inline_tags(line: str, post_stem: str) -> str:
+    """Image and link tags inside a line as Markdown; each tag ends at the first `%}` after it."""
+    if "{%" not in line:
+        return line
+    out: list[str] = []
+    pos = 0
+    while (m := _INLINE_HEAD.search(line, pos)) is not None:
+        close = line.find("%}", m.end())
+        if close == -1:
+            break  # no tag closes after this one, nor after any later one
+        out.append(line[pos : m.start()])
+        out.append(_inline(m.group(1), _tag_args(line[m.end() : close]), post_stem))
+        pos = close + 2
+    out.append(line[pos:])
+    return "".join(out)
 # kramdown block attribute lists (`{: .notice--info}`, `{:toc}`, `{:.no_toc}`, `{:ref: #id}`):
 # styling for the blog, nothing a card shows. `{::comment}` and other extensions are not these.
 _ATTRIBUTE_LINE = re.compile(r"^([ \t>]*)\{:(?![:/])[^{}\n]*\}[ \t]*$")
@@ -48,10 +93,10 @@ def block_view(text: str) -> str:
     for i, (line, m, code) in enumerate(_scan(lines)):
         if code:
             continue
-        if m and m.group(2).lower() in _CODE_TAGS:
-            lines[i] = m.group(1) + "```" + _language(m.group(2).lower(), m.group(3))
-        elif m and m.group(2).lower() in _CODE_ENDS:
-            lines[i] = m.group(1) + "```"
+        if m and m.name.lower() in _CODE_TAGS:
+            lines[i] = m.lead + "```" + _language(m.name.lower(), m.args)
+        elif m and m.name.lower() in _CODE_ENDS:
+            lines[i] = m.lead + "```"
         elif (a := _ATTRIBUTE_LINE.match(line)) is not None:
             lines[i] = a.group(1).rstrip()
     return "\n".join(lines)
@@ -64,17 +109,17 @@ def to_markdown(text: str, post_stem: str) -> str:
     out: list[str] = []
     quote = 0  # open `{% blockquote %}`s: their lines get `> `
     for line, m, code in _scan(text.split("\n")):
-        name = m.group(2).lower() if m else ""
+        name = m.name.lower() if m else ""
         if code and name not in ("raw", "endraw"):  # `{% raw %}` shows Liquid inside Jekyll code
             out.append("> " + line if quote else line)
             continue
         if m is None:
             if _ATTRIBUTE_LINE.match(line):
                 continue
-            line = _INLINE_TAG.sub(lambda t: _inline(t.group(1), t.group(2), post_stem), line)
+            line = _inline_tags(line, post_stem)
             out.append("> " + line if quote else line)
             continue
-        lead, args = m.group(1), m.group(3)
+        lead, args = m.lead, m.args
         if name in _CODE_TAGS:
             out.append(f"{lead}```{_language(name, args)}")
         elif name in _CODE_ENDS:
@@ -90,20 +135,20 @@ def to_markdown(text: str, post_stem: str) -> str:
         elif name in ("raw", "endraw"):
             continue
         else:
-            line = _INLINE_TAG.sub(lambda t: _inline(t.group(1), t.group(2), post_stem), line)
+            line = _inline_tags(line, post_stem)
             out.append("> " + line if quote else line)
     return "\n".join(out)
 
 
-def _scan(lines: list[str]) -> Iterator[tuple[str, re.Match[str] | None, bool]]:
+def _scan(lines: list[str]) -> Iterator[tuple[str, Tag | None, bool]]:
     """Each line, its tag (a line that is one `{% … %}`) and whether it is code: inside a
     Markdown fence, or between a code tag and its end tag (the tag lines themselves are not)."""
     fence = ""  # the open Markdown fence
     awaited = ""  # the end tag an open code tag waits for
     for line in lines:
-        m = _TAG_LINE.match(line)
+        m = _tag_line(line) if "{%" in line else None
         if awaited:
-            if m and m.group(2).lower() == awaited:
+            if m and m.name.lower() == awaited:
                 awaited = ""
                 yield line, m, False
             else:
@@ -119,8 +164,8 @@ def _scan(lines: list[str]) -> Iterator[tuple[str, re.Match[str] | None, bool]]:
             fence = f.group(1)
             yield line, m, True
             continue
-        if m and m.group(2).lower() in _CODE_TAGS:
-            awaited = _CODE_TAGS[m.group(2).lower()]
+        if m and m.name.lower() in _CODE_TAGS:
+            awaited = _CODE_TAGS[m.name.lower()]
         yield line, m, False
 
 

@@ -8,6 +8,7 @@ items are topics with the questions nested under them.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 
@@ -24,15 +25,49 @@ def inline_text(tokens: list[Token], i: int) -> str:
 _FOLD_RE = re.compile(r"<summary>\s*(?:答案|答|参考答案|解析|answer|solution)\s*</summary>", re.I)
 
 
-def has_answer_fold(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
-    """`<details><summary>答案</summary>…</details>` under a list item: a question with its answer."""
+def answer_folds(lines: list[str], tokens: list[Token], list_idx: int) -> set[int]:
+    """First lines of the items of the list opened at `list_idx` that have
+    `<details><summary>答案</summary>…</details>` under them: questions with their answers.
+
+    An item reaches to the next item at its level (for the last one, the first such item of a
+    later list, else the end of the list). One pass over the list: linear in its size.
+    """
+    items, close = _item_tokens(tokens, list_idx)
+    if not items:
+        return set()
+    level = tokens[list_idx].level + 1
     opened = tokens[list_idx].map
-    nxt = opened[1] if opened else len(lines)
-    for t in tokens[list_idx + 1 :]:
-        if t.type == "list_item_open" and t.map and t.map[0] > item_line and t.level == tokens[list_idx].level + 1:
-            nxt = t.map[0]
+    after = opened[1] if opened else len(lines)
+    last_line = _map(tokens[items[-1]])[0]
+    for j in range(close + 1, len(tokens)):  # (no copy of the rest of the tokens per list)
+        t = tokens[j]
+        if t.type == "list_item_open" and t.map and t.map[0] > last_line and t.level == level:
+            after = t.map[0]
             break
-    return any(_FOLD_RE.search(ln) for ln in lines[item_line:nxt])
+    starts = [_map(tokens[k])[0] for k in items]
+    ends = starts[1:] + [after]
+    return {a for a, b in zip(starts, ends, strict=True) if any(_FOLD_RE.search(ln) for ln in lines[a:b])}
+
+
+def _map(t: Token) -> tuple[int, int]:
+    assert t.map is not None
+    return t.map[0], t.map[1]
+
+
+def _item_tokens(tokens: list[Token], i: int) -> tuple[list[int], int]:
+    """Token indices of the items (with a line map) of the list opened at i, and the index of
+    the list's closing token (len(tokens) when it never closes)."""
+    depth = tokens[i].level
+    items: list[int] = []
+    j = i + 1
+    while j < len(tokens):
+        t = tokens[j]
+        if t.type in ("bullet_list_close", "ordered_list_close") and t.level == depth:
+            break
+        if t.type == "list_item_open" and t.level == depth + 1 and t.map is not None:
+            items.append(j)
+        j += 1
+    return items, j
 
 
 OUTLINE_LEVEL = 7  # a topic item of an outline sits below every heading level
@@ -43,56 +78,58 @@ def outline_topics(
     tokens: list[Token], i: int, lines: list[str]
 ) -> list[tuple[int, str, list[tuple[int, str, int]]]] | None:
     """An outline two levels deep: top items that are topics, each with a nested list of
-    questions that carry their answers further in. None when it does not read that way."""
+    questions that carry their answers further in. None when it does not read that way.
+
+    One pass over the list's tokens: each nested list is given to the top item that holds its
+    first line (a binary search over the items' lines), so a long outline reads in linear time.
+    """
     level = tokens[i].level
+    item_idx, close = _item_tokens(tokens, i)
+    spans = [_map(tokens[k]) for k in item_idx]
+    starts = [a for a, _ in spans]
+    found: dict[int, list[tuple[int, str, int]]] = {a: [] for a in starts}
+    for j in range(i + 1, close):
+        sub = tokens[j]
+        if sub.type not in ("bullet_list_open", "ordered_list_open") or sub.level != level + 2 or not sub.map:
+            continue
+        owner = _owner(spans, starts, sub.map[0])
+        if owner is None or not sub.map[0] > owner:
+            continue
+        bodies = item_bodies(lines, tokens, j)
+        for q_line, q_text, _ind, _num in top_items(tokens, j):
+            first = q_text.split("\n", 1)[0]
+            if not rules.asks(first):
+                continue
+            if not bodies.get(q_line, False):
+                return None  # a question without its answer under it: not this style
+            m = _ITEM_START_RE.match(lines[q_line])
+            found[owner].append((q_line, first.strip(), len(m.group(1)) if m else 0))
     topics: list[tuple[int, str, list[tuple[int, str, int]]]] = []
     asked = 0
     for item_line, item_text, _indent, _number in top_items(tokens, i):
-        questions: list[tuple[int, str, int]] = []
-        for j in range(i + 1, len(tokens)):
-            sub = tokens[j]
-            if sub.type in ("bullet_list_close", "ordered_list_close") and sub.level == level:
-                break
-            if sub.type not in ("bullet_list_open", "ordered_list_open") or sub.level != level + 2:
-                continue
-            if not sub.map or not (sub.map[0] > item_line) or _owner(tokens, i, sub.map[0]) != item_line:
-                continue
-            for q_line, q_text, _ind, _num in top_items(tokens, j):
-                first = q_text.split("\n", 1)[0]
-                if not rules.asks(first):
-                    continue
-                if not item_has_body(lines, tokens, j, q_line):
-                    return None  # a question without its answer under it: not this style
-                m = _ITEM_START_RE.match(lines[q_line])
-                questions.append((q_line, first.strip(), len(m.group(1)) if m else 0))
+        questions = found.get(item_line, [])
         asked += len(questions)
         topics.append((item_line, item_text.split("\n", 1)[0].strip(), questions))
     return topics if asked >= 2 else None
 
 
-def _owner(tokens: list[Token], list_idx: int, line: int) -> int | None:
-    """The first line of the top item (of the list at list_idx) that contains `line`."""
-    level = tokens[list_idx].level + 1
-    owner = None
-    for t in tokens[list_idx + 1 :]:
-        if t.type == "list_item_open" and t.level == level and t.map:
-            if t.map[0] <= line < t.map[1]:
-                owner = t.map[0]
-        if t.type in ("bullet_list_close", "ordered_list_close") and t.level == level - 1:
-            break
-    return owner
+def _owner(spans: list[tuple[int, int]], starts: list[int], line: int) -> int | None:
+    """The first line of the top item (of the sorted, disjoint `spans`) that contains `line`."""
+    k = bisect.bisect_right(starts, line) - 1
+    if k >= 0 and spans[k][0] <= line < spans[k][1]:
+        return spans[k][0]
+    return None
 
 
-def item_has_body(lines: list[str], tokens: list[Token], list_idx: int, item_line: int) -> bool:
-    """Whether the list item starting at `item_line` says more than its first line."""
-    level = tokens[list_idx].level + 1
-    for j in range(list_idx + 1, len(tokens)):
-        t = tokens[j]
-        if t.level < level:
-            break  # past the end of the list
-        if t.type == "list_item_open" and t.level == level and t.map and t.map[0] == item_line:
-            return any(ln.strip() for ln in lines[item_line + 1 : t.map[1]])
-    return False
+def item_bodies(lines: list[str], tokens: list[Token], list_idx: int) -> dict[int, bool]:
+    """For each item of the list opened at `list_idx` (by its first line): whether it says more
+    than its first line."""
+    bodies: dict[int, bool] = {}
+    for k in _item_tokens(tokens, list_idx)[0]:
+        a, b = _map(tokens[k])
+        if a not in bodies:
+            bodies[a] = any(ln.strip() for ln in lines[a + 1 : b])
+    return bodies
 
 
 BOLD_LABEL_RE = re.compile(r"^\*\*[^*]+\*\*\s*[:：]")
@@ -101,21 +138,15 @@ BOLD_LABEL_RE = re.compile(r"^\*\*[^*]+\*\*\s*[:：]")
 def top_items(tokens: list[Token], i: int) -> list[tuple[int, str, int, str | None]]:
     """(line, first paragraph text, content indent, number) of each item of the list opened at i."""
     items: list[tuple[int, str, int, str | None]] = []
-    depth = tokens[i].level
-    j = i + 1
-    while j < len(tokens):
+    for j in _item_tokens(tokens, i)[0]:
         t = tokens[j]
-        if t.type in ("bullet_list_close", "ordered_list_close") and t.level == depth:
-            break
-        if t.type == "list_item_open" and t.level == depth + 1 and t.map is not None:
-            text = ""
-            k = j + 1
-            if k < len(tokens) and tokens[k].type == "paragraph_open":
-                text = inline_text(tokens, k)
-            marker = t.markup or "-"
-            indent = len(t.info) + len(marker) + 1 if t.info else len(marker) + 1
-            items.append((t.map[0], text, indent, t.info or None))
-        j += 1
+        text = ""
+        k = j + 1
+        if k < len(tokens) and tokens[k].type == "paragraph_open":
+            text = inline_text(tokens, k)
+        marker = t.markup or "-"
+        indent = len(t.info) + len(marker) + 1 if t.info else len(marker) + 1
+        items.append((_map(t)[0], text, indent, t.info or None))
     return items
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PH_OPEN = "\ue000"
@@ -85,8 +86,14 @@ def _code_mask(text: str) -> list[bool]:
 
 
 def find_math(text: str) -> tuple[list[MathSpan], list[MathProblem]]:
-    """Every formula in `text` (outside code), and the delimiters that never close."""
+    """Every formula in `text` (outside code), and the delimiters that never close.
+
+    Linear in the length of `text`, however many delimiters it holds: every look-up the loop
+    repeats (the next closer, the end of the line, the next TeX-looking character, where an
+    inline `$` closes) is answered once for each stretch of text (see `_Scan`).
+    """
     mask = _code_mask(text)
+    scan = _Scan(text, mask)
     spans: list[MathSpan] = []
     problems: list[MathProblem] = []
     i = 0
@@ -104,27 +111,24 @@ def find_math(text: str) -> tuple[list[MathSpan], list[MathProblem]]:
             nxt = text[i + 1]
             if nxt in "([":
                 closer = "\\)" if nxt == "(" else "\\]"
-                end = _find_closer(text, mask, i + 2, closer)
+                end = scan.closer(closer, i + 2)
                 if end == -1:
-                    if nxt == "(" and _looks_like_tex_open(text, i):
-                        problems.append(MathProblem(i, f"unclosed \\{nxt}: no matching {closer}"))
-                    elif nxt == "[" and _looks_like_tex_open(text, i):
+                    if scan.looks_like_tex(i + 2, scan.line_end(i)):
                         problems.append(MathProblem(i, f"unclosed \\{nxt}: no matching {closer}"))
                     i += 2
                     continue
-                tex = text[i + 2 : end]
-                if nxt == "[" and not _looks_like_tex(tex):
+                if nxt == "[" and not scan.looks_like_tex(i + 2, end):
                     # Notion debris such as `\[CLS]` or `\[toc]`: an escaped bracket, not math.
                     i += 2
                     continue
-                spans.append(MathSpan(i, end + 2, tex, nxt == "["))
+                spans.append(MathSpan(i, end + 2, text[i + 2 : end], nxt == "["))
                 i = end + 2
                 continue
             i += 2
             continue
         if c == "$":
             if text.startswith("$$", i):
-                end = _find_closer(text, mask, i + 2, "$$")
+                end = scan.closer("$$", i + 2)
                 if end == -1:
                     problems.append(MathProblem(i, "unclosed $$: no matching $$"))
                     i += 2
@@ -132,10 +136,10 @@ def find_math(text: str) -> tuple[list[MathSpan], list[MathProblem]]:
                 spans.append(MathSpan(i, end + 2, text[i + 2 : end], True))
                 i = end + 2
                 continue
-            end = _find_inline_dollar(text, mask, i)
+            end = scan.inline_dollar(i)
             if end == -1:
                 if i + 1 < n and not text[i + 1].isspace() and not text[i + 1].isdigit():
-                    if _looks_like_tex(text[i + 1 : text.find("\n", i) if "\n" in text[i:] else n]):
+                    if scan.looks_like_tex(i + 1, scan.line_end(i)):
                         problems.append(MathProblem(i, "unclosed $: no matching $"))
                 i += 1
                 continue
@@ -144,6 +148,111 @@ def find_math(text: str) -> tuple[list[MathSpan], list[MathProblem]]:
             continue
         i += 1
     return spans, problems
+
+
+_TEXY_RE = re.compile(r"\\[A-Za-z]+|[_^{}]|^[A-Za-z]$|[=<>+\-*/]")
+_TEXY_CHAR_RE = re.compile(r"\\[A-Za-z]|[_^{}=<>+\-*/]")  # _TEXY_RE but the lone letter
+_NON_SPACE_RE = re.compile(r"\S")
+_INLINE_STOP_RE = re.compile(r"\\[\s\S]|\n\n|\$")  # what the search for an inline `$`'s end stops at
+
+
+def _looks_like_tex(s: str) -> bool:
+    return bool(_TEXY_RE.search(s.strip()))
+
+
+class _Next:
+    """The first place at or after a position where something is found, asked for positions
+    that mostly go up: the last answer serves every position up to it, so a left-to-right
+    walk costs one pass. `find(pos)` gives (start, end) of what is found, or None; whether a
+    place counts must not depend on where the search started."""
+
+    def __init__(self, find: Callable[[int], tuple[int, int] | None]) -> None:
+        self._find = find
+        self._from = -1
+        self._found: tuple[int, int] | None = None
+
+    def __call__(self, pos: int) -> tuple[int, int] | None:
+        found = self._found
+        if self._from == -1 or pos < self._from or (found is not None and pos > found[0]):
+            found = self._find(pos)
+            self._from, self._found = pos, found
+        return found
+
+
+class _Scan:
+    """What `find_math` looks up again and again in one text, each found once per stretch."""
+
+    def __init__(self, text: str, mask: list[bool]) -> None:
+        self.text = text
+        self.mask = mask
+        self._closers: dict[str, _Next] = {}
+        self._newline = _Next(lambda pos: _found(text.find("\n", pos), 1))
+        self._texy = _Next(lambda pos: _span(_TEXY_CHAR_RE.search(text, pos)))
+        self._dollar_end: dict[int, int] = {}  # `$` passed over by a search -> where that search ended
+
+    def line_end(self, i: int) -> int:
+        found = self._newline(i)
+        return found[0] if found is not None else len(self.text)
+
+    def closer(self, closer: str, start: int) -> int:
+        """The first `closer` at or after `start` outside code; `\\\\)` is a TeX line break and a
+        paren, no closer. (A run of backslashes never reaches back past `start`, which follows
+        the opening `\\(` / `\\[` / `$$`, so whether a closer counts depends on it alone.)"""
+        nxt = self._closers.get(closer)
+        if nxt is None:
+            nxt = self._closers[closer] = _Next(lambda pos: _found(_find_closer(self.text, self.mask, pos, closer), len(closer)))
+        found = nxt(start)
+        return found[0] if found is not None else -1
+
+    def looks_like_tex(self, a: int, b: int) -> bool:
+        """`_looks_like_tex(text[a:b])` without copying or searching the stretch each time."""
+        found = self._texy(a)
+        if found is not None and found[1] <= b:
+            return True
+        first = _NON_SPACE_RE.search(self.text, a, b)
+        if first is None or not ("A" <= self.text[first.start()] <= "Z" or "a" <= self.text[first.start()] <= "z"):
+            return False
+        return _NON_SPACE_RE.search(self.text, first.end(), b) is None  # a lone letter: `$x`
+
+    def inline_dollar(self, i: int) -> int:
+        """Closing `$` of an inline formula opened at i (pandoc's rules, single paragraph).
+
+        Scans from i + 1 to a `$` after no white space and before no digit, not past a blank
+        line, stepping over escapes; a scan that reaches a `$` an earlier scan
+        passed over ends where that one ended, so no stretch is scanned twice."""
+        text, n = self.text, len(self.text)
+        if i + 1 >= n or text[i + 1] == "$" or text[i + 1].isspace():
+            return -1
+        known = self._dollar_end.get(i)
+        if known is not None:
+            return known
+        passed: list[int] = []
+        result = -1
+        for m in _INLINE_STOP_RE.finditer(text, i + 1):
+            j = m.start()
+            if text[j] != "$":
+                if text[j] == "\n":
+                    break  # a blank line ends the paragraph
+                continue  # an escaped character
+            known = self._dollar_end.get(j)
+            if known is not None:
+                result = known
+                break
+            if not self.mask[j] and not (text[j - 1].isspace() or (j + 1 < n and text[j + 1].isdigit())):
+                result = j
+                break
+            passed.append(j)
+        for j in passed:
+            self._dollar_end[j] = result
+        return result
+
+
+def _found(start: int, length: int) -> tuple[int, int] | None:
+    return (start, start + length) if start != -1 else None
+
+
+def _span(m: re.Match[str] | None) -> tuple[int, int] | None:
+    return m.span() if m is not None else None
 
 
 def _find_closer(text: str, mask: list[bool], start: int, closer: str) -> int:
@@ -166,43 +275,6 @@ def _find_closer(text: str, mask: list[bool], start: int, closer: str) -> int:
                 j += 1
                 continue
         return j
-
-
-def _find_inline_dollar(text: str, mask: list[bool], i: int) -> int:
-    """Closing `$` of an inline formula opened at i (pandoc's rules, single paragraph)."""
-    n = len(text)
-    if i + 1 >= n or text[i + 1] == "$":
-        return -1
-    if text[i + 1].isspace():
-        return -1
-    j = i + 1
-    while j < n:
-        ch = text[j]
-        if ch == "\\":
-            j += 2
-            continue
-        if ch == "\n" and j + 1 < n and text[j + 1] == "\n":
-            return -1
-        if ch == "$" and not mask[j]:
-            if text[j - 1].isspace() or (j + 1 < n and text[j + 1].isdigit()):
-                j += 1
-                continue
-            return j
-        j += 1
-    return -1
-
-
-_TEXY_RE = re.compile(r"\\[A-Za-z]+|[_^{}]|^[A-Za-z]$|[=<>+\-*/]")
-
-
-def _looks_like_tex(s: str) -> bool:
-    return bool(_TEXY_RE.search(s.strip()))
-
-
-def _looks_like_tex_open(text: str, i: int) -> bool:
-    line_end = text.find("\n", i)
-    rest = text[i + 2 : line_end if line_end != -1 else len(text)]
-    return _looks_like_tex(rest)
 
 
 def protect(text: str) -> tuple[str, list[MathSpan]]:

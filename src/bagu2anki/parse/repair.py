@@ -37,7 +37,7 @@ def _script_reads_as_tex(s: str, k: int) -> bool:
     TeX takes one character (or a braced group) as the script: `d_k`, `n^2d`, `K^T` read
     right; `batch_size`, `d_model`, `2^10` would not.
     """
-    after = s[k + 1 :]
+    after = s[k + 1 : k + 3]  # TeX's script is one character or a group: two are enough to tell
     if after.startswith(("{", "\\")):
         script_ok = True
     elif after[:1].isalnum():
@@ -193,53 +193,83 @@ def _repair_bare(seg: str, problems: list[MathProblem], base: int) -> str:
     return "".join(out)
 
 
+MAX_FLAT_FORMULA = 500  # longer text between parentheses is prose: left as it is, never reported
+
+
 def _repair_segment(seg: str, base: int = 0, problems: list[MathProblem] | None = None) -> str:
+    """Each pair of parentheses in `seg` that is a formula written without its delimiters ->
+    `\\(…\\)`; the other pairs stay and are looked into.
+
+    One pass, however deep the parentheses nest (no recursion): the pairs are matched once up
+    front, and only what a formula can be (up to MAX_FLAT_FORMULA characters) is read as one.
+    """
     if "(" not in seg:
         return seg
+    match = _paren_pairs(seg)
     out: list[str] = []
+    closes: list[int] = []  # where the pairs being looked into close
     i = 0
     n = len(seg)
     while i < n:
+        paren = _PAREN_RE.search(seg, i)
+        if paren is None:
+            out.append(seg[i:])
+            break
+        out.append(seg[i : paren.start()])
+        i = paren.start()
         ch = seg[i]
+        if closes and i == closes[-1]:
+            closes.pop()
+            out.append(ch)
+            i += 1
+            continue
         if ch == "(" and (i == 0 or seg[i - 1] != "\\"):
-            j = _match_paren(seg, i)
+            j = match.get(i, -1)
             if j == -1:
                 out.append(ch)
                 i += 1
                 continue
-            inner = seg[i + 1 : j]
-            stripped = inner.strip()
-            if stripped.startswith("(") and _match_paren(stripped, 0) == len(stripped) - 1:
-                # `((1 < g < h))`: the outer pair is prose, look inside.
-                out.append("(" + _repair_segment(inner, base + i + 1, problems) + ")")
-            elif _is_function_call(seg, i):
-                out.append("(" + _repair_segment(inner, base + i + 1, problems) + ")")
-            elif _is_flat_formula(inner):
-                out.append("\\(" + stripped + "\\)")
-            else:
-                why = _ambiguity(inner) if "\n" not in inner else None
-                if why and problems is not None:
-                    problems.append(MathProblem(base + i, why))
-                out.append("(" + _repair_segment(inner, base + i + 1, problems) + ")")
-            i = j + 1
+            first = _NON_SPACE_RE.search(seg, i + 1, j)
+            last = j - 1
+            while first is not None and seg[last].isspace():
+                last -= 1
+            short = j - i - 1 <= MAX_FLAT_FORMULA
+            outer = first is not None and seg[first.start()] == "(" and match.get(first.start()) == last
+            if not outer and not _is_function_call(seg, i):  # `((1 < g < h))`, `softmax(x)`: look inside
+                if short and first is not None and _is_flat_formula(seg[i + 1 : j]):
+                    out.append("\\(" + seg[first.start() : last + 1] + "\\)")
+                    i = j + 1
+                    continue
+                if short or first is None:
+                    inner = seg[i + 1 : j]
+                    why = _ambiguity(inner) if "\n" not in inner else None
+                    if why and problems is not None:
+                        problems.append(MathProblem(base + i, why))
+            out.append("(")
+            closes.append(j)
+            i += 1
             continue
         out.append(ch)
         i += 1
     return "".join(out)
 
 
+_NON_SPACE_RE = re.compile(r"\S")
+_PAREN_RE = re.compile(r"[()]")
+
+
+def _paren_pairs(s: str) -> dict[int, int]:
+    """Each `(` of `s` that closes -> its `)` (counting every parenthesis, escaped or not)."""
+    pairs: dict[int, int] = {}
+    opened: list[int] = []
+    for m in _PAREN_RE.finditer(s):
+        if m.group() == "(":
+            opened.append(m.start())
+        elif opened:
+            pairs[opened.pop()] = m.start()
+    return pairs
+
+
 def _is_function_call(seg: str, i: int) -> bool:
     """`softmax(x)`, `O(n^2)`: the parentheses belong to a call, not to lost delimiters."""
     return i > 0 and seg[i - 1].isascii() and (seg[i - 1].isalnum() or seg[i - 1] == "_")
-
-
-def _match_paren(s: str, i: int) -> int:
-    depth = 0
-    for j in range(i, len(s)):
-        if s[j] == "(":
-            depth += 1
-        elif s[j] == ")":
-            depth -= 1
-            if depth == 0:
-                return j
-    return -1

@@ -42,7 +42,6 @@ _QLABEL_RE = re.compile(
     re.I,
 )
 _QWORD_RE = re.compile(r"^(?:Q\d*|问|问题|面试官|Question)\s*[:：]?$", re.I)
-_BOLD_RE = re.compile(r"^\*\*(?P<inner>[^*]+?)\s*\*\*(?P<rest>.*)$|^__(?P<inner2>[^_]+?)\s*__(?P<rest2>.*)$")
 
 _ASK_WORDS = (
     "什么",
@@ -85,10 +84,47 @@ _ASK_WORDS = (
     "列举",
 )
 _ASK_RE = re.compile("|".join(_ASK_WORDS))
-# Decorations written after a question: `（高频）`, `【字节一面】`, `[必考]`, `🔥`, `⭐⭐`.
-_TRAILING_TAGS_RE = re.compile(
-    r"(?:\s*(?:[（(【\[][^（）()【】\[\]？?\n]{1,12}[）)】\]]|[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]+))+\s*$"
-)
+# Decorations written after a question: `（高频）`, `【字节一面】`, `[必考]`, `🔥`, `⭐⭐`: a tag is a
+# bracket, 1 to 12 characters (no bracket, question mark or line break) and a closing bracket.
+_TAG_OPENERS = "（(【["
+_TAG_CLOSERS = "）)】]"
+_TAG_STOPS = frozenset("（）()【】[]？?\n")
+_TAG_LONGEST = 14  # characters of the longest tag
+
+
+def _is_emoji(c: str) -> bool:
+    return "\u2600" <= c <= "\u27bf" or "\U0001f000" <= c <= "\U0001faff" or c in "\ufe0f\u200d"
+
+
+def _trailing_tags_start(s: str) -> int:
+    r"""Where the tags and emoji closing `s` start, with the white space around them (len(s)
+    when none): `re.sub(r"(?:\s*(?:TAG|EMOJI+))+\s*$", "", s)` keeps `s[:start]`. Read from the
+    end, and only as far as tags reach: the expression itself would start again at every
+    space of a long run of them."""
+    n = len(s)
+    rest = [False] * (n + 1)  # rest[p]: s[p:] is tags, emoji and white space only
+    tagged = [False] * (n + 1)  # ... with at least one tag or emoji
+    rest[n] = True
+    start = reach = n  # reach: the first place from which something is still possible
+    for p in range(n - 1, -1, -1):
+        if reach - p > _TAG_LONGEST:
+            break
+        c = s[p]
+        if c.isspace():
+            rest[p], tagged[p] = rest[p + 1], tagged[p + 1]
+        elif _is_emoji(c):
+            rest[p] = tagged[p] = rest[p + 1]
+        elif c in _TAG_OPENERS:
+            q = p + 1
+            while q < n and q - p < _TAG_LONGEST and s[q] not in _TAG_STOPS:
+                q += 1
+            if q < n and 2 <= q - p < _TAG_LONGEST and s[q] in _TAG_CLOSERS:
+                rest[p] = tagged[p] = rest[q + 1]
+        if rest[p] or tagged[p]:
+            reach = p
+        if tagged[p]:
+            start = p
+    return start
 # An interview question written without a question mark: `简述 …`, `…的区别`, `…是什么`.
 _ASKS_UNMARKED_RE = re.compile(
     r"^(?:请)?(?:简述|简要介绍|介绍|谈谈|谈一谈|说说|说一说|讲讲|讲一讲|讲一下|说一下|解释|比较|对比|描述|阐述|概述|列举|分析)"
@@ -103,12 +139,12 @@ def nfkc(s: str) -> str:
 
 
 ANSWER_LABEL = re.compile(  # `A：` / `**答：**` / `**回答**：` / `【答案】` opening an answer
-    r"^(?:(?:\*\*|__)?(?:A|答|答案|回答|参考答案)\s*[:：]\s*(?:\*\*|__)?"
+    r"^(?:(?P<b>\*\*|__)(?:A|答|答案|回答|参考答案)\s*[:：]\s*(?P=b)|(?:A|答|答案|回答|参考答案)\s*[:：]"
     r"|(?:\*\*|__)(?:A|答|答案|回答|参考答案)(?:\*\*|__)\s*[:：]"
     r"|【\s*(?:答|答案|回答|参考答案|解答)\s*】\s*[:：]?)\s*",
     re.I,
 )
-_PROBLEM_RE = re.compile(r"^\s*(?:\*\*|__)?问题(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<rest>\S.*)$")
+_PROBLEM_RE = re.compile(r"^\s*(?:\*\*|__)?问题(?:\*\*|__)?\s*[:：]\s*(?:(?:\*\*|__)\s*)?(?P<rest>\S.*)$")
 
 
 def problem_label(text: str) -> str | None:
@@ -120,7 +156,8 @@ def problem_label(text: str) -> str | None:
 
 def strip_trailing_tags(text: str) -> str:
     """`KV Cache 为什么能加速？（高频）🔥` -> `KV Cache 为什么能加速？`."""
-    return _TRAILING_TAGS_RE.sub("", text.rstrip().rstrip("*_ ")).rstrip().rstrip("*_ ").rstrip()
+    t = text.rstrip().rstrip("*_ ")
+    return t[: _trailing_tags_start(t)].rstrip().rstrip("*_ ").rstrip()
 
 
 def ends_with_question_mark(text: str) -> bool:
@@ -198,12 +235,17 @@ def q_label(text: str) -> str | None:
 
 def bold_lead(text: str) -> tuple[str, str] | None:
     """`**问题？** 答案` -> ("问题？", "答案"); None when the line does not start bold."""
-    m = _BOLD_RE.match(text.strip())
-    if not m:
+    t = text.strip()
+    mark = t[:1]
+    if mark not in ("*", "_") or not t.startswith(mark * 2):
         return None
-    inner = m.group("inner") if m.group("inner") is not None else m.group("inner2")
-    rest = m.group("rest") if m.group("inner") is not None else m.group("rest2")
-    return inner.strip(), (rest or "").strip()
+    # `**inner**rest`: the inner part holds no star (`__…__`: no underscore) and is not empty;
+    # found by hand, as `^\*\*([^*]+?)\s*\*\*(.*)$` starts again at every space of a long run
+    close = t.find(mark, 2)
+    if close <= 2 or not t.startswith(mark * 2, close) or "\n" in t[close + 2 :]:
+        return None
+    inner = t[2 : 2 + max(1, len(t[2:close].rstrip()))]
+    return inner.strip(), t[close + 2 :].strip()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from bagu2anki.parse.common import classify_answer, explicit_id, find_chain
 from bagu2anki.parse.titles import (
     KIND_TITLE,
     SECTION_WORD,
+    Shapes,
     cn_value,
-    same_family,
     shape,
     title_like,
 )
@@ -57,7 +57,7 @@ class _State:
     mode: str | None = None  # "prefixed" | "numbered" | "plain" within the current section
     current_number: int = 0
     sublist_last: int = 0
-    section_shapes: set[str] = field(default_factory=set)
+    section_shapes: Shapes = field(default_factory=Shapes)
     title_depth: int = 0
     cn_last: int = 0  # the last `一、` / `二、` section title's number
     q_paren: bool | None = None  # the section's numbered questions are written `(3)` / `3)`
@@ -71,11 +71,12 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
     atom_open = False
     atom_open_flag = False
 
+    after: list[int] = [n] * (n + 1)  # after[i]: the first non-blank line after line i (n: none)
+    for k in range(n - 1, 0, -1):
+        after[k - 1] = k if lines[k].strip() else after[k]
+
     def next_nonblank(i: int) -> int:
-        j = i + 1
-        while j < n and not lines[j].strip():
-            j += 1
-        return j
+        return after[i] if i < n else n
 
     def numbered_candidate(idx: int, restart_ok: bool) -> tuple[str, str] | None:
         if _CODE_ROW.match(lines[idx]):
@@ -160,56 +161,86 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
                 return True
         return False
 
+    # A line the title test passes over whatever has been read (a title over another title, with
+    # nothing that could make it more) -> the first line after it in its run of titles that it
+    # does not pass over: a run of titles is walked once, not once for each of its lines.
+    passed_over: dict[int, int] = {}
+
     def section_title_at(i: int) -> bool:
+        """Line i starts a section. A title over another title is one when that title is, so the
+        test walks down a run of titles (iteratively: a run may be thousands of lines long)."""
+        plain: list[int] = []
+        while True:
+            if not atom_open_flag:
+                i = passed_over.get(i, i)
+            step, free = _title_step(i)
+            if isinstance(step, bool) or not free or atom_open_flag:
+                for k in plain:
+                    passed_over[k] = i
+                plain = []
+            if isinstance(step, bool):
+                return step
+            if free and not atom_open_flag:
+                plain.append(i)
+            i = step
+
+    def _title_step(i: int) -> tuple[bool | int, bool]:
+        """Whether line i starts a section, or the line whose answer is line i's (a title over a
+        title); and whether that next line comes whatever has been read so far (with no question
+        open: no `一、` count, no known shape over a question can stop the walk here)."""
         if not title_like(lines[i]):
-            return False
+            return False, False
         cn = cn_value(lines[i])
         if cn is not None and ((st.cn_last and cn != st.cn_last + 1) or (not st.cn_last and atom_open_flag)):
             # `一、数据并行` inside an answer: the count starts outside any answer and goes on
-            return False
+            return False, False
         # a question whose answer has not started yet does not hold this line
         atom_open = atom_open_flag and not (marks and marks[-1][1] == "q" and marks[-1][0] == i - 1)
         j = next_nonblank(i)
         if j >= n:
-            return False
+            return False, False
         nxt = lines[j]
         if _PAREN_NUMBER.match(nxt):
-            return False  # `主要有三点原因` over `（1）…`: an answer's own points
-        known_shape = (
-            shape(lines[i]) in st.section_shapes
-            or same_family(lines[i], st.section_shapes)
-            or bool(SECTION_WORD.search(lines[i]))
-            or KIND_TITLE.match(rules.nfkc(lines[i]).strip()) is not None
-        )
+            return False, False  # `主要有三点原因` over `（1）…`: an answer's own points
+
+        def known_shape() -> bool:
+            return (
+                shape(lines[i]) in st.section_shapes
+                or st.section_shapes.same_family(lines[i])
+                or bool(SECTION_WORD.search(lines[i]))
+                or KIND_TITLE.match(rules.nfkc(lines[i]).strip()) is not None
+            )
+
         if rules.kind_prefix(rules.number_prefix(nxt)[1])[0]:
-            return (not atom_open) or known_shape
+            return (not atom_open) or known_shape(), False
         num, rest = rules.number_prefix(nxt)
         if num is not None and rest:
             value = int(num.split(".")[0]) if num.split(".")[0].isdigit() else 0
             score = rules.question_score(nxt)
             if score < 0:
-                return False
-            if known_shape or not atom_open:
-                return value <= 3
+                return False, False
+            if not atom_open or known_shape():
+                return value <= 3, False
             # numbering that starts again at 1 right under a short title: a new section, unless
             # the section's own numbering goes on after it
             # Where the titles so far are numbered (`项目一 …`, `模板3`), a title of another shape
             # (`解决方法`) over steps that do not ask is that answer's sub-heading.
-            numbered_titles = any("#" in sh for sh in st.section_shapes)
+            numbered_titles = st.section_shapes.numbered
             return (
                 value == 1
                 and value < st.current_number
                 and (score >= 1 or (st.current_number >= 3 and not numbered_titles))
                 and not old_numbering_goes_on(j)
-            )
-        if known_shape and _standalone_question(lines, j):
-            return True  # `HR面` after `一面` / `二面`, holding questions that only ask
+            ), False
+        standalone = _standalone_question(lines, j)
+        if standalone and known_shape():
+            return True, False  # `HR面` after `一面` / `二面`, holding questions that only ask
         if title_like(nxt) and not atom_open:
             # A title over a section title: the page title, or a part heading.
-            return section_title_at(j)
+            return j, cn is None and not standalone
         if not atom_open and st.title_depth == 0 and not marks:
-            return True  # the very first line of the page: its title
-        return False
+            return True, False  # the very first line of the page: its title
+        return False, False
 
     def _page_title(i: int) -> bool:
         """A first title line is the page's title when another section title comes before any question."""

@@ -73,10 +73,31 @@ def cn_value(title: str) -> int | None:
     return _CN_DIGITS.get(word)
 
 
-def same_family(line: str, shapes: set[str]) -> bool:
-    """`HR面` is of the family of `#面` (一面, 二面): a short title with the same last character."""
-    s = rules.nfkc(line).strip().lower()
-    return len(s) <= 8 and any(len(sh) <= 8 and sh.startswith("#") and sh[-1:] == s[-1:] for sh in shapes)
+class Shapes:
+    """The shapes of the section titles read so far (see `shape`), kept so that each question a
+    reader asks of them costs the same however many there are."""
+
+    def __init__(self) -> None:
+        self._shapes: set[str] = set()
+        self._family_ends: set[str] = set()  # last characters of the short `#…` shapes
+        self.numbered = False  # some title so far is numbered (`项目一 …`, `模板3`)
+
+    def add(self, sh: str) -> None:
+        self._shapes.add(sh)
+        if len(sh) <= 8 and sh.startswith("#"):
+            self._family_ends.add(sh[-1:])
+        self.numbered = self.numbered or "#" in sh
+
+    def __contains__(self, sh: object) -> bool:
+        return sh in self._shapes
+
+    def __bool__(self) -> bool:
+        return bool(self._shapes)
+
+    def same_family(self, line: str) -> bool:
+        """`HR面` is of the family of `#面` (一面, 二面): a short title with the same last character."""
+        s = rules.nfkc(line).strip().lower()
+        return len(s) <= 8 and bool(s) and s[-1:] in self._family_ends
 
 
 def title_like(line: str) -> bool:
