@@ -6,6 +6,7 @@ generator: a build that fails half-way leaves the previous outputs untouched.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 from collections import defaultdict, deque
@@ -223,20 +224,30 @@ def _check_math(doc: Document, diags: Diagnostics) -> None:
     for a in doc.atoms:
         for text in (a.question, a.answer):
             _, problems = find_math(text)
+            if not problems:
+                continue
+            text_lines = text.split("\n")
+            breaks = _line_breaks(text)
+            where: dict[str, int] = {}  # each line of the text is looked up in the notes once
             for prob in problems:
-                k = text[: prob.offset].count("\n")
-                needle = text.split("\n")[k].strip()
-                line = a.line
-                for n in range(a.line - 1, min(a.end_line, len(lines))):
-                    if needle and needle in lines[n]:
-                        line = n + 1
-                        break
-                diags.warning(a.source, line, f"unbalanced math: {prob.message}; the formula shows as text", "math")
+                needle = text_lines[bisect.bisect_right(breaks, prob.offset - 1)].strip()
+                if needle not in where:
+                    where[needle] = next(
+                        (n + 1 for n in range(a.line - 1, min(a.end_line, len(lines))) if needle and needle in lines[n]),
+                        a.line,
+                    )
+                diags.warning(a.source, where[needle], f"unbalanced math: {prob.message}; the formula shows as text", "math")
         if a.fmt == "text":
             body_start = a.line + 1
+            breaks = _line_breaks(a.answer)
             for prob in flattening_problems(a.answer):
-                line = body_start + a.answer[: prob.offset].count("\n")
+                line = body_start + bisect.bisect_right(breaks, prob.offset - 1)
                 diags.info(a.source, line, f"left as text: {prob.message}", "flattened-math")
+
+
+def _line_breaks(text: str) -> list[int]:
+    """Offsets of the line feeds in `text`: the line of offset k is bisect_right(breaks, k - 1)."""
+    return [m.start() for m in re.finditer("\n", text)]
 
 
 EXPORT_CHUNK = 500

@@ -10,6 +10,7 @@ so nothing inside a formula is touched either.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
 import re
@@ -75,7 +76,13 @@ def wiki_links(text: str) -> str:
     if "^" in text:
         # on the whole text (a line's end is only seen there), but not where code is
         code = [m.span() for m in CODE_SPANS.finditer(text)]
-        text = _BLOCK_ID_RE.sub(lambda m: m.group() if any(a <= m.start() < b for a, b in code) else "", text)
+        starts = [a for a, _b in code]
+
+        def in_code(at: int) -> bool:  # spans do not overlap: only the last one starting before counts
+            k = bisect.bisect_right(starts, at) - 1
+            return k >= 0 and at < code[k][1]
+
+        text = _BLOCK_ID_RE.sub(lambda m: m.group() if in_code(m.start()) else "", text)
     if "[[" not in text:
         return text
     return outside_code(text, lambda part: _WIKI_RE.sub(_wiki, part))
@@ -128,7 +135,9 @@ def _equation(m: re.Match[str], display: bool) -> str:
     return f"$${tex}$$" if display else f"${tex}$"
 
 
-CODE_SPANS = re.compile(r"^[ \t>]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t>]*\1[ \t]*$|`[^`\n]+`", re.M | re.S)
+# The fence's run of backticks is taken whole (possessive): a closing fence repeats it exactly,
+# and a long line of backticks is not retried at every shorter length.
+CODE_SPANS = re.compile(r"^[ \t>]*(`{3,}+|~{3,}+)[^\n]*\n.*?^[ \t>]*\1[ \t]*$|`[^`\n]+`", re.M | re.S)
 
 
 _MARK_RE = re.compile(r"(?<!=)==(?=[^\s=])([^=\n]+?)(?<=[^\s=])==(?!=)")

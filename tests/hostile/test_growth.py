@@ -6,8 +6,6 @@ for a linear path, 4.5 for n log n, 16 for a quadratic one. Never an absolute wa
 machine may be slow or busy, the shape of the growth stays. Each n is chosen so that the n case
 takes a few tenths of a second, well above `check`'s fixed cost.
 
-Cases marked xfail are cliffs in files outside the reader's (their owners have the fix); they
-pass once it lands.
 """
 
 from __future__ import annotations
@@ -124,7 +122,7 @@ def folded_headings(n: int) -> str:
     return "## 什么是 X？\n\n" + "".join(f"### 小标题{k}\n" for k in range(n))
 
 
-# --- cliffs outside the reader's files (xfail until their owners fix them) ------------------------
+# --- cliffs in link, code-span, trailer and math-check scans ---------------------------------------
 
 
 def code_spans_and_ids(n: int) -> str:
@@ -206,7 +204,6 @@ def _growth(tmp_path: Path, make: Callable[[int], str], n: int, suffix: str, run
     return small, large
 
 
-_OUTSIDE = "cliff outside the reader's files (see issue #14)"
 
 CASES = [
     # the issue's cliffs
@@ -215,7 +212,6 @@ CASES = [
     pytest.param(tex_parens, 40000, ".md", id="tex-paren"),
     pytest.param(
         brackets, 12000, ".md", id="brackets",
-        marks=pytest.mark.xfail(reason=f"parse/common.is_link_only: {_OUTSIDE}", strict=False),
     ),
     pytest.param(flat_lines, 8000, ".txt", id="flat-lines"),
     # found on the way
@@ -230,19 +226,15 @@ CASES = [
     pytest.param(folded_headings, 4000, ".md", id="fold-heading-skeleton"),
     pytest.param(
         code_spans_and_ids, 1000, ".md", id="block-ids-and-code",
-        marks=pytest.mark.xfail(reason=f"prepare.wiki_links: {_OUTSIDE}", strict=False),
     ),
     pytest.param(
         backtick_line, 8000, ".md", id="backtick-line",
-        marks=pytest.mark.xfail(reason=f"prepare.CODE_SPANS, render._fast_ok: {_OUTSIDE}", strict=False),
     ),
     pytest.param(
         spaces_in_answer, 16000, ".md", id="answer-leading-space",
-        marks=pytest.mark.xfail(reason=f"parse/markdown._TRAILER: {_OUTSIDE}", strict=False),
     ),
     pytest.param(
         unclosed_formulas, 6000, ".md", id="unclosed-formulas",
-        marks=pytest.mark.xfail(reason=f"pipeline._check_math: {_OUTSIDE}", strict=False),
     ),
     # already linear
     pytest.param(nested_quotes, 100000, ".md", id="nested-quotes"),

@@ -37,7 +37,8 @@ def classify_answer(answer: str) -> tuple[Status, str | None]:
 # --- answers made of links ----------------------------------------------------------------------
 
 _URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>()（）\]]+")
-_MD_LINK_RE = re.compile(r"!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]+\]\]|<https?://[^>]+>")
+# No `[` inside a label or target: a line of `[` is then tried once per `[`, not to its end each time.
+_MD_LINK_RE = re.compile(r"!?\[[^\[\]]*\]\([^)\[]*\)|\[\[[^\[\]]+\]\]|<https?://[^<>]+>")
 _LINK_LABEL_RE = re.compile(
     r"^(?:答案|参考|参考链接|链接|详见|见|原文|来源|reference|ref|see|看这个简单些|看这个)\s*[:：]?\s*", re.I
 )

@@ -74,9 +74,9 @@ def _check_fences(src: SourceFile, tokens: list[Token], lines: list[str], diags:
             )
 
 
-_TRAILER = re.compile(  # what may close an answer and is no part of it
-    r"^\s*(?:(?:-{3,}|\*{3,}|_{3,})|(?:<a\s+(?:name|id)=\"[^\"]*\"\s*>\s*</a>\s*)+"
-    r"|(?:编辑于|发布于)\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}.*|.*著作权归作者所有.*)\s*$"  # Zhihu's footer
+_TRAILER = re.compile(  # what may close an answer and is no part of it (matched on the stripped line)
+    r"(?:-{3,}|\*{3,}|_{3,})|(?:<a\s+(?:name|id)=\"[^\"]*\"\s*>\s*</a>\s*)+"
+    r"|(?:编辑于|发布于)\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}.*|.*著作权归作者所有.*"  # Zhihu's footer
 )
 _QUOTE_RE = re.compile(r"^[ \t]{0,3}> ?")
 _DETAILS_END_RE = re.compile(r"\n*[ \t]*</details>\s*$", re.I)
@@ -153,7 +153,7 @@ def _assemble(
             body_lines = [
                 _QUOTE_RE.sub("", b, count=1) if ev.body_start + k < ev.quote_end else b for k, b in enumerate(body_lines)
             ]
-        while body_lines and (not body_lines[-1].strip() or _TRAILER.match(body_lines[-1])):
+        while body_lines and (not body_lines[-1].strip() or _TRAILER.fullmatch(body_lines[-1].strip())):
             if body_lines[-1].strip():
                 separators.add(ev.body_start + len(body_lines))  # 1-based line of what goes
             body_lines.pop()  # blank lines, a `---` between cards, an empty `<a name>` anchor
