@@ -179,10 +179,11 @@ def test_parser_never_raises_and_keeps_every_line(lines: list[str], name: str) -
     assert_lines_accounted(doc)
 
 
-def test_section_intro_with_a_figure_becomes_an_overview_card() -> None:
+def test_a_section_intro_is_no_card_even_with_a_figure() -> None:
+    """No card is made from a section just because it holds an image: the intro is listed."""
     doc = read_text("# RAG 基础\n\n![流程图](/diagrams/rag.svg)\n\n> 一段导语。\n\n## 问答\n\n**Q：RAG 是什么？** 检索增强生成。\n")
-    assert [a.question for a in doc.atoms] == ["RAG 基础：概览", "RAG 是什么？"]
-    assert doc.atoms[0].kind == "概览" and "![流程图]" in doc.atoms[0].answer
+    assert [a.question for a in doc.atoms] == ["RAG 是什么？"]
+    assert any("![流程图]" in u.text for u in doc.unattached)
     plain = read_text("# RAG 基础\n\n一段没有图的导语。\n\n## 问答\n\n**Q：RAG 是什么？** 检索增强生成。\n")
     assert [a.question for a in plain.atoms] == ["RAG 是什么？"] and plain.unattached
 
@@ -271,3 +272,20 @@ def test_seed_reads_the_same_under_other_section_titles(titles: tuple[str, ...])
     doc = read_text(text, "seed.txt")
     assert [a.question for a in doc.atoms] == [a.question for a in base.atoms]
     assert [a.section[-1] for a in doc.atoms] == [titles[int(a.section[-1][-1]) - 1] for a in base.atoms]
+
+
+def test_one_question_per_file_the_name_asks() -> None:
+    """`大模型有哪些评估指标？.md`: the file's name is the question, repeated (nearly) as its first
+    line; the sub-headings that ask are steps of that one answer."""
+    text = "大模型有哪些评估指标?\n\n## 1. 什么是困惑度?\n\n困惑度衡量预测的不确定性。\n\n## 2. 为什么还要人工评估?\n\n自动指标不够。\n"
+    doc = read_text(text, "大模型有哪些评估指标？.md")
+    assert [a.question for a in doc.atoms] == ["大模型有哪些评估指标？"]
+    assert doc.atoms[0].line == 1 and doc.atoms[0].end_line == 9 and "什么是困惑度" in doc.atoms[0].answer
+    assert_lines_accounted(doc)
+    # a name that does not ask, or a file whose first line is something else with questions: as before
+    plain = read_text("## 1. 什么是困惑度?\n\n困惑度。\n", "评估指标.md")
+    assert [a.question for a in plain.atoms] == ["什么是困惑度?"]
+    other = read_text("## 1. 什么是困惑度?\n\n困惑度。\n", "大模型有哪些评估指标？.md")
+    assert [a.question for a in other.atoms] == ["什么是困惑度?"]
+    article = read_text("开场白一段，讲背景。\n\n## 背景\n\n一些说明。\n", "为什么要做量化？.md")
+    assert [a.question for a in article.atoms] == ["为什么要做量化？"]

@@ -21,12 +21,13 @@ if not SHARED.is_dir():
     pytest.skip(f"reading benchmark needs the corpora in {SHARED} (../shared is absent in this checkout)",
                 allow_module_level=True)
 
-# Figures of the reader when the gold was made (commit 6cd84f7); raise them as the reader improves.
-# The target is 0.95 on every figure for every collection; not asserted yet.
+# Figures of the reader now (raised from those at 6cd84f7 when overview cards went and the file-name
+# question came); raise them as the reader improves. The target is 0.95 on every figure for
+# every collection; not asserted yet.
 FLOORS = {
-    "aceliuchanghong": {"recall": 0.268, "precision": 0.725, "attached": 0.965},
+    "aceliuchanghong": {"recall": 0.268, "precision": 1.000, "attached": 0.965},
     "llm-action": {"recall": 0.142, "precision": 1.000, "attached": 1.000},
-    "luhengshiwo": {"recall": 0.166, "precision": 0.042, "attached": 0.500},
+    "luhengshiwo": {"recall": 0.583, "precision": 0.538, "attached": 1.000},
     "meko1": {"recall": 0.891, "precision": 0.986, "attached": 0.986},
     "seed": {"recall": 1.000, "precision": 1.000, "attached": 1.000},
 }

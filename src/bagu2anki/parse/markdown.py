@@ -15,13 +15,15 @@ from markdown_it.token import Token
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
+from rapidfuzz import fuzz
 
 from bagu2anki import prepare
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
-from bagu2anki.parse import hexo
+from bagu2anki.parse import hexo, rules
 from bagu2anki.parse.common import Event, classify_answer, explicit_id, find_chain, is_container
 from bagu2anki.parse.events import demote_containers, find_events
+from bagu2anki.sources import file_title
 
 
 def block_parser() -> MarkdownIt:
@@ -53,7 +55,57 @@ def read_markdown(src: SourceFile, diags: Diagnostics) -> Document:
             ev.title = ev.title.replace(_STRAY_LT, "<")
             ev.answer_head = ev.answer_head.replace(_STRAY_LT, "<")
     events = demote_containers(events, lines)
-    return _assemble(src, lines, events, tokens, diags)
+    doc = _assemble(src, lines, events, tokens, diags)
+    asked = file_question(src, lines, doc)
+    return asked if asked is not None else doc
+
+
+REPEATS_NAME = 85  # similarity (0-100) at which a first line repeats the file's name
+_H1_RE = re.compile(r"^\s{0,3}#\s+(.*?)\s*#*\s*$")
+
+
+def file_question(src: SourceFile, lines: list[str], doc: Document) -> Document | None:
+    """One question per file, the file's name asking it (`大模型有哪些评估指标？.md`), often
+    repeated as its first heading or line: the whole file is that question's answer. For a file
+    whose name asks (in words or with a mark) and either holds no other question, or opens by
+    repeating its name — then the questions its sub-headings ask are steps of that one answer."""
+    title = file_title(src.rel).strip()
+    if not title or not rules.asks(title):
+        return None
+    structure = set(doc.structure)
+    body = [k for k in range(len(lines)) if lines[k].strip() and (k + 1) not in structure]
+    if not body:
+        return None
+    first = body[0]
+    h1 = _H1_RE.match(lines[first])
+    same = (h1.group(1) if h1 else lines[first]).strip().strip("*").strip()
+    repeated = fuzz.ratio(_norm(same), _norm(title)) >= REPEATS_NAME  # `大家都谈的…` for `大家都在谈的…`
+    if doc.atoms and not repeated:
+        return None
+    start = first + 1 if repeated else first  # the name again as its first line
+    last = body[-1]
+    answer = "\n".join(lines[start : last + 1]).strip("\n")
+    if not answer.strip():
+        return None
+    status, ref = classify_answer(answer)
+    atom = Atom(
+        source=src.rel,
+        line=first + 1,
+        end_line=last + 1,
+        section=(),
+        number=None,
+        kind=None,
+        question=title,
+        answer=answer,
+        status=status,
+        reference=ref,
+        fmt="markdown",
+    )
+    return Document(src, (atom,), (), doc.chains, doc.structure)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", rules.nfkc(text)).lower()
 
 
 def _check_fences(src: SourceFile, tokens: list[Token], lines: list[str], diags: Diagnostics) -> None:
@@ -136,11 +188,8 @@ def _assemble(
             while section and section[-1][0] >= ev.level:
                 section.pop()
             section.append((ev.level, ev.title))
-            overview = _overview(src, lines, ev.body_start, end, _titles(section), meta_lines)
-            if overview is not None:
-                atoms.append(overview)
-            else:
-                _collect_unattached(src, lines, ev.body_start, end, _titles(section), meta_lines, unattached)
+            # a topic's text is no card, whatever it holds (an image included): it is listed
+            _collect_unattached(src, lines, ev.body_start, end, _titles(section), meta_lines, unattached)
             continue
         if ev.level:
             while section and section[-1][0] >= ev.level:
@@ -212,34 +261,6 @@ def _dedent(line: str, indent: int) -> str:
     if "\t" in lead:
         lead = lead.expandtabs(4)  # Logseq indents with tabs
     return lead[indent:] + body if len(lead) > indent else body
-
-
-_RICH_RE = re.compile(r"!\[[^\]]*\]\(|!\[\[")
-
-
-def _overview(
-    src: SourceFile, lines: list[str], start: int, end: int, section: tuple[str, ...], skip: set[int]
-) -> Atom | None:
-    """A section introduction with a figure is worth a card of its own (`标题：概览`), so the figure is kept."""
-    run = [i for i in range(start, end) if i not in skip and lines[i].strip()]
-    if not run or not section:
-        return None
-    a, b = run[0], run[-1] + 1
-    text = "\n".join(lines[a:b])
-    if not _RICH_RE.search(text):
-        return None
-    return Atom(
-        source=src.rel,
-        line=a + 1,
-        end_line=b,
-        section=section,
-        number=None,
-        kind="概览",
-        question=f"{section[-1]}：概览",
-        answer=text,
-        status="answered",
-        fmt="markdown",
-    )
 
 
 def _collect_unattached(
