@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import codecs
 import os
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from html_probe import active
 
 from bagu2anki.cli import main
 from bagu2anki.config import Config
@@ -106,28 +106,6 @@ def test_markdown_debris(tmp_path: Path) -> None:
     assert any("a.md:29" in m for m in c["unclosed-fence"])
 
 
-class _Active(HTMLParser):
-    """Elements and attributes that would run something in Anki's card view."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in {"script", "iframe", "svg", "object", "embed", "style", "link", "meta", "base", "form"}:
-            self.found.append(tag)
-        for name, value in attrs:
-            if name.startswith("on") or (value or "").strip().lower().startswith(("javascript:", "data:text")):
-                self.found.append(f"{tag} {name}")
-
-
-def active_html(fragment: str) -> list[str]:
-    probe = _Active()
-    probe.feed(fragment)
-    probe.close()
-    return probe.found
-
-
 @pytest.mark.parametrize(
     "snippet, bad",
     [
@@ -146,7 +124,7 @@ def test_nothing_runs(tmp_path: Path, snippet: str, bad: str) -> None:
     result = run(notes, tmp_path)
     for card in result.cards:
         for html_text in card.fields:
-            assert not active_html(html_text), (bad, html_text)
+            assert not active(html_text), (bad, html_text)
             assert bad not in html_text.lower() or "&lt;" in html_text  # only as text
     page = (tmp_path / "out" / "graph.html").read_text(encoding="utf-8")
     # note text only lives in the escaped JSON data block of the map

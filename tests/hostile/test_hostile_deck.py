@@ -10,10 +10,10 @@ import stat
 import zipfile
 from dataclasses import replace
 from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from html_probe import active
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_parse import assert_lines_accounted
@@ -22,30 +22,6 @@ from bagu2anki import sources
 from bagu2anki.config import Config
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.pipeline import BuildResult, build
-
-
-class _Active(HTMLParser):
-    """What would run in Anki's card view: script-like elements, `on…` handlers, script URLs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in {"script", "iframe", "object", "embed", "svg", "link", "meta", "base", "form", "textarea"}:
-            self.found.append(tag)
-        for name, value in attrs:
-            if name.startswith("on") or (value or "").strip().lower().startswith(("javascript:", "data:text", "vbscript:")):
-                self.found.append(f"{tag}[{name}]")
-
-
-def active(fragment: str) -> list[str]:
-    fragment = re.sub(r"^<style>.*?</style>", "", fragment, count=1, flags=re.S)  # the note type's own CSS
-    probe = _Active()
-    probe.feed(fragment)
-    probe.close()
-    return probe.found
-
 
 _FIELD_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 GBK_NAME = "面经一面".encode("gbk") + b".md"  # a file name from a Windows zip: not UTF-8
