@@ -12,7 +12,8 @@ from anki_support import import_package, new_collection, notes_by_guid, study_ev
 
 from bagu2anki.config import Config
 from bagu2anki.diagnostics import Diagnostics, UserError
-from bagu2anki.identity import Lock, assign
+from bagu2anki.identity import assign
+from bagu2anki.lockfile import Lock
 from bagu2anki.model import Atom
 from bagu2anki.pipeline import BuildResult, build
 from bagu2anki.write.apkg import MODEL_NAME
@@ -190,7 +191,8 @@ def test_ambiguous_match_is_reported_not_guessed(tmp_path: Path) -> None:
     diags = Diagnostics()
     first = assign([atom("LoRA 的秩 r 怎么选一", 1), atom("LoRA 的秩 r 怎么选二", 2)], Lock(), diags)
     lock = Lock()
-    from bagu2anki.identity import LockEntry, fingerprint
+    from bagu2anki.identity import fingerprint
+    from bagu2anki.lockfile import LockEntry
 
     for g, a in zip(first.guids, [atom("LoRA 的秩 r 怎么选一", 1), atom("LoRA 的秩 r 怎么选二", 2)], strict=True):
         lock.entries[g] = LockEntry(g, fingerprint(a), a.question, "a.md:1", "S", "x", 1)

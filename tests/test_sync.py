@@ -23,14 +23,12 @@ from anki_desktop_support import AnkiDesktop, anki_desktop, free_port  # noqa: F
 from click.testing import CliRunner, Result
 from test_watch import Lines
 
+from bagu2anki.ankiconnect import AnkiConnect, AnkiConnectError, Target
 from bagu2anki.cli import main
 from bagu2anki.images import media_name
 from bagu2anki.sync import (
     ORPHAN_TAG,
-    AnkiConnect,
-    AnkiConnectError,
     NoteState,
-    Target,
     deck_key,
     make_plan,
     read_package,

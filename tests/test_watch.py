@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bagu2anki.config import Config
-from bagu2anki.identity import Lock
+from bagu2anki.lockfile import Lock
 from bagu2anki.watch import NoteFilter, Watcher, WatchOptions, drops
 
 

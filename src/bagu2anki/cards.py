@@ -22,13 +22,8 @@ from bagu2anki.cache import BuildCache, key_of
 from bagu2anki.concepts.catalogue import SHIPPED_ORIGIN, Catalogue
 from bagu2anki.config import USED_BY, Config
 from bagu2anki.diagnostics import Diagnostic, Diagnostics
-from bagu2anki.identity import (
-    Identity,
-    Lock,
-    build_clock,
-    content_hash,
-    modification_time,
-)
+from bagu2anki.identity import Identity
+from bagu2anki.lockfile import Lock, build_clock, content_hash, modification_time
 from bagu2anki.model import Atom, Card, field_safe
 from bagu2anki.references import References
 from bagu2anki.render import Rendered, Renderer

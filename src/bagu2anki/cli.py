@@ -180,7 +180,8 @@ def check(ctx: click.Context, paths: tuple[Path, ...], strict: bool, fmt: str, v
           lock: Path | None, catalogue: Path | None, split: bool | None) -> None:
     """Read the notes and report problems only; writes nothing."""
     from bagu2anki.cards import make_cards
-    from bagu2anki.identity import Lock, assign
+    from bagu2anki.identity import assign
+    from bagu2anki.lockfile import Lock
     from bagu2anki.pipeline import analyse
     from bagu2anki.render import Renderer
 
@@ -287,7 +288,8 @@ def sync(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: st
          fold_threshold: int | None, jobs: int, split: bool | None, strict: bool, no_cache: bool, url: str, key: str | None,
          suspend_orphans: bool, verbose: bool, lock: Path | None, catalogue: Path | None) -> None:
     """Build, then send the deck to a running Anki through AnkiConnect: adds, updates in place, moves decks; never deletes."""
-    from bagu2anki.sync import Target, built_line
+    from bagu2anki.ankiconnect import Target
+    from bagu2anki.sync import built_line
     from bagu2anki.sync import sync as run_sync
 
     cfg = _config(ctx, paths, out=out, deck=deck, include_unanswered=include_unanswered,
@@ -301,7 +303,7 @@ def sync(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: st
         raise UserError("not sent to Anki: the notes have errors" + (" or warnings (--strict)" if strict else ""))
     click.echo(outcome.report.summary())
     if verbose:
-        from bagu2anki.identity import Lock
+        from bagu2anki.lockfile import Lock
 
         for line in outcome.report.details(Lock.load(cfg.lock_path())):
             click.echo(line)
@@ -322,7 +324,7 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: s
           fold_threshold: int | None, jobs: int, split: bool | None, send: bool, url: str, key: str | None, suspend_orphans: bool,
           debounce: int, verbose: bool, lock: Path | None, catalogue: Path | None) -> None:
     """Rebuild whenever a note file is saved (with --sync, send each rebuild to Anki); Ctrl-C stops."""
-    from bagu2anki.sync import Target
+    from bagu2anki.ankiconnect import Target
     from bagu2anki.watch import WatchOptions
     from bagu2anki.watch import watch as run_watch
 

@@ -25,7 +25,8 @@ from bagu2anki.concepts.graph import build_graph
 from bagu2anki.concepts.recognize import acronyms_in, candidate_acronyms, recognize
 from bagu2anki.config import Config
 from bagu2anki.diagnostics import Diagnostic, Diagnostics, UserError, clip, counted
-from bagu2anki.identity import Identity, Lock, assign, build_clock
+from bagu2anki.identity import Identity, assign
+from bagu2anki.lockfile import Lock, build_clock
 from bagu2anki.model import Atom, Card, Document, SourceFile
 from bagu2anki.parse import read, rules
 from bagu2anki.parse.flatten import flattening_problems
@@ -347,7 +348,7 @@ def _write_outputs(
     """Deck, map, report and lock file, each written to its staging path (an OSError from any
     of them fails the build before anything is replaced)."""
     from bagu2anki.background import Background
-    from bagu2anki.identity import notetype_time
+    from bagu2anki.lockfile import notetype_time
     from bagu2anki.write.apkg import notetype_digest, write_apkg
     from bagu2anki.write.report import write_report
 
@@ -406,7 +407,8 @@ def _safe_filename(name: str) -> str:
 
 
 def _updated_lock(lock: Lock, cards: Sequence[Card], identity: Identity) -> Lock:
-    from bagu2anki.identity import LockEntry, fingerprint
+    from bagu2anki.identity import fingerprint
+    from bagu2anki.lockfile import LockEntry
 
     entries = {}
     for c in cards:

@@ -29,14 +29,15 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bagu2anki.ankiconnect import AnkiConnect, AnkiConnectError, Target
 from bagu2anki.config import Config
 from bagu2anki.diagnostics import Diagnostics, UserError, clip, counted
-from bagu2anki.sync import AnkiConnect, AnkiConnectError, Target, build_outputs, deck_file, push
+from bagu2anki.sync import build_outputs, deck_file, push
 
 if TYPE_CHECKING:
     from watchfiles import Change
 
-    from bagu2anki.identity import Lock
+    from bagu2anki.lockfile import Lock
     from bagu2anki.pipeline import BuildResult
 
 HOLD_AT = 3
@@ -249,7 +250,7 @@ class Watcher:
         """A batch of saves: hold it, or rebuild."""
         batch = {p.resolve() for p in paths}
         self.pending |= batch
-        from bagu2anki.identity import Lock
+        from bagu2anki.lockfile import Lock
 
         try:
             lock = Lock.load(self.cfg.lock_path())
@@ -271,7 +272,7 @@ class Watcher:
 
     def rebuild(self, saved: set[Path] | None) -> None:
         """Build (and send); `saved`: the files saved since the last build (None: the first)."""
-        from bagu2anki.identity import Lock
+        from bagu2anki.lockfile import Lock
 
         names = _names(saved, self.cfg) if saved is not None else []
         what = _listed(names) if saved is not None else "first build"

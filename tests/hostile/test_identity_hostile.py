@@ -17,7 +17,8 @@ from click.testing import CliRunner
 import bagu2anki.identity as identity_mod
 from bagu2anki.cli import main
 from bagu2anki.diagnostics import Diagnostics, UserError
-from bagu2anki.identity import Identity, Lock, LockEntry, assign, fingerprint
+from bagu2anki.identity import Identity, assign, fingerprint
+from bagu2anki.lockfile import Lock, LockEntry
 from bagu2anki.model import Atom
 
 Item = str | tuple[str, str]
