@@ -27,6 +27,7 @@ from bagu2anki.parse.lists import (
     top_items,
 )
 from bagu2anki.parse.numbering import introduced, numbered_unmarked
+from bagu2anki.parse.spine import SpineItem, numbered_spine
 
 
 def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
@@ -66,7 +67,23 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
     open_kind: str | None = None  # "heading" | "inline" | None
     plain_section = False
     quote_section = False
-    after_heading = False
+    after_heading = True  # the file's start opens a section as a heading does
+    # numbers written inside code fences (an answer's own `1.` points in a ```text block) are
+    # not the file's numbering: the numbering heuristics read the lines with fences blanked
+    lines = _fences_blanked(tokens, lines)
+    spine = numbered_spine(tokens)
+    refused_runs: set[int] = set()
+
+    def spine_item(line: int) -> SpineItem | None:
+        """The file's numbered question at this line; a run that starts inside an open answer
+        is that answer's own points."""
+        item = spine.get(line)
+        if item is None or item.run in refused_runs:
+            return None
+        if item.line == item.run and open_kind is not None:
+            refused_runs.add(item.run)
+            return None
+        return item
     i = 0
     while i < len(tokens):
         t = tokens[i]
@@ -125,6 +142,10 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                                     more.answer_head, start + k + 1, via="flashcard",
                                 )
                             )
+            elif (item := spine_item(start)) is not None:
+                qtext, kind, head = _spine_question(item)
+                events.append(Event(start, "question", 0, qtext, str(item.number), kind, head, start + 1, via="numbered-spine"))
+                open_kind = "inline"
             elif (unmarked := numbered_unmarked(content, events, after_heading, open_kind, lines, start)) is not None:
                 events.append(
                     Event(start, "question", 0, unmarked.question, unmarked.number, unmarked.kind, "", start + 1, via=unmarked.rule)
@@ -206,6 +227,19 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 continue
         if t.type in ("bullet_list_open", "ordered_list_open"):
             items = top_items(tokens, i)
+            spined = [spine_item(it[0]) for it in items] if t.type == "ordered_list_open" else []
+            if spined and all(spined):
+                for (line0, _text, indent0, _num), item in zip(items, spined, strict=True):
+                    assert item is not None
+                    qtext, kind, head = _spine_question(item)
+                    events.append(
+                        Event(line0, "question", 0, qtext, str(item.number), kind, head, line0 + 1,
+                              item_indent=indent0, via="numbered-spine")
+                    )
+                    open_kind = "inline"
+                after_heading = False
+                i = skip_block(tokens, i)
+                continue
             if open_kind is not None and introduced(lines, start, events):
                 # `主要有三个原因：` then `- **…？** …`: the list is that answer's, bold questions and all
                 after_heading = False
@@ -293,6 +327,25 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
         after_heading = False if t.type not in ("front_matter",) else after_heading
         i += 1
     return events
+
+
+def _spine_question(item: SpineItem) -> tuple[str, str | None, str]:
+    """(question, kind, answer written on its line) of a numbered question: `… → [页面](…)` points
+    to its answer elsewhere; `1. **简述 …**` loses its stars."""
+    q, _, after = item.text.partition("→")
+    _num, kind, qtext = rules.split_question(strip_heading(q))
+    return qtext, kind, after.strip()
+
+
+def _fences_blanked(tokens: list[Token], lines: list[str]) -> list[str]:
+    spans = [t.map for t in tokens if t.type in ("fence", "code_block") and t.map is not None]
+    if not spans:
+        return lines
+    out = list(lines)
+    for begin, end in spans:
+        for k in range(begin + 1, min(end, len(out))):
+            out[k] = ""
+    return out
 
 
 def _answer_label_follows(rows: list[str], lines: list[str], end: int) -> bool:
