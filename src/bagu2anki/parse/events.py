@@ -27,7 +27,7 @@ from bagu2anki.parse.lists import (
     top_items,
 )
 from bagu2anki.parse.numbering import introduced, numbered_unmarked
-from bagu2anki.parse.spine import SpineItem, numbered_spine
+from bagu2anki.parse.spine import SpineItem, question_spine
 
 
 def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
@@ -70,16 +70,19 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
     after_heading = True  # the file's start opens a section as a heading does
     # numbers written inside code fences (an answer's own `1.` points in a ```text block) are
     # not the file's numbering: the numbering heuristics read the lines with fences blanked
-    lines = _fences_blanked(tokens, lines)
-    spine = numbered_spine(tokens)
+    spine = question_spine(tokens, lines)
     refused_runs: set[int] = set()
 
     def spine_item(line: int) -> SpineItem | None:
-        """The file's numbered question at this line; a run that starts inside an open answer
-        is that answer's own points."""
+        """The file's question of a repeated form at this line. A numbered or lettered run that
+        starts inside an open answer is that answer's own points; a quote or bullet inside a
+        heading question's answer is part of it."""
         item = spine.get(line)
         if item is None or item.run in refused_runs:
             return None
+        if item.form in ("quoted", "bulleted"):
+            # `正文里引用一句话：` then `> …？`: a quotation the sentence introduces
+            return None if open_kind == "heading" or _after_colon(lines, item.line) else item
         if item.line == item.run and open_kind is not None:
             refused_runs.add(item.run)
             return None
@@ -144,7 +147,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                             )
             elif (item := spine_item(start)) is not None:
                 qtext, kind, head = _spine_question(item)
-                events.append(Event(start, "question", 0, qtext, str(item.number), kind, head, start + 1, via="numbered-spine"))
+                events.append(Event(start, "question", 0, qtext, item.number, kind, head, start + 1, via=f"{item.form}-spine"))
                 open_kind = "inline"
             elif (unmarked := numbered_unmarked(content, events, after_heading, open_kind, lines, start)) is not None:
                 events.append(
@@ -165,6 +168,13 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 plain_section = True
             after_heading = False
             i += 1
+            continue
+        if t.type == "blockquote_open" and (item := spine_item(start)) is not None:
+            qtext, kind, head = _spine_question(item)
+            events.append(Event(start, "question", 0, qtext, item.number, kind, head, start + 1, via="quote"))
+            open_kind = "inline"
+            after_heading = False
+            i = skip_block(tokens, i)
             continue
         if t.type == "blockquote_open" and i + 1 < len(tokens) and tokens[i + 1].type == "paragraph_open":
             quoted = inline_text(tokens, i + 1)
@@ -227,14 +237,14 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 continue
         if t.type in ("bullet_list_open", "ordered_list_open"):
             items = top_items(tokens, i)
-            spined = [spine_item(it[0]) for it in items] if t.type == "ordered_list_open" else []
+            spined = [spine_item(it[0]) for it in items]
             if spined and all(spined):
                 for (line0, _text, indent0, _num), item in zip(items, spined, strict=True):
                     assert item is not None
                     qtext, kind, head = _spine_question(item)
                     events.append(
-                        Event(line0, "question", 0, qtext, str(item.number), kind, head, line0 + 1,
-                              item_indent=indent0, via="numbered-spine")
+                        Event(line0, "question", 0, qtext, item.number, kind, head, line0 + 1,
+                              item_indent=indent0, via=f"{item.form}-spine")
                     )
                     open_kind = "inline"
                 after_heading = False
@@ -335,6 +345,15 @@ def _spine_question(item: SpineItem) -> tuple[str, str | None, str]:
     q, _, after = item.text.partition("→")
     _num, kind, qtext = rules.split_question(strip_heading(q))
     return qtext, kind, after.strip()
+
+
+def _after_colon(lines: list[str], line: int) -> bool:
+    """The last non-blank line before `line` ends with a colon (and is no heading)."""
+    for k in range(line - 1, max(-1, line - 20), -1):
+        text = lines[k].strip()
+        if text:
+            return not text.startswith("#") and text.rstrip("*_ ").endswith((":", "："))
+    return False
 
 
 def _fences_blanked(tokens: list[Token], lines: list[str]) -> list[str]:

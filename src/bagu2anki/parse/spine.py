@@ -1,47 +1,70 @@
-"""A file's numbered spine: top-level numbered lines that count 1, 2, 3, … through the file and
-together read as its questions, whatever each one says.
+"""A file's question spine: top-level lines of one form that together read as its questions,
+whatever each one says alone.
 
-Many notes number their questions and nothing else: `1. transformer模型结构图`, an image, a
-fenced answer, `2. Transformer为何使用多头注意力机制`, … One line read alone may not ask (a topic
-phrase), but the file's shape does: a run of numbered lines at the top level that count up by one,
-most of which ask, is the file's list of questions — each with the text up to the next number as
-its answer (or none: an interview log's list of the day's questions). A run in which few lines ask
-is an outline or a tutorial's steps and stays text; so does a run inside an answer (its points),
-which `events.py` decides when it meets the run's first line.
+Many notes mark their questions only by a shape they repeat: `1. transformer模型结构图`, an image,
+a fenced answer, `2. Transformer为何使用多头注意力机制`, …; lettered lines `a. …`, `b. …`; one-line
+quotes `> …`; one-line bullets `- …`, each followed by its answer. One line read alone may not ask
+(a topic phrase, an error message), but the file's consistency does: lines of one form, most of
+which ask, are the file's questions — each with the text up to the next one as its answer (or
+none: an interview log's list of the day's questions). Lines of a form that mostly state are an
+outline or a tutorial's steps and stay text; so does a run inside an answer (its points), which
+`events.py` decides when it meets the run's first line.
 
-Candidates are top-level blocks only: the items of top-level ordered lists, and one-line
-paragraphs that open with a number (`1.如何…` without a space is no Markdown list, but is the
-same shape). Headings end a run. Lines inside code fences are never candidates (markdown-it
-keeps them out of the block tokens).
+The forms, each read from top-level blocks only (lines inside code fences never count):
+
+* numbered: items of top-level ordered lists and one-line paragraphs opening with a number
+  (`1.如何…` without a space is no Markdown list, but the same shape); a run counts 1, 2, 3, …
+  (a heading or a number out of turn ends it);
+* lettered: one-line paragraphs `a. …` / `b、…`, letters rising (gaps allowed: notes skip the
+  ones they have not written yet); a heading ends a run;
+* quoted: one-line block quotes, all of the file's;
+* bulleted: one-item bullet lists whose item is one line, all of the file's, each followed by
+  text of its own — or none of them, a list of to-do questions.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from markdown_it.token import Token
 
 from bagu2anki.parse import rules
 from bagu2anki.parse.lists import inline_text, skip_block, top_items
 
-MIN_RUN = 3  # numbered lines (two numbers are as often an answer's own points)
-MAX_CHARS = 100  # a question line, not a paragraph that happens to start with a number
+Form = Literal["numbered", "lettered", "quoted", "bulleted"]
+
+MIN_RUN = 3  # lines of one form (two numbers are as often an answer's own points)
+MIN_QUOTED = 2  # one-line quotes, most of which ask: rarely anything but questions
+MAX_CHARS = 160  # a question line, not a paragraph that happens to open like one
+MAX_LETTER_GAP = 3
 _NUMBERED = re.compile(r"^\s{0,3}(?:\*\*|__)?(?P<n>\d{1,3})\s*(?:[.．、)）](?!\d)|\s)\s*(?P<rest>\S.*)$")
+_LETTERED = re.compile(r"^\s{0,3}(?:\*\*|__)?[（(]?(?P<l>[a-z])\s*[.．、)）]\s*(?P<rest>\S.*)$")
+_STATED_END = ("。", "：", ":", "；", ";", "，", ",")
 
 
 @dataclass(frozen=True, slots=True)
 class SpineItem:
-    line: int  # 0-based line of the numbered line
-    number: int
-    text: str  # the line without its number
-    run: int  # the run it belongs to (index of the run's first item in the file)
+    line: int  # 0-based line of the question
+    form: Form
+    number: str | None  # `3`, `c`; None for quotes and bullets
+    text: str  # the line without its marker
+    run: int  # the run it belongs to: line of the run's first item
 
 
-def _candidates(tokens: list[Token]) -> list[tuple[int, int, str] | None]:
-    """(line, number, text) of each top-level numbered line in order; None where a heading
-    breaks the count."""
-    out: list[tuple[int, int, str] | None] = []
+@dataclass(frozen=True, slots=True)
+class _Cand:
+    line: int
+    form: Form
+    order: int  # the number, the letter's place; 0 for quotes and bullets
+    text: str
+    body: bool = True  # text follows before the next candidate (set for bullets)
+
+
+def _candidates(tokens: list[Token], lines: list[str]) -> list[_Cand | None]:
+    """Each top-level line of a spine form, in order; None where a heading breaks the count."""
+    out: list[_Cand | None] = []
     i = 0
     while i < len(tokens):
         t = tokens[i]
@@ -54,57 +77,113 @@ def _candidates(tokens: list[Token]) -> list[tuple[int, int, str] | None]:
             for line, text, _indent, number in top_items(tokens, i):
                 first = text.split("\n", 1)[0].strip()
                 if number is not None and number.isdigit() and first:
-                    out.append((line, int(number), first))
+                    out.append(_Cand(line, "numbered", int(number), first))
                 else:
                     out.append(None)
-            i = skip_block(tokens, i)
-            continue
+        elif t.type == "bullet_list_open":
+            items = top_items(tokens, i)
+            end = skip_block(tokens, i)
+            close = tokens[end - 1].map if end - 1 < len(tokens) else None
+            if len(items) == 1 and "\n" not in items[0][1] and items[0][1].strip():
+                span_end = t.map[1] if close is None else close[1]
+                if span_end - t.map[0] <= 2:  # the item holds nothing below its line
+                    out.append(_Cand(items[0][0], "bulleted", 0, items[0][1].strip()))
         elif t.type == "paragraph_open":
             content = inline_text(tokens, i)
-            m = _NUMBERED.match(content) if "\n" not in content else None
-            if m is not None:
-                out.append((t.map[0], int(m.group("n")), m.group("rest").strip().strip("*_").strip()))
-            i = skip_block(tokens, i)
-            continue
-        elif t.type.endswith("_open"):
+            if "\n" not in content:
+                num = _NUMBERED.match(content)
+                letter = _LETTERED.match(content) if num is None else None
+                if num is not None:
+                    out.append(_Cand(t.map[0], "numbered", int(num.group("n")), _bare(num.group("rest"))))
+                elif letter is not None and not content.lstrip().lower().startswith(("e.g", "i.e")):
+                    out.append(_Cand(t.map[0], "lettered", ord(letter.group("l")) - 96, _bare(letter.group("rest"))))
+        elif t.type == "blockquote_open":
+            end = skip_block(tokens, i)
+            inner = [tok for tok in tokens[i + 1 : end - 1] if tok.type == "paragraph_open"]
+            content = inline_text(tokens, i + 1) if len(inner) == 1 and tokens[i + 1].type == "paragraph_open" else ""
+            if content and "\n" not in content and not content.lstrip().startswith("[!"):
+                out.append(_Cand(t.map[0], "quoted", 0, content.strip()))
+        if t.type.endswith("_open") and t.type != "heading_open":
             i = skip_block(tokens, i)
             continue
         i += 1
+    return _mark_bodies(out, lines)
+
+
+def _bare(text: str) -> str:
+    return text.strip().strip("*_").strip()
+
+
+def _mark_bodies(cands: list[_Cand | None], lines: list[str]) -> list[_Cand | None]:
+    """Whether text follows each bullet before the next candidate line of any form."""
+    starts = [c.line for c in cands if c is not None] + [len(lines)]
+    out: list[_Cand | None] = []
+    k = 0
+    for c in cands:
+        if c is None:
+            out.append(None)
+            continue
+        k += 1
+        if c.form == "bulleted":
+            body = any(ln.strip() for ln in lines[c.line + 1 : starts[k]])
+            c = _Cand(c.line, c.form, c.order, c.text, body)
+        out.append(c)
     return out
 
 
-def _reads_as_questions(items: list[tuple[int, int, str]]) -> bool:
-    if any(len(text) > MAX_CHARS for _l, _n, text in items):
-        return False
-    asking = sum(1 for _l, _n, text in items if rules.asks(text) or rules.asks_unmarked(text))
-    if len(items) < MIN_RUN:
-        return False
-    # lines that end like a sentence or open a list of points are an answer's own, not questions
-    stated = sum(1 for _l, _n, text in items if text.rstrip("*_ ").endswith(("。", "：", ":", "；", ";")))
-    return asking * 2 >= len(items) and stated * 3 < len(items)
-
-
-def numbered_spine(tokens: list[Token]) -> dict[int, SpineItem]:
-    """The numbered lines (by 0-based line) of every run that reads as the file's questions."""
-    runs: list[list[tuple[int, int, str]]] = []
-    current: list[tuple[int, int, str]] = []
-    for cand in _candidates(tokens):
-        if cand is None:
-            if current:
-                runs.append(current)
-            current = []
+def _runs(cands: list[_Cand | None]) -> list[list[_Cand]]:
+    runs: list[list[_Cand]] = []
+    current: dict[Form, list[_Cand]] = {"numbered": [], "lettered": []}
+    whole: dict[Form, list[_Cand]] = {"quoted": [], "bulleted": []}
+    for c in cands:
+        if c is None:
+            for form in current:
+                if current[form]:
+                    runs.append(current[form])
+                current[form] = []
             continue
-        if current and cand[1] == current[-1][1] + 1:
-            current.append(cand)
-        else:
-            if current:
-                runs.append(current)
-            current = [cand]
-    if current:
-        runs.append(current)
+        if c.form in whole:
+            whole[c.form].append(c)
+            continue
+        run = current[c.form]
+        last = run[-1].order if run else None
+        follows = last is not None and (
+            c.order == last + 1 if c.form == "numbered" else last < c.order <= last + MAX_LETTER_GAP
+        )
+        if run and not follows:
+            runs.append(run)
+            current[c.form] = []
+        current[c.form].append(c)
+    runs.extend(run for run in current.values() if run)
+    runs.extend(group for group in whole.values() if group)
+    return runs
+
+
+def _reads_as_questions(run: list[_Cand]) -> bool:
+    if any(len(c.text) > MAX_CHARS for c in run):
+        return False
+    form = run[0].form
+    if len(run) < (MIN_QUOTED if form == "quoted" else MIN_RUN):
+        return False
+    if form == "bulleted" and len({c.body for c in run}) > 1:
+        return False  # some with text below, some without: a list split by blank lines
+    asking = sum(1 for c in run if rules.asks(c.text) or rules.asks_unmarked(c.text))
+    # lines that end like a sentence or open a list of points are an answer's own, not questions
+    stated = sum(1 for c in run if c.text.rstrip("*_ ").endswith(_STATED_END))
+    return asking * 2 >= len(run) and stated * 3 < len(run)
+
+
+def question_spine(tokens: list[Token], lines: list[str]) -> dict[int, SpineItem]:
+    """The lines (0-based) of every run that reads as the file's questions."""
     spine: dict[int, SpineItem] = {}
-    for run in runs:
-        if _reads_as_questions(run):
-            for line, number, text in run:
-                spine[line] = SpineItem(line, number, text, run[0][0])
+    for run in _runs(_candidates(tokens, lines)):
+        if not _reads_as_questions(run):
+            continue
+        for c in run:
+            number = None
+            if c.form == "numbered":
+                number = str(c.order)
+            elif c.form == "lettered":
+                number = chr(96 + c.order)
+            spine[c.line] = SpineItem(c.line, c.form, number, c.text, run[0].line)
     return spine
