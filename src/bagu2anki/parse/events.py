@@ -7,13 +7,20 @@ from the source lines between events.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from markdown_it.token import Token
 
 from bagu2anki.parse import rules
 from bagu2anki.parse.common import Event
-from bagu2anki.parse.headings import FOLLOW_UPS, HANDS_ON_RE, heading_question, strip_heading
+from bagu2anki.parse.headings import (
+    FOLLOW_UPS,
+    HANDS_ON_RE,
+    asks_as_heading,
+    heading_question,
+    strip_heading,
+)
 from bagu2anki.parse.lists import (
     BOLD_LABEL_RE,
     OUTLINE_LEVEL,
@@ -27,7 +34,7 @@ from bagu2anki.parse.lists import (
     top_items,
 )
 from bagu2anki.parse.numbering import introduced, numbered_unmarked
-from bagu2anki.parse.spine import SpineItem, question_spine
+from bagu2anki.parse.spine import SpineItem, fenced_questions, question_spine
 
 
 def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
@@ -41,7 +48,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             num, _k, q = rules.split_question(strip_heading(inline_text(tokens, i)))
             if num is not None:
                 numbered[lvl] += 1
-                if rules.asks(q):
+                if rules.asks_unmarked(q):  # `原理`, `理解` name a tutorial's parts as often as they ask
                     asked[lvl] += 1
     majority = {lvl: asked[lvl] * 2 >= numbered[lvl] for lvl in numbered}
     # Sibling headings (same parent, same level) of which a third or more end in `？` make the others
@@ -72,6 +79,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
     # not the file's numbering: the numbering heuristics read the lines with fences blanked
     spine = question_spine(tokens, lines)
     refused_runs: set[int] = set()
+    listed: dict[str, str] = {}  # an interview log's questions (number -> text), answered later or not
 
     def spine_item(line: int) -> SpineItem | None:
         """The file's question of a repeated form at this line. A numbered or lettered run that
@@ -83,7 +91,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
         if item.form in ("quoted", "bulleted"):
             # `正文里引用一句话：` then `> …？`: a quotation the sentence introduces
             return None if open_kind == "heading" or _after_colon(lines, item.line) else item
-        if item.line == item.run and open_kind is not None:
+        if item.line == item.run and open_kind is not None and _answered_before(events, lines, item.line):
             refused_runs.add(item.run)
             return None
         return item
@@ -99,6 +107,8 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             text = inline_text(tokens, i)
             asked_around = marked_majority.get(group_of.get(i, (-1, lvl)), False)
             hq = heading_question(text, majority.get(lvl, False), asked_around) if lvl > 1 else None
+            if hq is None and lvl > 1 and _answers_listed(listed, strip_heading(text)):
+                hq = strip_heading(text), None, None  # `### DeepSpeed` answering the log's `2.deepspeed…`
             if hq is not None:
                 q, num, kind = hq
                 events.append(Event(start, "question", lvl, q, num, kind, "", t.map[1], via="heading"))
@@ -155,6 +165,20 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 )
                 open_kind = "inline"
                 plain_section = True  # later lines that ask in this section are questions too
+            elif (
+                open_kind == "inline"
+                and events[-1].via == "bold-heading"
+                and (lead := rules.bold_lead(content)) is not None
+                and not lead[1]
+            ):
+                # the next bold line of the same form (`**发布平台**`) is the next part of the page
+                events.append(Event(start, "end", body_start=start))
+                open_kind = None
+            elif open_kind is None and (lead := rules.bold_lead(content)) is not None and not lead[1] and asks_as_heading(lead[0]):
+                # `**什么是扣子**` alone on its line outside any answer: a heading that asks, in bold
+                num, kind, q = rules.split_question(lead[0])
+                events.append(Event(start, "question", 0, q, num, kind, "", start + 1, via="bold-heading"))
+                open_kind = "inline"
             elif (
                 "\n" not in content
                 and rules.ends_with_question_mark(content)
@@ -221,6 +245,18 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 after_heading = False
                 i += 1
                 continue
+        if t.type == "fence" and open_kind is None and (logged := fenced_questions(t.content)):
+            # an interview log in a ```text fence: the day's questions, one per numbered line
+            for offset, number, text in logged:
+                listed[number] = text
+                q_line = start + 1 + offset
+                _num, kind, qtext = rules.split_question(text)
+                events.append(Event(q_line, "question", 0, qtext, number, kind, "", q_line + 1, via="fenced-list"))
+            close = start + 2 + logged[-1][0]
+            events.append(Event(close, "end", body_start=close))
+            after_heading = False
+            i += 1
+            continue
         if t.type == "table_open" and open_kind is None:
             table_rows = qa_table_rows(tokens, i)
             if table_rows:
@@ -239,6 +275,11 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
             items = top_items(tokens, i)
             spined = [spine_item(it[0]) for it in items]
             if spined and all(spined):
+                # one-line questions, none answered (not even after `→`): a to-do list, and what
+                # follows it answers none of them
+                todo = len(items) >= 2 and not any(item_bodies(lines, tokens, i).values()) and not any(
+                    "→" in it[1] for it in items
+                )
                 for (line0, _text, indent0, _num), item in zip(items, spined, strict=True):
                     assert item is not None
                     qtext, kind, head = _spine_question(item)
@@ -247,6 +288,10 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                               item_indent=indent0, via=f"{item.form}-spine")
                     )
                     open_kind = "inline"
+                if todo:
+                    listed.update((item.number or "", item.text) for item in spined if item is not None)
+                    events.append(Event(t.map[1], "end", body_start=t.map[1]))
+                    open_kind = None
                 after_heading = False
                 i = skip_block(tokens, i)
                 continue
@@ -273,11 +318,35 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 and len(items) >= 1 + (0 if folded_answers else 1)
                 and len(asking) * 5 >= len(items) * 3
             )
+            if (
+                not q_list
+                and t.type == "bullet_list_open"
+                and len(items) == 1
+                and "\n" not in items[0][1]
+                and len(items[0][1]) <= 80
+                and rules.ends_with_question_mark(items[0][1])
+                and (after_heading or plain_section)
+                and open_kind != "heading"
+            ):
+                # `- 解决显存不足的方法有哪些？` alone under a heading or at the file's start, as a lone
+                # line that asks
+                line0, text0, indent0, _num = items[0]
+                num, kind, qtext = rules.split_question(text0)
+                events.append(Event(line0, "question", 0, qtext, num, kind, "", line0 + 1, item_indent=indent0, via="plain"))
+                open_kind = "inline"
+                plain_section = True
+                after_heading = False
+                i = skip_block(tokens, i)
+                continue
             if not q_list and t.type == "ordered_list_open" and len(items) == 1 and "\n" not in items[0][1]:
                 # `1. LoRA 的原理是什么？` / (blank) / `答案…` / `2. …`: each question its own list
                 single = numbered_unmarked(
                     f"{items[0][3]}. {items[0][1]}", events, after_heading, open_kind, lines, start
                 )
+                if single is None and open_kind != "heading" and _answers_listed(listed, items[0][1], items[0][3]):
+                    # `12. ffn` answering question 12 of the log listed above
+                    _n, s_kind, s_text = rules.split_question(items[0][1].strip().rstrip(":："))
+                    single = rules.QuestionMark(s_text, items[0][3], s_kind, rule="answers-listed")
                 if single is not None:
                     line0, _text, indent0, _num = items[0]
                     events.append(
@@ -345,6 +414,32 @@ def _spine_question(item: SpineItem) -> tuple[str, str | None, str]:
     q, _, after = item.text.partition("→")
     _num, kind, qtext = rules.split_question(strip_heading(q))
     return qtext, kind, after.strip()
+
+
+def _grams(text: str) -> set[str]:
+    t = re.sub(r"[\W_]+", "", rules.nfkc(text)).lower()
+    return {t[k : k + 2] for k in range(len(t) - 1)}
+
+
+def _answers_listed(listed: dict[str, str], text: str, number: str | None = None) -> bool:
+    """A later title that answers a question of the log above: `12. ffn` for the log's `12.ffn的细节`
+    (same number, a word in common), `### DeepSpeed` for `2.deepspeed之类的了解` (the whole title
+    within the question)."""
+    if not listed:
+        return False
+    bare = re.sub(r"[\W_]+", "", rules.nfkc(text)).lower()
+    if number is not None:
+        asked = listed.get(number)
+        return asked is not None and bool(_grams(text) & _grams(asked))
+    return len(bare) >= 3 and any(bare in re.sub(r"[\W_]+", "", rules.nfkc(q)).lower() for q in listed.values())
+
+
+def _answered_before(events: list[Event], lines: list[str], line: int) -> bool:
+    """The open question has text of its own before `line` (or answers on its own line)."""
+    if not events:
+        return False
+    last = events[-1]
+    return bool(last.answer_head) or any(ln.strip() for ln in lines[last.body_start : line])
 
 
 def _after_colon(lines: list[str], line: int) -> bool:

@@ -50,12 +50,16 @@ def heading_question(
 ) -> tuple[str, str | None, str | None] | None:
     t = _CN_NUMBER.sub("", strip_heading(text))
     num, kind, q = rules.split_question(t)
+    if _ABOUT_PAGE.search(q):
+        return None  # `## 怎么用这份题库？`: how to read the page, nothing to drill
     if kind is not None or rules.q_label(t) is not None:
         return q, num, kind
     if rules.ends_with_question_mark(t):
         return q, num, kind
-    if num is not None and (rules.asks(q) or numbered_majority):
+    if num is not None and (rules.asks_unmarked(q) or numbered_majority):
         return q, num, kind
+    if _ASKING_HEADING.search(q) and not interview_prefixed(q):
+        return q, num, kind  # `## 如何输出json`, `### What is LoRA`: asks in words as plainly as with `？`
     if asked_majority and rules.asks_unmarked(q.lstrip("⭐★☆🔥✨❗‼️ ")):
         return q, num, kind  # `### 说一说 YaRN` among headings that end in `？`
     if HANDS_ON_RE.match(q):
@@ -64,6 +68,27 @@ def heading_question(
     if interview is not None and rules.asks_unmarked(q[interview.end() :]):
         return q[interview.end() :], num, kind  # `## 面试专项：LoRA 参数怎么调`
     return None
+
+
+# A heading asks in words when it holds an interrogative (`## 如何输出json`, `### What is LoRA`);
+# `A vs B`, `…的对比`, `…的区别` and `简述 …` name a topic as often as they ask, in headings.
+_ASKING_HEADING = re.compile(
+    r"什么|为什么|为何|如何|怎么|怎样|哪些|哪个|哪种|是否|能否|有没有|多少|^(?:what|why|how|which|when)\b", re.I
+)
+
+
+_ABOUT_PAGE = re.compile(
+    r"这页|本页|这一页|本文|这篇|本篇|这份|本章|本节|本书|本仓库|这个仓库|本题库|这个题库|\bthis (?:page|doc|guide|repo)", re.I
+)
+
+
+def asks_as_heading(text: str) -> bool:
+    """A title that asks in words (`什么是扣子`, `How LoRA`), about something other than the page."""
+    return bool(_ASKING_HEADING.search(text)) and not _ABOUT_PAGE.search(text)
+
+
+def interview_prefixed(q: str) -> bool:
+    return _INTERVIEW_RE.match(q) is not None
 
 
 FOLLOW_UPS = ("那", "那么", "所以", "因此", "但是", "可是", "而", "这", "此时")

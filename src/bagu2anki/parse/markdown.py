@@ -64,11 +64,19 @@ REPEATS_NAME = 85  # similarity (0-100) at which a first line repeats the file's
 _H1_RE = re.compile(r"^\s{0,3}#\s+(.*?)\s*#*\s*$")
 
 
+MAX_ABSORBED = 3  # question headings a file-name question takes in as parts of its answer
+
+
 def file_question(src: SourceFile, lines: list[str], doc: Document) -> Document | None:
     """One question per file, the file's name asking it (`大模型有哪些评估指标？.md`), often
-    repeated as its first heading or line: the whole file is that question's answer. For a file
-    whose name asks (in words or with a mark) and either holds no other question, or opens by
-    repeating its name — then the questions its sub-headings ask are steps of that one answer."""
+    repeated as its first heading or line: the file is that question's answer.
+
+    When the first line repeats the name, the whole file answers it and the questions its
+    sub-headings ask are steps of that one answer. Otherwise the answer runs to the first question
+    written as one (`Q:`, a bold or listed question: a follow-up card of its own, kept), taking in
+    at most `MAX_ABSORBED` question headings before it (`## 哪个开销更大？` in an article that
+    answers its name); more than that, or a file that opens with a question, is a question bank
+    whose title asks, read as it was."""
     title = file_title(src.rel).strip()
     if not title or not rules.asks(title):
         return None
@@ -80,17 +88,29 @@ def file_question(src: SourceFile, lines: list[str], doc: Document) -> Document 
     h1 = _H1_RE.match(lines[first])
     same = (h1.group(1) if h1 else lines[first]).strip().strip("*").strip()
     repeated = fuzz.ratio(_norm(same), _norm(title)) >= REPEATS_NAME  # `大家都谈的…` for `大家都在谈的…`
-    if doc.atoms and not repeated:
-        return None
-    start = first + 1 if repeated else first  # the name again as its first line
+    kept: tuple[Atom, ...] = ()
     last = body[-1]
+    if not repeated:
+        ordered = sorted(doc.atoms, key=lambda a: a.line)
+        cut = next((a for a in ordered if not _H_ANY.match(lines[a.line - 1])), None)
+        absorbed = [a for a in ordered if cut is None or a.line < cut.line]
+        if len(absorbed) > MAX_ABSORBED or (ordered and ordered[0].line == first + 1):
+            return None  # a question bank whose title asks, or a file that opens with its questions
+        if cut is not None:
+            kept = tuple(a for a in doc.atoms if a.line >= cut.line)
+            before = [k for k in body if k < cut.line - 1]
+            if not before:
+                return None
+            last = before[-1]
+    start = first + 1 if repeated else first  # the name again as its first line
     answer = "\n".join(lines[start : last + 1]).strip("\n")
     if not answer.strip():
         return None
     status, ref = classify_answer(answer)
+    opening = next(k for k in range(len(lines)) if lines[k].strip())  # the file's start, structure or not
     atom = Atom(
         source=src.rel,
-        line=first + 1,
+        line=min(first, opening) + 1,
         end_line=last + 1,
         section=(),
         number=None,
@@ -101,7 +121,11 @@ def file_question(src: SourceFile, lines: list[str], doc: Document) -> Document 
         reference=ref,
         fmt="markdown",
     )
-    return Document(src, (atom,), (), doc.chains, doc.structure)
+    rest = tuple(u for u in doc.unattached if u.line > last + 1)
+    return Document(src, (atom, *kept), rest, doc.chains, doc.structure)
+
+
+_H_ANY = re.compile(r"^\s{0,3}#{1,6}\s")
 
 
 def _norm(text: str) -> str:

@@ -39,9 +39,17 @@ MIN_RUN = 3  # lines of one form (two numbers are as often an answer's own point
 MIN_QUOTED = 2  # one-line quotes, most of which ask: rarely anything but questions
 MAX_CHARS = 160  # a question line, not a paragraph that happens to open like one
 MAX_LETTER_GAP = 3
+FENCED_ASKING_SHARE = 0.25
 _NUMBERED = re.compile(r"^\s{0,3}(?:\*\*|__)?(?P<n>\d{1,3})\s*(?:[.．、)）](?!\d)|\s)\s*(?P<rest>\S.*)$")
 _LETTERED = re.compile(r"^\s{0,3}(?:\*\*|__)?[（(]?(?P<l>[a-z])\s*[.．、)）]\s*(?P<rest>\S.*)$")
 _STATED_END = ("。", "：", ":", "；", ";", "，", ",")
+# a troubleshooting FAQ asks with the error it met: `AttributeError: … has no attribute …`
+_PROBLEM = re.compile(
+    r"\b[A-Z]\w*(?:Error|Exception)\b|\b(?:error|exception|failed|cannot|can't|unsupported|killed|"
+    r"invalid|missing|not found|not supported|is not|does not|has no)\b|报错|错误|失败|异常|无法|不支持",
+    re.I,
+)
+_URL = re.compile(r"https?://|www\.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,17 +123,15 @@ def _bare(text: str) -> str:
 
 
 def _mark_bodies(cands: list[_Cand | None], lines: list[str]) -> list[_Cand | None]:
-    """Whether text follows each bullet before the next candidate line of any form."""
-    starts = [c.line for c in cands if c is not None] + [len(lines)]
+    """Whether text follows each bullet before the next one-line bullet (its answer may hold
+    numbered points, quotes, anything)."""
+    bullets = [c.line for c in cands if c is not None and c.form == "bulleted"] + [len(lines)]
     out: list[_Cand | None] = []
     k = 0
     for c in cands:
-        if c is None:
-            out.append(None)
-            continue
-        k += 1
-        if c.form == "bulleted":
-            body = any(ln.strip() for ln in lines[c.line + 1 : starts[k]])
+        if c is not None and c.form == "bulleted":
+            k += 1
+            body = any(ln.strip() for ln in lines[c.line + 1 : bullets[k]])
             c = _Cand(c.line, c.form, c.order, c.text, body)
         out.append(c)
     return out
@@ -159,7 +165,7 @@ def _runs(cands: list[_Cand | None]) -> list[list[_Cand]]:
     return runs
 
 
-def _reads_as_questions(run: list[_Cand]) -> bool:
+def _reads_as_questions(run: list[_Cand], asking_share: float = 0.5) -> bool:
     if any(len(c.text) > MAX_CHARS for c in run):
         return False
     form = run[0].form
@@ -167,17 +173,19 @@ def _reads_as_questions(run: list[_Cand]) -> bool:
         return False
     if form == "bulleted" and len({c.body for c in run}) > 1:
         return False  # some with text below, some without: a list split by blank lines
-    asking = sum(1 for c in run if rules.asks(c.text) or rules.asks_unmarked(c.text))
+    asking = sum(1 for c in run if rules.asks(c.text) or rules.asks_unmarked(c.text) or _PROBLEM.search(c.text))
     # lines that end like a sentence or open a list of points are an answer's own, not questions
     stated = sum(1 for c in run if c.text.rstrip("*_ ").endswith(_STATED_END))
-    return asking * 2 >= len(run) and stated * 3 < len(run)
+    return asking >= asking_share * len(run) and stated * 3 < len(run)
 
 
 def question_spine(tokens: list[Token], lines: list[str]) -> dict[int, SpineItem]:
     """The lines (0-based) of every run that reads as the file's questions."""
     spine: dict[int, SpineItem] = {}
     for run in _runs(_candidates(tokens, lines)):
-        if not _reads_as_questions(run):
+        if run[0].form in ("bulleted", "quoted"):
+            run = [c for c in run if not _URL.search(c.text)]  # `- 解决方法：https://…` points, asks nothing
+        if not run or not _reads_as_questions(run):
             continue
         for c in run:
             number = None
@@ -187,3 +195,26 @@ def question_spine(tokens: list[Token], lines: list[str]) -> dict[int, SpineItem
                 number = chr(96 + c.order)
             spine[c.line] = SpineItem(c.line, c.form, number, c.text, run[0].line)
     return spine
+
+
+def fenced_questions(content: str) -> list[tuple[int, str, str]]:
+    """An interview log written inside a code fence (```` ```text ````): (offset of the line within
+    the fence's content, number, text) of its numbered lines, when they count 1, 2, 3, … and read
+    as questions by the rules of a spine; [] otherwise (code, an answer's own points)."""
+    cands: list[_Cand] = []
+    for k, row in enumerate(content.split("\n")):
+        m = _NUMBERED.match(row)
+        if m is not None:
+            cands.append(_Cand(k, "numbered", int(m.group("n")), _bare(m.group("rest"))))
+    if not cands or cands[0].order != 1:
+        return []
+    run = [cands[0]]
+    for c in cands[1:]:
+        if c.order != run[-1].order + 1:
+            return []  # numbering out of turn: points of several answers, or code
+        run.append(c)
+    # a numbered list alone in a fence outside any answer is a log of what was asked; its topic
+    # lines (`6.注意力的公式`) ask less often in words than a spine in the open
+    if not _reads_as_questions(run, FENCED_ASKING_SHARE):
+        return []
+    return [(c.line, str(c.order), c.text) for c in run]
