@@ -92,5 +92,6 @@ def interview_prefixed(q: str) -> bool:
 
 
 FOLLOW_UPS = ("那", "那么", "所以", "因此", "但是", "可是", "而", "这", "此时")
-HANDS_ON_RE = re.compile(r"^手撕\s*\S")  # not 手写: `手写数字识别实战` is MNIST
+# `## 手撕 MHA`; not `## 手撕 / 编码题` (a section of them) nor 手写 (`手写数字识别实战` is MNIST)
+HANDS_ON_RE = re.compile(r"^手撕\s*[^\W_]")
 _INTERVIEW_RE = re.compile(r"^(?:面试专项|面试题|面试追问|高频面试题|高频题|面试官追问)\s*[:：]\s*")

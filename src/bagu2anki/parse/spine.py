@@ -49,6 +49,8 @@ _PROBLEM = re.compile(
     r"invalid|missing|not found|not supported|is not|does not|has no)\b|报错|错误|失败|异常|无法|不支持",
     re.I,
 )
+# a task set in a list of questions: `实现 RoPE 的旋转操作`, `用 NumPy 手写 Self-Attention`
+_TASK = re.compile(r"(?:^|[\s，,])(?:请)?(?:实现|手写|手撕|推导|写出|写一个|设计)")
 _URL = re.compile(r"https?://|www\.")
 
 
@@ -173,9 +175,14 @@ def _reads_as_questions(run: list[_Cand], asking_share: float = 0.5) -> bool:
         return False
     if form == "bulleted" and len({c.body for c in run}) > 1:
         return False  # some with text below, some without: a list split by blank lines
-    asking = sum(1 for c in run if rules.asks(c.text) or rules.asks_unmarked(c.text) or _PROBLEM.search(c.text))
-    # lines that end like a sentence or open a list of points are an answer's own, not questions
-    stated = sum(1 for c in run if c.text.rstrip("*_ ").endswith(_STATED_END))
+    asks = [
+        bool(rules.asks(c.text) or rules.asks_unmarked(c.text) or _PROBLEM.search(c.text) or _TASK.search(c.text))
+        for c in run
+    ]
+    asking = sum(asks)
+    # lines that end like a sentence or open a list of points, asking nothing, are an answer's
+    # own (a task may end in `。`)
+    stated = sum(1 for c, a in zip(run, asks, strict=True) if not a and c.text.rstrip("*_ ").endswith(_STATED_END))
     return asking >= asking_share * len(run) and stated * 3 < len(run)
 
 
