@@ -73,7 +73,7 @@ def heading_question(
 # A heading asks in words when it holds an interrogative (`## 如何输出json`, `### What is LoRA`);
 # `A vs B`, `…的对比`, `…的区别` and `简述 …` name a topic as often as they ask, in headings.
 _ASKING_HEADING = re.compile(
-    r"什么|为什么|为何|如何|怎么|怎样|哪些|哪个|哪种|是否|能否|有没有|多少|^(?:what|why|how|which|when)\b", re.I
+    r"什么|为什么|为何|如何|怎么|怎样|哪些|哪个|哪种|是否|能否|有没有|多少|^(?:what|why|how|which|when)\b\W*\w", re.I
 )
 
 

@@ -40,6 +40,7 @@ MIN_QUOTED = 2  # one-line quotes, most of which ask: rarely anything but questi
 MAX_CHARS = 160  # a question line, not a paragraph that happens to open like one
 MAX_LETTER_GAP = 3
 FENCED_ASKING_SHARE = 0.25
+QUOTED_ASKING_SHARE = 2 / 3
 _NUMBERED = re.compile(r"^\s{0,3}(?:\*\*|__)?(?P<n>\d{1,3})\s*(?:[.．、)）](?!\d)|\s)\s*(?P<rest>\S.*)$")
 _LETTERED = re.compile(r"^\s{0,3}(?:\*\*|__)?[（(]?(?P<l>[a-z])\s*[.．、)）]\s*(?P<rest>\S.*)$")
 _STATED_END = ("。", "：", ":", "；", ";", "，", ",")
@@ -183,6 +184,8 @@ def _reads_as_questions(run: list[_Cand], asking_share: float = 0.5) -> bool:
     # lines that end like a sentence or open a list of points, asking nothing, are an answer's
     # own (a task may end in `。`)
     stated = sum(1 for c, a in zip(run, asks, strict=True) if not a and c.text.rstrip("*_ ").endswith(_STATED_END))
+    if form == "quoted":
+        asking_share = max(asking_share, QUOTED_ASKING_SHARE)  # quotes are remarks as often as questions
     return asking >= asking_share * len(run) and stated * 3 < len(run)
 
 
@@ -213,8 +216,13 @@ def fenced_questions(content: str) -> list[tuple[int, str, str]]:
         m = _NUMBERED.match(row)
         if m is not None:
             cands.append(_Cand(k, "numbered", int(m.group("n")), _bare(m.group("rest"))))
+        elif cands and row.strip():
+            break  # the log ends at its first other line (`还有很多…`); numbers after it are no log
     if not cands or cands[0].order != 1:
         return []
+    rest = content.split("\n")[cands[-1].line + 1 :]
+    if any(_NUMBERED.match(row) for row in rest):
+        return []  # numbers with lines under them: an answer template's steps, not a log
     run = [cands[0]]
     for c in cands[1:]:
         if c.order != run[-1].order + 1:
