@@ -1,8 +1,8 @@
 """Regenerate the README pictures: cards on a phone, light and night, and the concept map.
 
-    python scripts/screenshots.py [--notes notes] [--out docs/images]
+    python scripts/screenshots.py [--notes notes] [--out docs/images] [--work out/screenshots-build]
 
-Builds the notes into out/screenshots-build/, then shows cards the way Anki does: the deck's
+Builds the notes into the work folder, then shows cards the way Anki does: the deck's
 own front/back templates and CSS (read back from the .apkg) with the note's fields filled in,
 `<body class="card">` (`card nightMode` at night) and MathJax 3 typesetting `\\(…\\)` and
 `\\[…\\]`. Each picture is taken in Debian's headless Chromium at 390x844, scale 1, so a PNG
@@ -11,6 +11,7 @@ stays well under 200 KB. Writes:
     card-front-light.png     card-back-light.png     card-back-night.png
     card-long-folded.png     card-formula-table.png  card-split.png (one part of a split question)
     card-summaries.png       ten folded answers as they open (built with fold threshold 400)
+    card-summaries-night.png the same ten in night mode
     map-start-phone.png      the map as it opens: the concepts the notes use, where chains start
     map-phone.png            one concept chosen: its chain framed above the sheet, its questions
     map-chains-phone.png     the chains list: each prerequisite chain as a line of names
@@ -365,29 +366,54 @@ def _first(notes: list[Note], *markers: str, longer_than: int = 0, shorter_than:
 SUMMARY_FOLD = 400  # fold threshold for the summaries picture: enough folded answers in the starter notes
 
 
-def summaries_picture(browser: Any, notes: Path, work: Path, out: Path, count: int = 10) -> Path:
-    """Ten folded answers as a phone shows them on flipping: each question and the summary its
-    card opens with (the rest sits behind 展开全文), in one tall picture."""
-    deck = read_apkg(build(notes, work / "folded", fold_threshold=SUMMARY_FOLD))
+SUMMARY_CSS = (
+    ".b2a.sample { padding-bottom: 6px; border-bottom: 8px solid #eaeef2; }"
+    ".nightMode .b2a.sample, .night_mode .b2a.sample { border-bottom-color: #21262d; }"
+)
+
+
+def folded_notes(deck: Deck, count: int = 10) -> list[Note]:
+    """The first `count` question cards whose answer is folded behind 展开全文."""
     folded = [n for n in question_notes(deck) if '<details class="full">' in n.fields["Answer"]][:count]
-    items = []
-    for n in folded:
-        lead = n.fields["Answer"].split('<details class="full">', 1)[0]
-        items.append(f'<div class="sample"><div class="question">{n.fields["Question"]}</div>{lead}'
-                     '<p class="more">▸ 展开全文</p></div>')
-    css = deck.css + ".sample{border-bottom:1px solid #d0d7de;padding:10px 0 4px}.more{color:#0969da;font-size:14px}"
-    page_path = work / "pages" / "summaries.html"
-    page_path.parent.mkdir(parents=True, exist_ok=True)
-    page_path.write_text(card_page("".join(items), css, night=False), encoding="utf-8")
-    context, page, watch = open_page(browser, page_path)
-    try:
-        wait_typeset(page)
-        path = out / "card-summaries.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path), full_page=True, animations="disabled")
-    finally:
-        context.close()
+    if len(folded) < count:
+        raise LookupError(f"only {len(folded)} folded answers (fold threshold {SUMMARY_FOLD}?)")
+    return folded
+
+
+def summaries_page(deck: Deck, notes: list[Note], path: Path, night: bool) -> Path:
+    """Card backs one under another (question, answer; the rest behind a closed 展开全文), as
+    Anki lays each out, in light or night mode."""
+    items = "".join(
+        f'<div class="b2a card-back sample"><div class="question">{n.fields["Question"]}</div>'
+        f'<hr class="answer-rule"><div class="answer">{n.fields["Answer"]}</div></div>'
+        for n in notes
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(card_page(items, deck.css + SUMMARY_CSS, night=night), encoding="utf-8")
     return path
+
+
+def summaries_pictures(browser: Any, notes: Path, work: Path, out: Path, count: int = 10) -> list[Path]:
+    """Ten folded answers as a phone shows them on flipping, light and night: each card's back
+    as Anki lays it out, its answer opening with its summary, in one tall picture per mode."""
+    deck = read_apkg(build(notes, work / "folded", fold_threshold=SUMMARY_FOLD))
+    folded = folded_notes(deck, count)
+    shots = []
+    for mode, name in (("light", "card-summaries.png"), ("night", "card-summaries-night.png")):
+        page_path = summaries_page(deck, folded, work / "pages" / f"summaries-{mode}.html", mode == "night")
+        context, page, watch = open_page(browser, page_path)
+        try:
+            wait_typeset(page)
+            fit = overflow(page)
+            if fit["scrollWidth"] > PHONE["width"] or watch.blocked or watch.errors:
+                print(f"{name}: wide {fit['wide']} blocked {watch.blocked} errors {watch.errors}", file=sys.stderr)
+            path = out / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(path), full_page=True, animations="disabled")
+            shots.append(path)
+        finally:
+            context.close()
+    return shots
 
 
 def map_pictures(browser: Any, graph: Path, out: Path) -> list[Path]:
@@ -423,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--notes", type=Path, default=REPO / "notes")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "images")
+    ap.add_argument("--work", type=Path, default=REPO / "out" / "screenshots-build", help="where the decks and pages are built")
     args = ap.parse_args(argv)
     for need, hint in (
         (CHROMIUM, "apt-get install chromium fonts-wqy-microhei"),
@@ -432,12 +459,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"missing {need} ({hint})", file=sys.stderr)
             return 2
 
-    work = REPO / "out" / "screenshots-build"
+    work = args.work
     apkg = build(args.notes, work)
     deck = read_apkg(apkg)
     notes = question_notes(deck)
-    # a card that fits one screen, with a formula; a long folded one; a formula and a table
-    medium = _first(notes, "math display", longer_than=150, shorter_than=420)
+    # a card that fits one screen, with a formula that fits it too (the split card has its own
+    # picture); a long folded one; a formula and a table
+    whole = [n for n in notes if 'class="part-of"' not in n.fields["Question"]]
+    medium = _first(whole, "math display", longer_than=150, shorter_than=420)
     long = _first(notes, "<details", "<table")
     table = _first(notes, "<table", "math", shorter_than=900)
     split = next(n for n in notes if 'class="part-of"' in n.fields["Question"])
@@ -464,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 context.close()
             written.append(args.out / name)
-        written.append(summaries_picture(browser, args.notes, work, args.out))
+        written += summaries_pictures(browser, args.notes, work, args.out)
         written += map_pictures(browser, work / "graph.html", args.out)
     for p in written:
         print(f"{p.relative_to(REPO) if p.is_relative_to(REPO) else p}  {p.stat().st_size // 1024} KB")

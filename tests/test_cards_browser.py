@@ -190,3 +190,50 @@ def test_checks_catch_a_bad_card(browser: Any, tmp_path: Path) -> None:
         assert math["leftovers"] == ["和 \\(x^{2\\)"], "MathJax leaves unbalanced TeX as text"
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def folded_deck(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[Any]]:
+    """The starter notes at the summaries picture's fold threshold, and its ten folded cards."""
+    out = tmp_path_factory.mktemp("folded")
+    result = build(Config(paths=(NOTES,), out=out, lock=out / "bagu2anki.lock", fold_threshold=S.SUMMARY_FOLD))
+    deck = S.read_apkg(next(p for p in result.outputs if p.suffix == ".apkg"))
+    return deck, S.folded_notes(deck, 10)
+
+
+@pytest.mark.parametrize("mode", ["light", "night"])
+def test_folded_summaries_read_in_light_and_night(
+    browser: Any, folded_deck: tuple[Any, list[Any]], tmp_path: Path, mode: str
+) -> None:
+    """The summaries picture's page (docs/images/card-summaries*.png): ten card backs, each
+    opening with its summary and the rest behind a closed 展开全文; in night mode the page takes
+    Anki's night classes and every text stays readable."""
+    deck, notes = folded_deck
+    path = S.summaries_page(deck, notes, tmp_path / f"summaries-{mode}.html", night=mode == "night")
+    context, page, watch = S.open_page(browser, path)
+    try:
+        S.wait_typeset(page)
+        classes = page.evaluate("() => document.body.className").split()
+        assert ("nightMode" in classes and "night_mode" in classes) == (mode == "night")
+        state = page.evaluate(
+            """() => [...document.querySelectorAll('.sample')].map(s => {
+                const d = s.querySelector('details.full');
+                const lead = s.querySelector('.lead');
+                return [!!d && !d.open, !!lead && lead.getBoundingClientRect().height > 20,
+                        d ? d.querySelector('summary').innerText.trim() : ''];
+            })"""
+        )
+        assert len(state) == 10
+        for closed, lead, summary in state:
+            assert closed and lead and summary.endswith("展开全文"), state
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert background == ("rgb(13, 17, 23)" if mode == "night" else "rgb(255, 255, 255)")
+        fit = S.overflow(page)
+        assert fit["scrollWidth"] <= 390, fit
+        assert page.evaluate(CONTRAST_JS) == []
+        math = S.math_state(page)
+        assert math["errors"] == [] and math["leftovers"] == [], math
+        S.shoot(page, SCREENSHOTS / f"card-summaries-{mode}.png")
+        assert watch.blocked == [] and watch.errors == []
+    finally:
+        context.close()

@@ -31,6 +31,12 @@ from bagu2anki.write.graph_html import (
     render_map,
     write_map,
 )
+from bagu2anki.write.map_math import (
+    MATHML_ATTRIBUTES,
+    MATHML_ELEMENTS,
+    plain_math,
+    title_segments,
+)
 
 _SHOTS = screenshot_helpers()
 CHROMIUM: Path = _SHOTS.CHROMIUM
@@ -44,6 +50,13 @@ XSS_SCRIPT = "<script>window.__xss1=1</script>"
 XSS_IMG = '<img src=x onerror="window.__xss2=1">'
 XSS_BREAKOUT = "</script><script>window.__xss3=1</script>"
 XSS_LABEL = "\"'><svg onload=window.__xss4=1>"
+# A title whose formulas carry markup: each must stay text (in MathML or as TeX), never an element.
+XSS_FORMULAS = (
+    XSS_IMG
+    + " 和 $<script>$ 与 $\\text{<img src=x onerror=window.__xss8=1>}$"
+    + " 与 $\\href{javascript:window.__xss9=1}{点}$ 与 $\\style{background:url(https://example.com/x.png)}{y}$"
+)
+SQRT_TITLE = "为什么要除以 $\\sqrt{d_k}$？"
 
 
 # ---------------------------------------------------------------- data
@@ -87,7 +100,7 @@ SMALL_NODES = (
             ),
             _q(
                 "q-att-2",
-                "为什么要除以 √d？",
+                SQRT_TITLE,
                 "<p>防止点积过大导致 softmax 梯度消失。</p>",
                 "notes/attention.md:9",
             ),
@@ -247,7 +260,10 @@ SMALL_NODES = (
         "描述里有脚本：" + XSS_SCRIPT + XSS_BREAKOUT + " <!-- 注释 -->",
         "测试</script><script>window.__xss6=1</script>",
         1,
-        (_q("q-evil-1", XSS_SCRIPT + "问题？", XSS_BREAKOUT + XSS_IMG, "notes/evil.md:1"),),
+        (
+            _q("q-evil-1", XSS_SCRIPT + "问题？", XSS_BREAKOUT + XSS_IMG, "notes/evil.md:1"),
+            _q("q-evil-2", XSS_FORMULAS, "<p>公式里的标记。</p>", "notes/evil.md:5"),
+        ),
     ),
 )
 
@@ -458,6 +474,42 @@ def test_lanes_keep_rows_narrow_and_edges_downward() -> None:
     # a cycle (bad input the page still draws) is cut, not looped over
     cyc = (MapEdge("mha", "attention", "t"), *SMALL_EDGES)
     assert len(lane_positions(SMALL_NODES, cyc)) == len(SMALL_NODES)
+
+
+def _math_trees(node: Any) -> Iterator[list[Any]]:
+    if isinstance(node, list) and node and isinstance(node[0], str) and isinstance(node[1], dict):
+        yield node
+        for child in node[2:]:
+            yield from _math_trees(child)
+
+
+def test_formulas_in_titles_travel_as_allowlisted_mathml() -> None:
+    data = json.loads(_data_block(render_map(SMALL)))
+    by_id = {q["id"]: q for q in data["questions"]}
+    assert "qm" not in by_id["q-gqa-2"]  # a title without a formula stays plain text
+    sqrt = by_id["q-att-2"]
+    assert sqrt["q"] == SQRT_TITLE
+    assert sqrt["qm"][0] == "为什么要除以 " and sqrt["qm"][-1] == "？"
+    tags = [t[0] for t in _math_trees(sqrt["qm"][1])]
+    assert tags[0] == "math" and "msqrt" in tags and "msub" in tags
+    hostile = by_id["q-evil-2"]["qm"]
+    assert hostile[0].startswith(XSS_IMG)  # the note's markup is text
+    nodes = [t for part in hostile for t in _math_trees(part)]
+    assert {t[0] for t in nodes} <= MATHML_ELEMENTS
+    assert {a for t in nodes for a in t[1]} <= MATHML_ATTRIBUTES
+    texts = [c for t in nodes for c in t[2:] if isinstance(c, str)]
+    assert "<img\xa0src=x\xa0onerror=window.__xss8=1>" in texts  # \text{...}: <mtext> text
+    # A formula latex2mathml cannot read, or one defining macros, stays TeX (as text).
+    assert title_segments("不完整 $\\sqrt$ 与 $\\newcommand{\\a}{x}\\a$") == [
+        "不完整 \\sqrt 与 \\newcommand{\\a}{x}\\a"
+    ]
+    # Tooltips are plain text: a formula reads as Unicode there.
+    assert plain_math(SQRT_TITLE) == "为什么要除以 √(dₖ)？"
+    assert plain_math("复杂度 $O(n^2)$，$\\frac{QK^T}{\\sqrt{d_k}}$") == "复杂度 O(n²)，QKᵀ/√(dₖ)"
+    assert plain_math("价格 \\$5") == "价格 \\$5"  # no formula: unchanged
+    quad = _node("quad", "Attention 复杂度", ("$O(n^2)$ 注意力",), "", ATT, 0)
+    vis = json.loads(_data_block(render_map(MapData("x", (quad,), ()))))["nodes"]
+    assert vis[0]["title"] == "Attention 复杂度 · O(n²) 注意力 · 0 道题"
 
 
 def test_bad_input_is_rejected() -> None:
@@ -788,6 +840,73 @@ def test_phone_width_screenshot(browser: Any, small_page: Path) -> None:
         x, y = node_screen_position(page, "gqa")
         assert box["y"] < y < panel_box["y"], "selected node hidden behind the bottom sheet"
         page.screenshot(path=str(SCREENSHOTS / "map-390.png"))
+        watch.assert_clean(page)
+    finally:
+        context.close()
+
+
+def test_formulas_in_question_titles_render_as_math(browser: Any, small_page: Path) -> None:
+    """A title's `$\\sqrt{d_k}$` shows as drawn MathML in the sheet, and formulas holding markup
+    stay text: nothing in them becomes an element of the page, runs or loads."""
+    context, page, watch = open_page(browser, small_page, 390, 844, scale=2)
+    try:
+        search(page, "Self-Attention")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#panel .panel-title')?.textContent === 'Attention'"
+        )
+        summary = page.locator("#panel details.question > summary", has_text="为什么要除以")
+        summary.scroll_into_view_if_needed()
+        text = summary.text_content() or ""
+        assert "$" not in text and "sqrt" not in text
+        math = page.evaluate(
+            """() => {
+                const s = [...document.querySelectorAll('#panel details.question > summary')]
+                    .find(e => e.textContent.includes('为什么要除以'));
+                const m = s.querySelector('math');
+                const root = m && m.querySelector('msqrt');
+                const box = root ? root.getBoundingClientRect() : null;
+                return {
+                    ns: m && m.namespaceURI,
+                    display: m && getComputedStyle(m).display,
+                    sqrt: box && [box.width, box.height],
+                    text: m && m.textContent,
+                };
+            }"""
+        )
+        assert math["ns"] == "http://www.w3.org/1998/Math/MathML"
+        assert math["display"] in ("inline math", "math", "inline"), math  # drawn by the MathML engine
+        assert math["text"] == "dk"
+        assert math["sqrt"][0] > 8 and math["sqrt"][1] > 10, math  # a radical drawn around d_k
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "map-390-formula.png"))
+
+        page.keyboard.press("Escape")
+        search(page, "恶意节点")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#panel:not([hidden])")
+        hostile = page.locator("#panel details.question > summary", has_text="onerror")
+        shown = hostile.text_content() or ""
+        assert XSS_IMG in shown and "<img src=x onerror=window.__xss8=1>" in shown.replace("\xa0", " ")
+        hostile.click()  # opening it changes nothing either
+        found = page.evaluate(
+            """() => {
+                const panel = document.getElementById('panel');
+                const maths = [...panel.querySelectorAll('math, math *')];
+                const questions = '#panel details.question ';
+                const bad = ['img', 'script', 'svg', 'a', '[onerror]', '[href]', '[style]'];
+                return {
+                    elements: document.querySelectorAll(bad.map(b => questions + b).join(', ')).length,
+                    maths: maths.length,
+                    foreign: maths.filter(e => e.namespaceURI !== 'http://www.w3.org/1998/Math/MathML').length,
+                    attrs: [...new Set(maths.flatMap(e => [...e.attributes].map(a => a.name)))].sort(),
+                };
+            }"""
+        )
+        assert found["elements"] == 0, found
+        assert found["maths"] > 0 and found["foreign"] == 0, found
+        assert set(found["attrs"]) <= MATHML_ATTRIBUTES, found
+        page.wait_for_timeout(300)
         watch.assert_clean(page)
     finally:
         context.close()

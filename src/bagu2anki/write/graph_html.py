@@ -20,12 +20,16 @@ Safety model, in layers:
   hash), no network fetches, and images only from ``data:``. Anything that slipped through the
   layers above still could not run or phone home.
 
-Layout is computed here, not in the browser, physics is off, so a few thousand nodes draw in
-about a second. On wide screens nodes sit in columns by `MapNode.layer`, left to right; on
-narrow portrait ones in a few lanes, prerequisites above (a phone scrolls the map like a page).
-Each of the two views has its own layout, so neither has holes: the *core* (the concepts the
-notes use, with their prerequisite ancestors so every chain stays whole), which the page opens
-with, and the whole catalogue.
+Formulas in question titles travel as allow-listed MathML trees (data, not markup) made at
+build time by `map_math`; the page builds them with ``createElementNS``. Tooltips are plain text,
+formulas included (`map_math.plain_math`).
+
+Layout is computed at build time (`graph_layout`), not in the browser, physics is off, so a few
+thousand nodes draw in about a second. On wide screens nodes sit in columns by `MapNode.layer`,
+left to right; on narrow portrait ones in a few lanes, prerequisites above (a phone scrolls the
+map like a page). Each of the two views has its own layout, so neither has holes: the *core*
+(the concepts the notes use, with their prerequisite ancestors so every chain stays whole),
+which the page opens with, and the whole catalogue.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import math
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,14 @@ from typing import Any
 from markupsafe import Markup
 from pyvis.network import Network
 
+from bagu2anki.write.graph_layout import (
+    NARROW_ROW_GAP,
+    ROW_GAP,
+    lane_positions,
+    layered_positions,
+    position_list,
+)
+from bagu2anki.write.map_math import plain_math, title_segments
 from bagu2anki.write.page_assets import (
     FONT_STACK_CSS,
     environment,
@@ -90,24 +102,14 @@ PALETTE: tuple[str, ...] = (
 NO_DOMAIN_COLOUR = "#9aa5b1"
 NO_DOMAIN_LABEL = "未分类"
 
-# Wide screens: a layer is a column (several when it is long), layers left to right.
-LAYER_GAP = 260.0  # px from the last column of one layer to the first of the next
-SUBCOLUMN_GAP = 170.0  # px between the columns of one layer wrapped over several columns
-ROW_GAP = 62.0  # px between nodes in one column
-MIN_ROWS_PER_COLUMN = 24
-# Narrow portrait screens: a few lanes top to bottom (see lane_positions), as wide as a phone
-# at a scale where labels stay legible.
-NARROW_COLUMN_GAP = 150.0  # px between lanes (labels wrap at 150 px)
-NARROW_ROW_GAP = 92.0  # px between rows
-MIN_NODES_PER_ROW = 3
-
 BIG_NODES = 800
 BIG_EDGES = 1200
 
 
 @dataclass(frozen=True, slots=True)
 class MapQuestion:
-    """One question under a concept; `answer_html` is sanitised card HTML, `question` plain text."""
+    """One question under a concept: `answer_html` is sanitised card HTML, `question` plain text
+    (its formulas as TeX between `$`, as in the notes)."""
 
     id: str
     question: str
@@ -165,8 +167,8 @@ def render_map(data: MapData) -> str:
         "edges": vis_edges,
         "layouts": {
             shape: {
-                "all": _position_list(nodes, layout(nodes)),
-                "core": None if core_nodes is None else _position_list(nodes, layout(core_nodes)),
+                "all": position_list(nodes, layout(nodes)),
+                "core": None if core_nodes is None else position_list(nodes, layout(core_nodes)),
                 "rowGap": row_gap,
             }
             for shape, layout, row_gap in (
@@ -253,133 +255,6 @@ def core_ids(nodes: Iterable[MapNode], edges: Iterable[MapEdge]) -> set[str]:
     return core
 
 
-def layered_positions(nodes: Iterable[MapNode]) -> dict[str, tuple[float, float]]:
-    """Wide screens: left-to-right layers, one band of columns per layer, nodes ordered by
-    (domain, id).
-
-    A layer with more nodes than fit in one column wraps into several columns, so a big map
-    keeps a readable shape. Linear after the per-layer sort; y is centred on 0.
-    """
-    by_layer: dict[int, list[MapNode]] = defaultdict(list)
-    count = 0
-    for node in nodes:
-        by_layer[node.layer].append(node)
-        count += 1
-    rows_per_column = max(MIN_ROWS_PER_COLUMN, math.ceil(math.sqrt(count)))
-    positions: dict[str, tuple[float, float]] = {}
-    x = 0.0
-    for layer in sorted(by_layer):
-        members = sorted(by_layer[layer], key=lambda n: (n.domain, n.id))
-        columns = math.ceil(len(members) / rows_per_column)
-        for column in range(columns):
-            chunk = members[column * rows_per_column : (column + 1) * rows_per_column]
-            top = -(len(chunk) - 1) * ROW_GAP / 2
-            for row, node in enumerate(chunk):
-                positions[node.id] = (x + column * SUBCOLUMN_GAP, top + row * ROW_GAP)
-        x += (columns - 1) * SUBCOLUMN_GAP + LAYER_GAP
-    return positions
-
-
-def lane_positions(
-    nodes: Sequence[MapNode], edges: Iterable[MapEdge]
-) -> dict[str, tuple[float, float]]:
-    """Narrow portrait screens: a few lanes side by side, prerequisites always in higher rows.
-
-    A layering of bounded width (in the spirit of Coffman–Graham): rows hold at most `lanes`
-    concepts, every edge points down, and a chain runs down one lane where it can. Concepts are
-    placed as a depth-first walk down the dependants meets them; a concept whose other
-    prerequisites are not placed yet pulls them in first, next to where they are needed, so a
-    chain spans few rows and a tap can frame it at a scale where it still reads. Each concept
-    takes the first row below all its prerequisites with a free lane (a next-free-row table with
-    path compression finds it), preferring the lane of its nearest prerequisite.
-    Linear in nodes + edges after sorting; x is centred on 0, the first row is y = 0.
-    """
-    order = sorted(nodes, key=lambda n: (n.layer, n.domain, n.id))
-    rank = {n.id: i for i, n in enumerate(order)}
-    parents: dict[str, list[str]] = {n.id: [] for n in order}
-    children: dict[str, list[str]] = {n.id: [] for n in order}
-    for edge in edges:
-        if edge.source in rank and edge.target in rank and edge.source != edge.target:
-            parents[edge.target].append(edge.source)
-            children[edge.source].append(edge.target)
-    for table in (parents, children):
-        for linked in table.values():
-            linked.sort(key=rank.__getitem__)
-    # three lanes fit a phone at a legible scale; only a map of many hundreds gets more
-    lanes = max(MIN_NODES_PER_ROW, math.ceil(math.sqrt(len(order)) / 8))
-    row: dict[str, int] = {}
-    lane: dict[str, int] = {}
-    used: dict[int, list[bool]] = defaultdict(lambda: [False] * lanes)
-    full_up_to: dict[int, int] = {}  # a full row -> a row at or below it that may have room
-
-    def free_row(r: int) -> int:
-        path = []
-        while r in full_up_to:
-            path.append(r)
-            r = full_up_to[r]
-        for q in path:
-            full_up_to[q] = r
-        return r
-
-    def place(nid: str, floor: int) -> None:
-        placed = [p for p in parents[nid] if p in row]
-        r = free_row(max([floor, *(row[p] + 1 for p in placed)]))
-        slots = used[r]
-        want = lane[max(placed, key=row.__getitem__)] if placed else 0
-        best = min((i for i in range(lanes) if not slots[i]), key=lambda i: (abs(i - want), i))
-        slots[best] = True
-        row[nid], lane[nid] = r, best
-        if all(slots):
-            full_up_to[r] = r + 1
-
-    pending: set[str] = set()
-
-    def ensure(nid: str) -> None:
-        """Place nid, its unplaced prerequisites first (a cycle is cut where it is met)."""
-        stack: list[tuple[str, int, bool]] = [(nid, 0, False)]
-        while stack:
-            current, floor, ready = stack.pop()
-            if current in row:
-                continue
-            if ready:
-                place(current, floor)
-                continue
-            if current in pending:
-                continue
-            pending.add(current)
-            stack.append((current, floor, True))
-            near = max((row[p] for p in parents[current] if p in row), default=floor)
-            for p in reversed(parents[current]):
-                if p not in row and p not in pending:
-                    stack.append((p, near, False))
-
-    visited: set[str] = set()
-    for start in order:
-        walk = [start.id]
-        while walk:
-            nid = walk.pop()
-            if nid in visited:
-                continue
-            visited.add(nid)
-            ensure(nid)
-            walk.extend(c for c in reversed(children[nid]) if c not in visited)
-    middle = (lanes - 1) / 2
-    return {
-        n.id: ((lane[n.id] - middle) * NARROW_COLUMN_GAP, row[n.id] * NARROW_ROW_GAP) for n in order
-    }
-
-
-def _position_list(
-    nodes: list[MapNode], positions: dict[str, tuple[float, float]]
-) -> list[list[int] | None]:
-    """[x, y] per node in page order (whole pixels), None for a node the layout leaves out."""
-    out: list[list[int] | None] = []
-    for node in nodes:
-        p = positions.get(node.id)
-        out.append(None if p is None else [round(p[0]), round(p[1])])
-    return out
-
-
 def _checked_edges(nodes: list[MapNode], edges: Iterable[MapEdge]) -> list[MapEdge]:
     """Edges sorted and de-duplicated; self-loops dropped. Unknown or repeated ids are bugs."""
     ids: set[str] = set()
@@ -411,9 +286,9 @@ def _darker(colour: str, factor: float = 0.72) -> str:
 
 def _tooltip(node: MapNode) -> str:
     """One line of plain text: vis-network shows a string title with innerText, never as HTML
-    (and one line keeps innerText from adding <br> elements)."""
+    (and one line keeps innerText from adding <br> elements). Formulas read as Unicode."""
     parts = [node.label, *node.aliases, f"{len(node.questions)} 道题"]
-    return " · ".join(" ".join(p.split()) for p in parts)
+    return " · ".join(" ".join(plain_math(p).split()) for p in parts)
 
 
 def _vis_elements(
@@ -442,22 +317,34 @@ def _vis_elements(
     labels = {node.id: node.label for node in nodes}
     for index, edge in enumerate(edges):
         link = f"{labels[edge.source]} → {labels[edge.target]}"
-        title = f"{link}（{edge.origin}）" if edge.origin else link
+        title = plain_math(f"{link}（{edge.origin}）" if edge.origin else link)
         net.add_edge(edge.source, edge.target, id=f"e{index}", title=" ".join(title.split()))
     vis_nodes: list[dict[str, Any]] = [dict(n) for n in net.nodes]
     vis_edges: list[dict[str, Any]] = [dict(e) for e in net.edges]
     return vis_nodes, vis_edges
 
 
-def _question_table(nodes: list[MapNode]) -> tuple[list[dict[str, str]], dict[str, int]]:
-    """Each question once (a question about three concepts is not written three times)."""
-    table: list[dict[str, str]] = []
+def _question_table(nodes: list[MapNode]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Each question once (a question about three concepts is not written three times).
+
+    `q` is the title as text; a title with formulas also has `qm`: its text and MathML trees
+    in reading order (`map_math.title_segments`), which the page shows instead."""
+    table: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for node in nodes:
         for q in node.questions:
             if q.id not in index:
                 index[q.id] = len(table)
-                table.append({"a": q.answer_html, "id": q.id, "q": q.question, "src": q.source})
+                record: dict[str, Any] = {
+                    "a": q.answer_html,
+                    "id": q.id,
+                    "q": q.question,
+                    "src": q.source,
+                }
+                segments = title_segments(q.question)
+                if segments is not None:
+                    record["qm"] = segments
+                table.append(record)
     return table, index
 
 
