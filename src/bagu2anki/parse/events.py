@@ -111,7 +111,8 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 hq = strip_heading(text), None, None  # `### DeepSpeed` answering the log's `2.deepspeed…`
             if hq is not None:
                 q, num, kind = hq
-                events.append(Event(start, "question", lvl, q, num, kind, "", t.map[1], via="heading"))
+                via = "labelled-heading" if rules.labelled_number(strip_heading(text)) else "heading"
+                events.append(Event(start, "question", lvl, q, num, kind, "", t.map[1], via=via))
                 open_kind = "heading"
             else:
                 events.append(Event(start, "topic", lvl, strip_heading(text), body_start=t.map[1]))
@@ -343,7 +344,7 @@ def find_events(tokens: list[Token], lines: list[str]) -> list[Event]:
                 single = numbered_unmarked(
                     f"{items[0][3]}. {items[0][1]}", events, after_heading, open_kind, lines, start
                 )
-                if single is None and open_kind != "heading" and _answers_listed(listed, items[0][1], items[0][3]):
+                if single is None and _answers_listed(listed, items[0][1], items[0][3]):
                     # `12. ffn` answering question 12 of the log listed above
                     _n, s_kind, s_text = rules.split_question(items[0][1].strip().rstrip(":："))
                     single = rules.QuestionMark(s_text, items[0][3], s_kind, rule="answers-listed")
@@ -475,8 +476,8 @@ def demote_containers(events: list[Event], lines: list[str]) -> list[Event]:
     or over other questions with no answer of its own before them."""
     out = list(events)
     for k, ev in enumerate(out):
-        if ev.kind != "question" or ev.level == 0:
-            continue
+        if ev.kind != "question" or ev.level == 0 or ev.via == "labelled-heading":
+            continue  # `## Q07 · …` is a question whatever it holds (its follow-ups are cards of their own)
         inner = inner_headings = 0
         first_inner: int | None = None
         for m in range(k + 1, len(out)):  # no copy of the rest per heading: linear in what it holds

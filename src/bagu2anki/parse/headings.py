@@ -48,8 +48,11 @@ _CN_NUMBER = re.compile(r"^[一二三四五六七八九十百]+\s*[、.．]\s*")
 def heading_question(
     text: str, numbered_majority: bool, asked_majority: bool = False
 ) -> tuple[str, str | None, str | None] | None:
-    t = _CN_NUMBER.sub("", strip_heading(text))
+    t = rules.strip_leading_emoji(_CN_NUMBER.sub("", strip_heading(text)))
     num, kind, q = rules.split_question(t)
+    q = rules.strip_leading_emoji(q)
+    if rules.labelled_number(t) and q:
+        return q, num, kind  # `## Q07 · 学习率预热`: numbered as a question, whatever it says
     if _ABOUT_PAGE.search(q):
         return None  # `## 怎么用这份题库？`: how to read the page, nothing to drill
     if kind is not None or rules.q_label(t) is not None:

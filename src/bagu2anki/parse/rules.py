@@ -34,7 +34,7 @@ _KIND_RE = re.compile(
     r"^(?P<kind>" + "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True)) + r")\s*[:：]\s*(?P<rest>\S.*)$"
 )
 _NUMBER_RE = re.compile(  # `3.` `3、` `3)` `（3）` `Q3:` `问题3：` `1.2`
-    r"^(?:(?P<q>[Qq]|问题|题目)\s*(?P<qn>\d{1,3})\s*[:：.．、]?|[（(](?P<pn>\d{1,3})[）)]"
+    r"^(?:(?P<q>[Qq]|问题|题目)\s*(?P<qn>\d{1,3})\s*[:：.．、·•｜|—–-]?|[（(](?P<pn>\d{1,3})[）)]"
     r"|(?P<n>\d{1,3}(?:\.\d{1,2})*)\s*(?:[.．、)）]|\s)(?!\d))\s*(?P<rest>\S.*)$"
 )
 _QLABEL_RE = re.compile(
@@ -219,6 +219,20 @@ def number_prefix(text: str) -> tuple[str | None, str]:
         return None, text.strip()
     num = m.group("n") or m.group("qn") or m.group("pn")
     return num, m.group("rest").strip()
+
+
+def labelled_number(text: str) -> bool:
+    """`Q07 · 学习率预热`, `题目 3｜KV Cache`, `问题 12 — 位置编码`: numbered as a question."""
+    m = _NUMBER_RE.match(text.strip())
+    return m is not None and m.group("q") is not None
+
+
+def strip_leading_emoji(text: str) -> str:
+    """`🪤 为什么预热能稳定训练？` -> `为什么预热能稳定训练？`: decoration never reaches the front."""
+    k = 0
+    while k < len(text) and (_is_emoji(text[k]) or text[k].isspace()):
+        k += 1
+    return text[k:] if k < len(text) else text
 
 
 def q_label(text: str) -> str | None:

@@ -1,0 +1,122 @@
+"""Styles the reader infers from a file's own consistency (our examples, written for these tests):
+decorated topic headings per question, question spines (numbered, lettered, quoted, bulleted),
+fenced interview logs, to-do runs, placeholder answers, references in several wordings, bold
+questions with the mark outside, and file-name questions over an article."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bagu2anki import sources
+from bagu2anki.diagnostics import Diagnostics
+from bagu2anki.model import Document, SourceFile
+from bagu2anki.parse import read
+
+
+def _read(text: str, name: str = "n.md") -> Document:
+    fmt = sources.detect_format(Path(name), text)
+    return read(SourceFile(Path(name), name, sources.normalise(text), "utf-8", fmt, Path(".")), Diagnostics())
+
+
+def _questions(doc: Document) -> list[str]:
+    return [a.question for a in doc.atoms]
+
+
+def test_decorated_topic_heading_per_question() -> None:
+    doc = _read(
+        "# 训练\n\n## Q07 · 学习率预热\n\n### 🎯 一句话答案\n\n先小后大。\n\n### 📖 推导\n\n$$\\eta_t = \\eta \\cdot t / T$$\n\n"
+        "### 🪤 为什么预热能稳定训练？\n\nAdam 的二阶矩估计一开始不准。\n\n"
+        "## 题目 3｜KV Cache\n\n缓存历史 K、V。\n\n### 问题 12 — 位置编码\n\n给每个位置一个向量。\n"
+    )
+    assert _questions(doc) == ["学习率预热", "为什么预热能稳定训练？", "KV Cache", "位置编码"]
+    first = doc.atoms[0]
+    assert first.number == "07" or first.number == "7"
+    assert "先小后大" in first.answer and "eta_t" in first.answer  # its decorated sub-headings stay
+    assert doc.atoms[2].number == "3" and doc.atoms[3].number == "12"
+
+
+def test_numbered_sub_parts_stay_in_their_question() -> None:
+    doc = _read(
+        "## 概率\n\n### 3. MLE 和 MAP 的区别？\n\n#### 3.1 MLE\n\n只看似然。\n\n#### 3.2 MAP\n\n加先验。\n\n"
+        "### 4. 什么是共轭先验？\n\n后验与先验同族。\n"
+    )
+    assert _questions(doc) == ["MLE 和 MAP 的区别？", "什么是共轭先验？"]
+    assert "加先验" in doc.atoms[0].answer
+
+
+def test_numbered_spine_of_topic_phrases_with_fenced_answers() -> None:
+    text = (
+        "1. 模型结构图\n\n```text\n左边编码器，右边解码器\n1.编码器六层\n2.解码器六层\n```\n\n"
+        "2. 为什么用多头注意力\n\n```text\n多个子空间\n```\n\n"
+        "3. 为什么要位置编码\n\n```text\n注意力本身不看顺序\n```\n"
+    )
+    doc = _read(text)
+    assert _questions(doc) == ["模型结构图", "为什么用多头注意力", "为什么要位置编码"]
+    assert "解码器六层" in doc.atoms[0].answer
+
+
+def test_points_of_an_answer_are_no_spine() -> None:
+    doc = _read("**怎么做数据清洗？**\n\n分三步：\n\n1. 去重\n2. 过滤低质\n3. 脱敏\n")
+    assert _questions(doc) == ["怎么做数据清洗？"]
+
+
+def test_lettered_and_quoted_questions() -> None:
+    lettered = _read("a. 自注意力的公式\n\n\n\nb. 为什么要缩放\n\n防止 softmax 饱和。\n\nc. 为什么用 LayerNorm？\n\n按样本归一。\n")
+    assert _questions(lettered) == ["自注意力的公式", "为什么要缩放", "为什么用 LayerNorm？"]
+    assert lettered.atoms[0].status == "unanswered"
+    quoted = _read("> BatchNorm 与 LayerNorm 的异同\n\n一个按批，一个按样本。\n\n> 为什么用 RMSNorm？\n\n省计算。\n")
+    assert _questions(quoted) == ["BatchNorm 与 LayerNorm 的异同", "为什么用 RMSNorm？"]
+
+
+def test_troubleshooting_bullets_ask_with_their_errors() -> None:
+    doc = _read(
+        "### 报错\n\n- AttributeError: 'Tok' object has no attribute 'sp'\n\n降级 transformers。\n\n"
+        "- RuntimeError: worker is killed by signal\n\n调小 num_workers。\n\n"
+        "- cannot copy out of meta tensor\n\n加载时关掉 empty_init。\n"
+    )
+    assert len(doc.atoms) == 3 and doc.atoms[1].answer == "调小 num_workers。"
+
+
+def test_fenced_interview_log_and_later_answers() -> None:
+    doc = _read(
+        "面试记录\n\n```text\n1.lora 的参数\n2.deepspeed 了解吗\n3.位置编码有哪些\n还有一些记不清了\n```\n\n"
+        "### DeepSpeed\n\nZeRO 分片优化器状态。\n\n3. 位置编码\n\n绝对、相对、旋转。\n"
+    )
+    assert _questions(doc)[:3] == ["lora 的参数", "deepspeed 了解吗", "位置编码有哪些"]
+    assert all(a.status == "unanswered" for a in doc.atoms[:3])
+    assert _questions(doc)[3:] == ["DeepSpeed", "位置编码"]
+
+
+def test_a_todo_list_after_a_log_line_takes_no_remark() -> None:
+    doc = _read("1. 讲一下 RAG 的流程\n2. 微调步骤\n3. 注意力机制怎么算\n\n求求了让我过吧\n")
+    assert [a.status for a in doc.atoms] == ["unanswered"] * 3
+    assert "求求了" not in doc.atoms[2].answer
+
+
+def test_file_name_question_over_an_article() -> None:
+    doc = _read(
+        "## 导入\n\n价格在降，输出却更贵。\n\n## 机制\n\n预填充并行，解码串行。\n\n## 哪个开销更大？\n\n解码。\n\n"
+        "## FAQ\n\nQ: 为什么 Q 不用缓存？\n\nA: 每步只用当前的 Q。\n",
+        "输出token为什么比输入token贵？.md",
+    )
+    assert _questions(doc) == ["输出token为什么比输入token贵？", "为什么 Q 不用缓存？"]
+    assert doc.atoms[0].line == 1 and "解码串行" in doc.atoms[0].answer and "哪个开销更大" in doc.atoms[0].answer
+
+
+def test_headings_that_ask_in_words_and_headings_about_the_page() -> None:
+    doc = _read("## 怎么用这页\n\n按顺序读。\n\n## 如何输出 json\n\n用约束解码。\n\n## What is LoRA\n\n低秩旁路。\n\n## A vs B\n\n对比。\n")
+    assert _questions(doc) == ["如何输出 json", "What is LoRA"]
+
+
+def test_bold_question_heading_ends_at_the_next_bold_line() -> None:
+    doc = _read("## 3. 扣子\n\n**什么是扣子**\n\n一个应用开发平台。\n\n**发布平台**\n\n社交媒体。\n")
+    assert _questions(doc) == ["什么是扣子"] and doc.atoms[0].answer == "一个应用开发平台。"
+
+
+def test_a_coding_section_is_no_problem_its_tasks_are() -> None:
+    doc = _read(
+        "## 手撕 / 编码题\n\n常考。\n\n1. 用 PyTorch 实现 **Self-Attention**。\n2. 实现 **Softmax**（数值稳定）。\n"
+        "3. 手写交叉熵。\n"
+    )
+    assert [a.kind for a in doc.atoms] == [None, None, None]
+    assert len(doc.atoms) == 3 and "Softmax" in doc.atoms[1].question
