@@ -204,6 +204,58 @@ def check(ctx: click.Context, paths: tuple[Path, ...], strict: bool, fmt: str, v
         raise SystemExit(1)
 
 
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--html", "html_out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the view as a standalone HTML page to this file instead of printing the lines.")
+@click.option("--color/--no-color", "color", default=None,
+              help="Colour the roles (default: in a terminal only, and never when NO_COLOR is set).")
+@split_option
+@click.pass_context
+def show(ctx: click.Context, file: Path, html_out: Path | None, color: bool | None, split: bool | None) -> None:
+    """Print FILE as it was read: each line marked question, follow-up, to do, answer, structure or in no card."""
+    from bagu2anki.show import LABEL, MARK, ROLES, load, read_document, reading_of
+
+    src = load(file)  # a missing or unreadable file: one line, exit 1
+    cfg = _config(ctx, (file,), split=split)
+    reading = reading_of(read_document(src, cfg.split), src.text)
+    if html_out is not None:
+        from bagu2anki.write.reading_view import write_reading
+
+        try:
+            write_reading(html_out, reading, title=str(file))
+        except OSError as e:
+            raise UserError(f"{html_out}: cannot write the page ({e.strerror or e})") from e
+        click.echo(f"{file}: {reading.summary()}")
+        click.echo(f"  wrote {html_out}")
+        return
+    if color is None:  # https://no-color.org: set and not empty
+        color = _terminal() and not os.environ.get("NO_COLOR")
+    styles: dict[str | None, dict[str, Any]] = {
+        "question": {"fg": "blue", "bold": True}, "follow-up": {"fg": "magenta", "bold": True},
+        "todo": {"fg": "yellow", "bold": True}, "answer": {"fg": "green"},
+        "structure": {"fg": "bright_black"}, "none": {"fg": "red"}, None: {"fg": "bright_black"},
+    }
+    width = len(str(len(reading.lines)))
+    out: list[str] = []
+    for ln in reading.lines:
+        gutter = f"{MARK[ln.role] if ln.role else ' '} {ln.number:>{width}} │"
+        text = ln.text
+        if color:
+            gutter = click.style(gutter, **styles[ln.role])
+            if ln.role in ("question", "follow-up", "todo"):
+                text = click.style(text, bold=True)
+        out.append(f"{gutter} {text}" if text.strip() else gutter)
+    legend = "  ".join(f"{MARK[r]} {LABEL[r]}" for r in ROLES)
+    out.append(click.style(legend, dim=True) if color else legend)
+    out.append(f"{file}: {reading.summary()}")
+    click.echo("\n".join(out), color=color)
+
+
+def _terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 @main.group()
 def export() -> None:
     """Print what was read, as JSON, for other tools."""

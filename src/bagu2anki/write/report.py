@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from bagu2anki.config import Config
 from bagu2anki.diagnostics import Diagnostics, clip, counted
 from bagu2anki.identity import Identity
 from bagu2anki.model import Card
+from bagu2anki.write.reading_view import PAGES_FOLDER, page_names
 
 if TYPE_CHECKING:
     from bagu2anki.analysis import Analysis
@@ -35,6 +38,7 @@ def render_report(
     for s in ("answered", "link_only", "reference", "unanswered"):
         out.append(f"| {s} | {statuses.get(s, 0)} |")
     out.append("")
+    out.extend(_reading_links(analysis))
     out.append("## Questions per section")
     out.append("")
     out.append("| file | section | questions | unanswered |")
@@ -115,6 +119,32 @@ def render_report(
             out.append(f"- `{d.location()}`: {d.severity}: {d.message}")
     out.append("")
     return "\n".join(out)
+
+
+def _reading_links(analysis: Analysis) -> list[str]:
+    """Each file linked to its page in `reading/`: the file line by line, as it was read."""
+    docs = analysis.documents
+    out = [
+        f"## How each file was read ({counted(len(docs), 'file')})",
+        "",
+        "Each page shows the file line by line, marked question, follow-up, to do, answer, structure "
+        "or in no card, as `bagu2anki show FILE` prints it.",
+        "",
+        "| file | questions | unanswered |",
+        "|---|---|---|",
+    ]
+    for doc, name in zip(docs, page_names([d.source.rel for d in docs]), strict=True):
+        todo = sum(1 for a in doc.atoms if a.status == "unanswered")
+        link = f"[{_link_text(doc.source.rel)}]({PAGES_FOLDER}/{quote(name)})"
+        out.append(f"| {link} | {len(doc.atoms)} | {todo} |")
+    out.append("")
+    return out
+
+
+def _link_text(text: str) -> str:
+    """A file's path as a Markdown link's text, in a table cell: brackets, `|`, `*`, `_`,
+    backticks and `<` escaped, so the path shows as written and opens nothing."""
+    return re.sub(r"([\\\[\]|*_`<>])", r"\\\1", text)
 
 
 def _cell(text: str) -> str:

@@ -60,12 +60,25 @@ class Staging:
         self._moves.append((staged, target))
         return staged
 
+    def folder_path(self, target: Path) -> Path:
+        """Where to write the folder `target` (in the output folder) for now: made here, filled
+        by the caller, and put in place whole by `commit()`, the previous one removed."""
+        staged = self.path(target)
+        staged.mkdir()
+        return staged
+
     def commit(self) -> None:
-        """Move every written output over its target, in the order they were asked for."""
-        for _staged, target in self._moves:  # what would refuse the move, before any is made
-            if target.is_dir():
+        """Move every written output over its target, in the order they were asked for (a
+        staged folder replaces the previous folder whole: the old one is moved aside first)."""
+        for staged, target in self._moves:  # what would refuse the move, before any is made
+            if staged.is_dir():
+                if target.exists() and not target.is_dir():
+                    raise NotADirectoryError(20, "a file is in the way", str(target))
+            elif target.is_dir():
                 raise IsADirectoryError(21, "a folder is in the way", str(target))
         for staged, target in self._moves:
+            if staged.is_dir() and target.is_dir():
+                os.replace(target, self.folder / f"{target.name}.old")  # removed by close()
             if staged.exists():
                 os.replace(staged, target)
 
