@@ -120,3 +120,39 @@ def test_a_coding_section_is_no_problem_its_tasks_are() -> None:
     )
     assert [a.kind for a in doc.atoms] == [None, None, None]
     assert len(doc.atoms) == 3 and "Softmax" in doc.atoms[1].question
+
+
+def test_placeholder_answers_are_to_do() -> None:
+    doc = _read("## 八股\n\n### 什么是 MoE？\n\n略\n\n### 什么是 GQA？\n\n。。不会\n\n### 什么是 MLA？\n\nTODO\n\n### 什么是 MHA？\n\n多头。\n")
+    assert [a.status for a in doc.atoms] == ["unanswered", "unanswered", "unanswered", "answered"]
+    same = _read("### 什么是 MoE？\n\n同上\n\n### 什么是 GQA？\n\n分组共享 KV。\n\n### GQA 的组数怎么选？\n\n同上\n")
+    assert [a.status for a in same.atoms] == ["unanswered", "answered", "reference"]
+
+
+def test_references_in_common_wordings() -> None:
+    from bagu2anki.parse.rules import parse_reference
+
+    assert parse_reference("模板2 问题4") == ("模板2", "4")
+    assert parse_reference("见模板2 第4题") == ("模板2", "4")
+    assert parse_reference("同模板2 Q4") == ("模板2", "4")
+    assert parse_reference("参考 2.4 节") == ("", "2.4")
+    assert parse_reference("2.4") is None and parse_reference("模板2 3") is None
+    assert parse_reference("第二步先做归一化") is None
+
+
+def test_check_names_the_likely_target_of_a_reference_one_off(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bagu2anki.cli import main
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "t.md").write_text(
+        "## 模板2\n\n### 1. 什么是 LoRA？\n\nLoRA 在权重旁加低秩矩阵 A、B，只训练 A、B；LoRA 的秩 r 很小。\n\n"
+        "### 2. 什么是 KV Cache？\n\nKV Cache 缓存历史的 K、V，KV Cache 让解码不再重算。\n\n"
+        "## 模板3\n\n### 1. KV Cache 为什么能加速推理？\n\n模板2 问题1\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(main, ["check", str(notes), "-v", "--lock", str(tmp_path / "l.lock")])
+    line = next(ln for ln in res.output.splitlines() if "is that the one meant" in ln)
+    assert "t.md:13" in line and "什么是 LoRA" in line and "什么是 KV Cache" in line

@@ -31,7 +31,7 @@ from bagu2anki.model import Atom, Card, Document, SourceFile
 from bagu2anki.parse import read, rules
 from bagu2anki.parse.flatten import flattening_problems
 from bagu2anki.parse.math import find_math
-from bagu2anki.references import References
+from bagu2anki.references import References, check_references
 from bagu2anki.render import Renderer
 from bagu2anki.spill import AnswerPark
 from bagu2anki.split import split_atom
@@ -185,6 +185,7 @@ def analyse(
     graph = build_graph(catalogue, chains, diags)
     roots = tuple((d.source.rel, d.source.path, d.source.root) for d in documents)
     _check_duplicates(atoms, diags)
+    check_references(atoms, links, diags)
     return Analysis(tuple(documents), atoms, catalogue, graph, tuple(links), roots, tuple(acronyms))
 
 
@@ -381,6 +382,11 @@ def _write_outputs(
     for d in deck_diags.items:
         diags.append(d)
     write_report(staged_report, cfg, analysis, cards, identity, diags)
+    from bagu2anki.write.reading_view import PAGES_FOLDER, write_reading_pages
+
+    pages = cfg.out / PAGES_FOLDER  # each file as it was read (`show`), linked from the report
+    write_reading_pages(staging.folder_path(pages), analysis.documents, previous=pages)
+    outputs.append(pages)
     if cfg.write_lock:
         lock_path = cfg.lock_path()
         if not (lock_path.is_file() and lock_path.read_text(encoding="utf-8") == lock_text):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom
 from bagu2anki.parse import rules
 
@@ -56,3 +57,37 @@ class References:
             if best is None or (cand.source == atom.source and best.source != atom.source):
                 best = cand
         return best
+
+
+def check_references(
+    atoms: Sequence[Atom], links: Sequence[tuple[tuple[str, ...], str | None]], diags: Diagnostics
+) -> None:
+    """Warn where a reference most likely points one question off: the question it resolves to
+    shares no concept with the asking one, while a question next to that one does (`模板2 问题4`
+    written for 问题5). Says which question the reference reaches and which one it may mean."""
+    refs = References(atoms)
+    position = {id(a): i for i, a in enumerate(atoms)}
+    for i, a in enumerate(atoms):
+        if a.status != "reference" or not a.reference or a.reference.endswith("#^"):
+            continue
+        mine = set(links[i][0])
+        target = refs.resolve(a)
+        if target is None or not mine:
+            continue
+        t = position[id(target)]
+        if mine & set(links[t][0]):
+            continue
+        for k in (t - 1, t + 1):
+            if not 0 <= k < len(atoms) or k == i:
+                continue
+            near = atoms[k]
+            if near.source == target.source and near.section == target.section and mine & set(links[k][0]):
+                diags.warning(
+                    a.source,
+                    a.line,
+                    f"reference '{a.answer.strip()}' reaches '{target.question}' ({target.source}:{target.line}), "
+                    f"which shares no concept with this question; '{near.question}' ({near.source}:{near.line}) "
+                    "next to it does: is that the one meant?",
+                    "unlikely-reference",
+                )
+                break

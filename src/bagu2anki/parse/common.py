@@ -21,9 +21,24 @@ def explicit_id(answer: str) -> tuple[str, str | None]:
     return cleaned, m.group(1)
 
 
+# what stands in for an answer not written yet: `略`, `。。不会`, `待补充`, `TODO`
+_PLACEHOLDER = re.compile(
+    r"^(?:略|省略|不会|不知道|待补充|待补|待完善|待续|待整理|未完成|暂无|暂缺|空|无|todo|tbd|wip|\?+|？+)?$", re.I
+)
+_PLACEHOLDER_FILL = re.compile(r"[\s。.…,，、!！~～*_()（）\[\]【】:：-]+")
+
+
+def is_placeholder(answer: str) -> bool:
+    """An answer that only holds a placeholder (or dots): the question waits for its answer."""
+    text = answer.strip()
+    if len(text) > 24 or "\n" in text:
+        return False
+    return bool(_PLACEHOLDER.match(_PLACEHOLDER_FILL.sub("", text)))
+
+
 def classify_answer(answer: str) -> tuple[Status, str | None]:
     """answered | link_only | reference | unanswered (with the reference, when one)."""
-    if not answer.strip():
+    if not answer.strip() or is_placeholder(answer):
         return "unanswered", None
     ref = rules.parse_reference(answer)
     if ref is not None:

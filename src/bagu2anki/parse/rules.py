@@ -420,14 +420,15 @@ def match_line(text: str) -> QuestionMark | None:
 # --- references to other questions ---
 
 REFERENCE_RE = re.compile(
-    r"^(?:同|见|参考|参见|详见|答案见|同上|参照)\s*[:：]?\s*(?P<section>[^\s,，第:/]*?)\s*"
-    r"(?:第\s*(?P<n1>\d+)\s*题|问题\s*(?P<n2>\d+)|[Qq]?(?P<n3>\d+(?:\.\d+)?)\s*(?:题)?)\s*[。.]?$"
+    r"^(?:(?P<verb>同|见|参考|参见|详见|答案见|参照)\s*[:：]?\s*)?(?P<section>[^\s,，第:/]*?)\s*"
+    r"(?:第\s*(?P<n1>\d+)\s*题|问题\s*(?P<n2>\d+)|[Qq](?P<n4>\d+)|(?P<n3>\d+(?:\.\d+)*)\s*(?:题|节|小节)?)\s*[。.]?$"
 )
 
 
 def parse_reference(answer: str) -> tuple[str, str] | None:
-    """`见模板2 第5题` / `同 3.2` / `参考 模板1 问题4` -> (section, number); `同上` -> ("", "^"),
-    the question before it."""
+    """`见模板2 第5题` / `同 3.2` / `参考 模板1 问题4` / `同模板2 Q4` / `参考 2.4 节`, and without a
+    verb when both a section and a question label are there (`模板2 问题4`) -> (section, number);
+    `同上` -> ("", "^"), the question before it."""
     lines = [ln.strip() for ln in answer.strip().splitlines() if ln.strip()]
     if len(lines) != 1:
         return None
@@ -436,7 +437,10 @@ def parse_reference(answer: str) -> tuple[str, str] | None:
     m = REFERENCE_RE.match(nfkc(lines[0]))
     if not m:
         return None
-    num = m.group("n1") or m.group("n2") or m.group("n3") or ""
+    labelled = m.group("n1") or m.group("n2") or m.group("n4")
+    if m.group("verb") is None and not (m.group("section") and labelled):
+        return None  # `2.4` alone, `模板2 3`: a number is no reference without a word that says so
+    num = labelled or m.group("n3") or ""
     return m.group("section") or "", num
 
 
