@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bagu2anki import sources
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Document, SourceFile
@@ -156,3 +158,41 @@ def test_check_names_the_likely_target_of_a_reference_one_off(tmp_path: Path) ->
     res = CliRunner().invoke(main, ["check", str(notes), "-v", "--lock", str(tmp_path / "l.lock")])
     line = next(ln for ln in res.output.splitlines() if "is that the one meant" in ln)
     assert "t.md:13" in line and "什么是 LoRA" in line and "什么是 KV Cache" in line
+
+
+def test_declared_patterns_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`[reading]` in bagu2anki.toml: the user's own question marker wins over our rules (a heading
+    `Q3 · 预热` would be one anyway; `面试点 12` and `考点 -` are read only because they are declared),
+    and `not_question` keeps a line that asks text."""
+    import json
+
+    from click.testing import CliRunner
+
+    from bagu2anki.cli import main
+    from bagu2anki.parse.common import ReadingRules
+
+    rules = ReadingRules(question=(r"^面试点\s*\d+\s*[:：]", r"^考点\s*-"), not_question=(r"^思考题",))
+    md = "## 面试点 12：学习率预热\n\n先小后大。\n\n考点 - 梯度裁剪\n\n按范数缩放。\n\n### 思考题：为什么？\n\n留给读者。\n"
+    src = SourceFile(Path("n.md"), "n.md", md, "utf-8", "markdown", Path("."))
+    doc = read(src, Diagnostics(), rules)
+    assert _questions(doc) == ["学习率预热", "梯度裁剪"]
+    assert "留给读者" not in doc.atoms[1].answer or doc.atoms[1].end_line < 11
+    flat = "面试点 1：学习率预热\n先小后大。\n面试点 2：梯度裁剪\n按范数缩放。\n"
+    src = SourceFile(Path("n.txt"), "n.txt", flat, "utf-8", "text", Path("."))
+    assert _questions(read(src, Diagnostics(), rules)) == ["学习率预热", "梯度裁剪"]
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "n.md").write_text(md, encoding="utf-8")
+    settings = tmp_path / "bagu2anki.toml"
+    settings.write_text(
+        "[reading]\nquestion = ['^面试点\\s*\\d+\\s*[:：]', '^考点\\s*-']\nnot_question = '^思考题'\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(main, ["export", "atoms", str(notes), "--lock", str(tmp_path / "l.lock")])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(r)["question"] for r in res.output.splitlines() if r.startswith("{")] == ["学习率预热", "梯度裁剪"]
+    settings.write_text("[reading]\nquestion = ['(unclosed']\n", encoding="utf-8")
+    bad = runner.invoke(main, ["check", str(notes)])
+    assert bad.exit_code != 0 and "reading.question" in bad.output and "(unclosed" in bad.output

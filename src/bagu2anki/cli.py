@@ -218,7 +218,7 @@ def show(ctx: click.Context, file: Path, html_out: Path | None, color: bool | No
 
     src = load(file)  # a missing or unreadable file: one line, exit 1
     cfg = _config(ctx, (file,), split=split)
-    reading = reading_of(read_document(src, cfg.split), src.text)
+    reading = reading_of(read_document(src, cfg.split, cfg.reading), src.text)
     if html_out is not None:
         from bagu2anki.write.reading_view import write_reading
 

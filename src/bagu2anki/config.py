@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bagu2anki.diagnostics import UserError
+from bagu2anki.parse.common import ReadingRules
 from bagu2anki.render import FOLD_THRESHOLD
 from bagu2anki.sources import file_title
 
@@ -33,6 +35,8 @@ class Config:
     catalogue: Path | None = None
     jobs: int = 0
     """Processes for rendering; 0 means one per CPU core."""
+    reading: ReadingRules = field(default_factory=ReadingRules)
+    """What the user declares marks a question (`[reading]` in bagu2anki.toml); wins over our rules."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def workers(self) -> int:
@@ -83,7 +87,9 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "fold_threshold": int,
     "lock": str,
     "catalogue": str,
+    "reading": dict,
 }
+_READING_KEYS = ("question", "not_question")
 
 
 def load_settings(cwd: Path) -> dict[str, Any]:
@@ -113,9 +119,31 @@ def load_settings(cwd: Path) -> dict[str, Any]:
                 v = {True: "used", False: "none"}.get(v, v) if isinstance(v, bool) else v
                 if v not in CONCEPT_CARDS:
                     raise UserError(f"{p}: setting 'concept_cards' must be one of {', '.join(CONCEPT_CARDS)}")
+            if k == "reading":
+                v = _reading_rules(p, v)
             settings[k.replace("-", "_")] = v
         return settings
     return {}
+
+
+def _reading_rules(path: Path, table: dict[str, Any]) -> ReadingRules:
+    """`[reading]`: `question = ['^Q\\d+\\s*[·.]']`, `not_question = [...]`: regular expressions,
+    each checked here so that a mistake is one clear line naming the file and the pattern."""
+    found: dict[str, tuple[str, ...]] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in _READING_KEYS:
+            raise UserError(f"{path}: unknown setting 'reading.{key}' (known: {', '.join(_READING_KEYS)})")
+        patterns = [value] if isinstance(value, str) else value
+        if not isinstance(patterns, list) or not all(isinstance(x, str) and x for x in patterns):
+            raise UserError(f"{path}: setting 'reading.{key}' must be a pattern or a list of patterns")
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise UserError(f"{path}: reading.{key}: '{pattern}' is not a regular expression: {e}") from e
+        found[name] = tuple(patterns)
+    return ReadingRules(found.get("question", ()), found.get("not_question", ()))
 
 
 def apply_settings(cfg: Config, settings: dict[str, Any], explicit: set[str]) -> Config:

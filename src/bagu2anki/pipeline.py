@@ -28,13 +28,14 @@ from bagu2anki.diagnostics import Diagnostic, Diagnostics, UserError, clip, coun
 from bagu2anki.identity import Identity, assign
 from bagu2anki.lockfile import Lock, build_clock
 from bagu2anki.model import Atom, Card, Document, SourceFile
-from bagu2anki.parse import read, rules
+from bagu2anki.parse import NO_RULES, read, rules
+from bagu2anki.parse.common import ReadingRules
 from bagu2anki.parse.flatten import flattening_problems
 from bagu2anki.parse.math import find_math
 from bagu2anki.references import References, check_references
 from bagu2anki.render import Renderer
 from bagu2anki.spill import AnswerPark
-from bagu2anki.split import split_atom
+from bagu2anki.split import split_document
 from bagu2anki.unread import check_reading
 from bagu2anki.write.staging import Staging, one_build_at_a_time, tell_waiting
 
@@ -61,29 +62,28 @@ _CATALOGUE: Catalogue | None = None
 
 
 _SPLIT = True
+_READING = NO_RULES
 
 
-def _parse_init(user_catalogue: Path | None, split: bool = True) -> None:
-    global _CATALOGUE, _SPLIT
+def _parse_init(user_catalogue: Path | None, split: bool = True, reading: ReadingRules = NO_RULES) -> None:
+    global _CATALOGUE, _SPLIT, _READING
     _CATALOGUE = load_catalogue(user_catalogue, Diagnostics())
     _SPLIT = split
+    _READING = reading
 
 
 def _parse_in_worker(src: SourceFile) -> _Parsed:
     assert _CATALOGUE is not None
-    return _parse_one(src, _CATALOGUE, _SPLIT)
+    return _parse_one(src, _CATALOGUE, _SPLIT, _READING)
 
 
-def _parse_one(src: SourceFile, catalogue: Catalogue, split: bool = True) -> _Parsed:
+def _parse_one(src: SourceFile, catalogue: Catalogue, split: bool = True, reading: ReadingRules = NO_RULES) -> _Parsed:
     """One file: its questions (split into one per part where they ask several things), their
     math checked, their concepts recognised."""
     local = Diagnostics()
-    doc = read(src, local)
+    doc = read(src, local, reading)
     if split:
-        lines = src.text.split("\n")
-        atoms = tuple(part for a in doc.atoms for part in split_atom(a, lines))
-        if len(atoms) != len(doc.atoms):
-            doc = replace(doc, atoms=atoms)
+        doc = split_document(doc, src.text)
     _check_math(doc, local)
     _check_atoms(doc.atoms, local)
     check_reading(doc, local)  # files and text the reader could not place in a question
@@ -140,18 +140,20 @@ def analyse(
             progress("read", k + 1, len(found))
             if src is None:
                 continue
-            key = key_of("parse", src.rel, src.path, src.root, src.format, src.text, catalogue_key, cfg.split)
+            key = key_of("parse", src.rel, src.path, src.root, src.format, src.text, catalogue_key, cfg.split, cfg.reading)
             hit: _Parsed | None = cache.get(key)
             if hit is None:
                 new_files += 1
                 if pool is None and workers > 1 and new_files >= POOL_AFTER and len(found) >= PARALLEL_FILES:
                     pool = stack.enter_context(
-                        ProcessPoolExecutor(workers, initializer=_parse_init, initargs=(cfg.user_catalogue(), cfg.split))
+                        ProcessPoolExecutor(
+                            workers, initializer=_parse_init, initargs=(cfg.user_catalogue(), cfg.split, cfg.reading)
+                        )
                     )
                 if pool is not None:
                     pending.append((key, pool.submit(_parse_in_worker, src), None))
                 else:
-                    hit = _parse_one(src, catalogue, cfg.split)
+                    hit = _parse_one(src, catalogue, cfg.split, cfg.reading)
                     cache.put(key, hit)
             if hit is not None:
                 pending.append((key, None, hit))

@@ -13,16 +13,17 @@ part of a question that asks several things); nothing here prints or writes.
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from bagu2anki import sources
 from bagu2anki.diagnostics import Diagnostics, UserError, counted
 from bagu2anki.model import Atom, Document, Format, SourceFile
-from bagu2anki.parse import read
+from bagu2anki.parse import NO_RULES, read
+from bagu2anki.parse.common import ReadingRules
 from bagu2anki.parse.headings import FOLLOW_UPS
-from bagu2anki.split import split_atom
+from bagu2anki.split import split_document
 
 Role = Literal["question", "follow-up", "todo", "answer", "structure", "none"]
 
@@ -144,15 +145,10 @@ def reading_of(doc: Document, text: str) -> Reading:
     )
 
 
-def read_document(src: SourceFile, split: bool = True) -> Document:
+def read_document(src: SourceFile, split: bool = True, reading: ReadingRules = NO_RULES) -> Document:
     """`src` read as `pipeline._parse_one` reads it (tests/test_show.py checks they agree)."""
-    doc = read(src, Diagnostics())
-    if split:
-        lines = src.text.split("\n")
-        atoms = tuple(part for a in doc.atoms for part in split_atom(a, lines))
-        if len(atoms) != len(doc.atoms):
-            doc = replace(doc, atoms=atoms)
-    return doc
+    doc = read(src, Diagnostics(), reading)
+    return split_document(doc, src.text) if split else doc
 
 
 def load(path: Path, rel: str | None = None, root: Path | None = None) -> SourceFile:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bagu2anki.model import Atom
+from bagu2anki.model import Atom, Document
 
 _ASK_END = re.compile(r"[?？]")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -136,3 +136,10 @@ def _cut(atom: Atom, asks: list[str], starts: list[int], source_lines: list[str]
             )
         )
     return parts
+
+
+def split_document(doc: Document, text: str) -> Document:
+    """Every question of a read file split into its parts (the file's text gives their lines)."""
+    lines = text.split("\n")
+    atoms = tuple(part for a in doc.atoms for part in split_atom(a, lines))
+    return replace(doc, atoms=atoms) if len(atoms) != len(doc.atoms) else doc

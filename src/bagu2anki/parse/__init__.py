@@ -6,16 +6,20 @@ import dataclasses
 
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Document, SourceFile
+from bagu2anki.parse.common import ReadingRules
+
+NO_RULES = ReadingRules()
 
 
-def read(src: SourceFile, diags: Diagnostics) -> Document:
+def read(src: SourceFile, diags: Diagnostics, reading: ReadingRules = NO_RULES) -> Document:
+    """`reading`: what the user declared marks a question (`[reading]`); it wins over our rules."""
     if src.format == "text":
         from bagu2anki.parse.textexport import read_text
 
-        return _same_as_nothing(read_text(src, diags))
+        return _same_as_nothing(read_text(src, diags, reading))
     from bagu2anki.parse.markdown import read_markdown
 
-    return _same_as_nothing(read_markdown(src, diags))
+    return _same_as_nothing(read_markdown(src, diags, reading))
 
 
 def _same_as_nothing(doc: Document) -> Document:

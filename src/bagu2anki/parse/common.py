@@ -1,8 +1,9 @@
 """Helpers both readers share: answer status (links only, references to other questions),
-explicit ids, concept chains stated in prose."""
+explicit ids, concept chains stated in prose, the patterns a user declares for their notes."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -10,6 +11,39 @@ from bagu2anki.model import Status
 from bagu2anki.parse import rules
 
 _ID_RE = re.compile(r"<!--\s*id\s*[:：]\s*([A-Za-z0-9_\-.:]{1,64})\s*-->")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRules:
+    """What the user declares marks a question in their notes (`[reading]` in bagu2anki.toml):
+    regular expressions searched in a heading's text or a line's text. A declared pattern wins
+    over the reader's own rules: `question` makes the heading or line a question (what the match
+    covers at its start, such as `Q07 ·`, is left off the front), `not_question` keeps it text."""
+
+    question: tuple[str, ...] = ()
+    not_question: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.question or self.not_question)
+
+    def question_text(self, text: str) -> str | None:
+        """The question a declared pattern finds in `text` (without its marker), or None."""
+        t = text.strip()
+        for pattern in _compiled(self.question):
+            m = pattern.search(t)
+            if m is not None:
+                rest = t[m.end() :].strip() if m.start() == 0 else t
+                return rest or t
+        return None
+
+    def refuses(self, text: str) -> bool:
+        t = text.strip()
+        return any(p.search(t) for p in _compiled(self.not_question))
+
+
+@functools.cache
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
 
 
 def explicit_id(answer: str) -> tuple[str, str | None]:

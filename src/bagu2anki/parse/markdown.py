@@ -21,7 +21,14 @@ from bagu2anki import prepare
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import hexo, rules
-from bagu2anki.parse.common import Event, classify_answer, explicit_id, find_chain, is_container
+from bagu2anki.parse.common import (
+    Event,
+    ReadingRules,
+    classify_answer,
+    explicit_id,
+    find_chain,
+    is_container,
+)
 from bagu2anki.parse.events import demote_containers, find_events
 from bagu2anki.sources import file_title
 
@@ -40,7 +47,7 @@ _MD = block_parser()
 _STRAY_LT = "\ue004"  # a stray tag's `<` while the block structure is read
 
 
-def read_markdown(src: SourceFile, diags: Diagnostics) -> Document:
+def read_markdown(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None = None) -> Document:
     lines = src.text.split("\n")
     # line for line: Hexo `{% codeblock %}` as fences, `句子。` over `---` a separator
     view = prepare.separators(hexo.block_view(src.text))
@@ -49,7 +56,7 @@ def read_markdown(src: SourceFile, diags: Diagnostics) -> Document:
     view = prepare.escape_stray_html(view, _STRAY_LT)
     tokens = _MD.parse(view)
     _check_fences(src, tokens, view.split("\n") if view is not src.text else lines, diags)
-    events = find_events(tokens, lines)
+    events = find_events(tokens, lines, reading)
     if _STRAY_LT in view:
         for ev in events:
             ev.title = ev.title.replace(_STRAY_LT, "<")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bagu2anki.diagnostics import Diagnostics, clip
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import rules
-from bagu2anki.parse.common import classify_answer, explicit_id, find_chain
+from bagu2anki.parse.common import ReadingRules, classify_answer, explicit_id, find_chain
 from bagu2anki.parse.titles import (
     KIND_TITLE,
     SECTION_WORD,
@@ -63,7 +63,7 @@ class _State:
     q_paren: bool | None = None  # the section's numbered questions are written `(3)` / `3)`
 
 
-def read_text(src: SourceFile, diags: Diagnostics) -> Document:
+def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None = None) -> Document:
     lines = src.text.split("\n")
     n = len(lines)
     marks: list[tuple[int, str, object]] = []  # (index, "q"|"section", payload)
@@ -265,6 +265,18 @@ def read_text(src: SourceFile, diags: Diagnostics) -> Document:
         chain = find_chain(s)
         if chain:
             chains.append((chain, i + 1))
+        if reading:
+            # the user's own `[reading]` patterns win: a question, or text that is none
+            declared = reading.question_text(s)
+            if declared is not None:
+                num, kind, rest = rules.split_question(declared)
+                atom_open = atom_open_flag = True
+                marks.append((i, "q", _Open(i, num, kind, rest, st.section)))
+                i += 1
+                continue
+            if reading.refuses(s):
+                i += 1
+                continue
         kind, rest = rules.kind_prefix(rules.number_prefix(s)[1])
         if kind is None and section_title_at(i):
             title = s
