@@ -196,3 +196,35 @@ def test_declared_patterns_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     settings.write_text("[reading]\nquestion = ['(unclosed']\n", encoding="utf-8")
     bad = runner.invoke(main, ["check", str(notes)])
     assert bad.exit_code != 0 and "reading.question" in bad.output and "(unclosed" in bad.output
+
+
+def test_inline_math_pairs_as_a_person_reads_it() -> None:
+    from bagu2anki.parse.math import find_math
+
+    def formulas(text: str) -> tuple[list[str], list[str]]:
+        spans, problems = find_math(text)
+        return [text[s.start : s.end] for s in spans], [p.message for p in problems]
+
+    assert formulas("设 $ x $ 为输入，$a$ 和 $ b $，然后 $c$ 是输出") == (["$ x $", "$a$", "$ b $", "$c$"], [])
+    assert formulas("$x_{正}$ 与 $ \\alpha $") == (["$x_{正}$", "$ \\alpha $"], [])
+    assert formulas("价格 $5 和 $10") == ([], [])
+    found, problems = formulas("买了 $3 的东西，$ 好贵")
+    assert found == [] and len(problems) == 1 and "ambiguous $" in problems[0]
+    # an escaped bracket and a numbered citation are no formulas and no unbalanced math
+    assert formulas("BERT 用 \\[CLS] 分类，见 [\\[5\\]](https://x.org)") == ([], [])
+
+
+def test_math_pairing_stays_linear() -> None:
+    import time
+
+    from bagu2anki.parse.math import find_math
+
+    def cost(n: int) -> float:
+        text = "中文 $ a $，" * n + "$ 价格" * n
+        t0 = time.perf_counter()
+        find_math(text)
+        return time.perf_counter() - t0
+
+    cost(200)
+    small, large = min(cost(2000) for _ in range(3)), min(cost(20000) for _ in range(3))
+    assert large / small < 25  # ten times the text: about ten times the work, never a hundred

@@ -137,6 +137,13 @@ def find_math(text: str) -> tuple[list[MathSpan], list[MathProblem]]:
                 i = end + 2
                 continue
             end = scan.inline_dollar(i)
+            if end == -2:
+                problems.append(
+                    MathProblem(i, "ambiguous $: it pairs with the next $ only across Chinese prose; left as text "
+                                "(write \\$ for a dollar sign, or close the formula)")
+                )
+                i += 1
+                continue
             if end == -1:
                 if i + 1 < n and not text[i + 1].isspace() and not text[i + 1].isdigit():
                     if scan.looks_like_tex(i + 1, scan.line_end(i)):
@@ -154,6 +161,8 @@ _TEXY_RE = re.compile(r"\\[A-Za-z]+|[_^{}]|^[A-Za-z]$|[=<>+\-*/]")
 _TEXY_CHAR_RE = re.compile(r"\\[A-Za-z]|[_^{}=<>+\-*/]")  # _TEXY_RE but the lone letter
 _NON_SPACE_RE = re.compile(r"\S")
 _INLINE_STOP_RE = re.compile(r"\\[\s\S]|\n\n|\$")  # what the search for an inline `$`'s end stops at
+_PROSE_CHAR_RE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff0f\uff1a-\uff1f]")  # Chinese and its punctuation
+_TEX_MARKUP_RE = re.compile(r"[\\_^{}]")
 
 
 def _looks_like_tex(s: str) -> bool:
@@ -188,7 +197,10 @@ class _Scan:
         self._closers: dict[str, _Next] = {}
         self._newline = _Next(lambda pos: _found(text.find("\n", pos), 1))
         self._texy = _Next(lambda pos: _span(_TEXY_CHAR_RE.search(text, pos)))
-        self._dollar_end: dict[int, int] = {}  # `$` passed over by a search -> where that search ended
+        # `$` passed over by a search -> where that search ended, per kind of opening (`$x$`, `$ x $`)
+        self._dollar_end: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self._prose = _Next(lambda pos: _span(_PROSE_CHAR_RE.search(text, pos)))
+        self._markup = _Next(lambda pos: _span(_TEX_MARKUP_RE.search(text, pos)))
 
     def line_end(self, i: int) -> int:
         found = self._newline(i)
@@ -215,36 +227,55 @@ class _Scan:
         return _NON_SPACE_RE.search(self.text, first.end(), b) is None  # a lone letter: `$x`
 
     def inline_dollar(self, i: int) -> int:
-        """Closing `$` of an inline formula opened at i (pandoc's rules, single paragraph).
+        """Closing `$` of an inline formula opened at i (pandoc's rules, single paragraph), or -1;
+        -2 when the only closer would make a formula of Chinese prose.
 
-        Scans from i + 1 to a `$` after no white space and before no digit, not past a blank
-        line, stepping over escapes; a scan that reaches a `$` an earlier scan
-        passed over ends where that one ended, so no stretch is scanned twice."""
+        `$x$`: the closer follows no white space and comes before no digit. `$ x $` (white space
+        inside both ends, as many notes write it) is a formula too: its closer follows white
+        space. A pair whose inside holds Chinese and no TeX markup (`\\`, `_`, `^`, braces) is
+        prose between two dollar signs (`$a$ 和 $ b $，然后 $c$` pairs as three formulas, never
+        `$，然后 $`). Scans from i + 1, not past a blank line, stepping over escapes; a scan that
+        reaches a `$` an earlier scan of the same kind passed over ends where that one ended, so
+        no stretch is scanned twice."""
         text, n = self.text, len(self.text)
-        if i + 1 >= n or text[i + 1] == "$" or text[i + 1].isspace():
+        if i + 1 >= n or text[i + 1] == "$" or text[i + 1] == "\n":
             return -1
-        known = self._dollar_end.get(i)
-        if known is not None:
-            return known
-        passed: list[int] = []
-        result = -1
-        for m in _INLINE_STOP_RE.finditer(text, i + 1):
-            j = m.start()
-            if text[j] != "$":
-                if text[j] == "\n":
-                    break  # a blank line ends the paragraph
-                continue  # an escaped character
-            known = self._dollar_end.get(j)
-            if known is not None:
-                result = known
-                break
-            if not self.mask[j] and not (text[j - 1].isspace() or (j + 1 < n and text[j + 1].isdigit())):
-                result = j
-                break
-            passed.append(j)
-        for j in passed:
-            self._dollar_end[j] = result
-        return result
+        spaced = text[i + 1] in " \t"
+        if spaced and (i + 2 >= n or text[i + 2].isspace() or text[i + 2] == "$"):
+            return -1  # `$ ` then nothing: a dollar sign in prose
+        memo = self._dollar_end[spaced]
+        known = memo.get(i)
+        if known is None:
+            passed: list[int] = []
+            result = -1
+            for m in _INLINE_STOP_RE.finditer(text, i + 1):
+                j = m.start()
+                if text[j] != "$":
+                    if text[j] == "\n":
+                        break  # a blank line ends the paragraph
+                    continue  # an escaped character
+                known = memo.get(j)
+                if known is not None:
+                    result = known
+                    break
+                before_space = text[j - 1] in " \t"
+                if not self.mask[j] and before_space == spaced and not text[j - 1] == "\n" and not (
+                    j + 1 < n and text[j + 1].isdigit()
+                ):
+                    result = j
+                    break
+                passed.append(j)
+            for j in passed:
+                memo[j] = result
+            known = result
+        if known == -1:
+            return -1
+        prose = self._prose(i + 1)
+        if prose is not None and prose[0] < known:
+            markup = self._markup(i + 1)
+            if markup is None or markup[0] >= known:
+                return -2
+        return known
 
 
 def _found(start: int, length: int) -> tuple[int, int] | None:
