@@ -228,3 +228,36 @@ def test_math_pairing_stays_linear() -> None:
     cost(200)
     small, large = min(cost(2000) for _ in range(3)), min(cost(20000) for _ in range(3))
     assert large / small < 25  # ten times the text: about ten times the work, never a hundred
+
+
+def test_bold_questions_with_the_mark_outside_and_notes() -> None:
+    doc = _read("## 训练\n\n**为什么要 warmup**？\n\n稳定。\n\n**学习率怎么衰减**\n\n余弦。\n\n**什么是梯度裁剪**（常考）\n\n按范数。\n")
+    assert [(a.question, a.answer) for a in doc.atoms] == [
+        ("为什么要 warmup？", "稳定。"), ("学习率怎么衰减", "余弦。"), ("什么是梯度裁剪（常考）", "按范数。")
+    ]
+
+
+def test_a_run_of_asking_bullets_after_an_answer_is_a_todo_list() -> None:
+    flat = "八股\n1.什么是 RAG？\n检索增强生成。\n- 什么是重排？\n- 什么是混合检索？\n- 什么是 HyDE？\n"
+    doc = _read(flat, "n.txt")
+    assert [(a.question, a.status) for a in doc.atoms] == [
+        ("什么是 RAG？", "answered"), ("什么是重排？", "unanswered"), ("什么是混合检索？", "unanswered"),
+        ("什么是 HyDE？", "unanswered"),
+    ]
+    assert doc.atoms[0].answer == "检索增强生成。"
+    md = "## RAG\n\n### 什么是 RAG？\n\n检索增强生成。\n\n- 什么是重排？\n- 什么是混合检索？\n- 什么是 HyDE？\n\n## 下一节\n"
+    doc = _read(md)
+    assert [(a.question, a.status) for a in doc.atoms][1:] == [
+        ("什么是重排？", "unanswered"), ("什么是混合检索？", "unanswered"), ("什么是 HyDE？", "unanswered")
+    ]
+    assert doc.atoms[0].answer == "检索增强生成。"
+    # introduced by the answer, they are its own points
+    kept = _read("## RAG\n\n### 什么是 RAG？\n\n检索增强生成。常见问题：\n\n- 怎么切块？\n- 怎么重排？\n- 怎么评估？\n")
+    assert len(kept.atoms) == 1
+
+
+def test_list_answer_labels_leave_the_card() -> None:
+    from bagu2anki.parse.rules import ANSWER_LABEL
+
+    assert ANSWER_LABEL.sub("", "- A1: 低秩旁路", count=1) == "低秩旁路"
+    assert ANSWER_LABEL.sub("", "Adam 是优化器", count=1) == "Adam 是优化器"

@@ -173,19 +173,19 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
                 open_kind = "inline"
                 plain_section = True  # later lines that ask in this section are questions too
             elif (
-                open_kind == "inline"
-                and events[-1].via == "bold-heading"
-                and (lead := rules.bold_lead(content)) is not None
-                and not lead[1]
+                (bold := rules.bold_only(content)) is not None
+                and (open_kind is None or (open_kind == "inline" and events[-1].via in _BOLD_VIAS))
+                and (asks_as_heading(bold[0]) or rules.asks_unmarked(bold[0]))
             ):
+                # `**什么是扣子**` alone on its line outside any answer, or among bold questions
+                # (`**学习率怎么衰减**` after `**为什么要 warmup**？`): a heading that asks, in bold
+                num, kind, q = rules.split_question(bold[0])
+                events.append(Event(start, "question", 0, q, num, kind, "", start + 1, via="bold-heading"))
+                open_kind = "inline"
+            elif open_kind == "inline" and events[-1].via == "bold-heading" and bold is not None:
                 # the next bold line of the same form (`**发布平台**`) is the next part of the page
                 events.append(Event(start, "end", body_start=start))
                 open_kind = None
-            elif open_kind is None and (lead := rules.bold_lead(content)) is not None and not lead[1] and asks_as_heading(lead[0]):
-                # `**什么是扣子**` alone on its line outside any answer: a heading that asks, in bold
-                num, kind, q = rules.split_question(lead[0])
-                events.append(Event(start, "question", 0, q, num, kind, "", start + 1, via="bold-heading"))
-                open_kind = "inline"
             elif (
                 "\n" not in content
                 and rules.ends_with_question_mark(content)
@@ -302,6 +302,16 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
                 after_heading = False
                 i = skip_block(tokens, i)
                 continue
+            if t.type == "bullet_list_open" and open_kind is not None and _todo_list(items, lines, start, t.map[1], events):
+                # `- …？` lines after an answer, up to the section's end: questions left to answer
+                for item_line, item_text, indent, _num in items:
+                    num, kind, qtext = rules.split_question(item_text)
+                    events.append(Event(item_line, "question", 0, qtext, num, kind, "", item_line + 1,
+                                        item_indent=indent, via="todo-run"))
+                open_kind = "inline"
+                after_heading = False
+                i = skip_block(tokens, i)
+                continue
             if open_kind is not None and introduced(lines, start, events):
                 # `主要有三个原因：` then `- **…？** …`: the list is that answer's, bold questions and all
                 after_heading = False
@@ -413,6 +423,26 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
         after_heading = False if t.type not in ("front_matter",) else after_heading
         i += 1
     return events
+
+
+_BOLD_VIAS = ("bold-q", "bold-heading", "bold-q-label")
+
+
+TODO_RUN = 3  # asking one-line bullets after an answer, to the section's end: a to-do list
+
+
+def _todo_list(items: list[tuple[int, str, int, str | None]], lines: list[str], start: int, end: int,
+               events: list[Event]) -> bool:
+    """The list at `start`..`end` is a run of one-line questions after the open question's answer
+    (which does not introduce it with a colon), running to the section's end."""
+    if len(items) < TODO_RUN or not all("\n" not in text and rules.ends_with_question_mark(text) for _l, text, _i, _n in items):
+        return False
+    if not _answered_before(events, lines, start) or _after_colon(lines, start):
+        return False
+    if any(ln.strip() for k in range(len(items)) for ln in lines[items[k][0] + 1 : (items[k + 1][0] if k + 1 < len(items) else end)]):
+        return False  # items with text under them: an outline
+    nxt = next((ln for ln in lines[end:] if ln.strip()), None)
+    return nxt is None or nxt.lstrip().startswith("#")
 
 
 def _declared(reading: ReadingRules, tokens: list[Token], i: int, t: Token) -> Any:

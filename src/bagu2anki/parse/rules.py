@@ -138,9 +138,9 @@ def nfkc(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
 
 
-ANSWER_LABEL = re.compile(  # `A：` / `**答：**` / `**回答**：` / `【答案】` opening an answer
-    r"^(?:(?P<b>\*\*|__)(?:A|答|答案|回答|参考答案)\s*[:：]\s*(?P=b)|(?:A|答|答案|回答|参考答案)\s*[:：]"
-    r"|(?:\*\*|__)(?:A|答|答案|回答|参考答案)(?:\*\*|__)\s*[:：]"
+ANSWER_LABEL = re.compile(  # `A：` / `A1:` / `**答：**` / `**回答**：` / `【答案】` / `- A1: …` opening an answer
+    r"^(?:[-*+]\s+)?(?:(?P<b>\*\*|__)(?:A\d{0,3}|答|答案|回答|参考答案)\s*[:：]\s*(?P=b)|(?:A\d{0,3}|答|答案|回答|参考答案)\s*[:：]"
+    r"|(?:\*\*|__)(?:A\d{0,3}|答|答案|回答|参考答案)(?:\*\*|__)\s*[:：]"
     r"|【\s*(?:答|答案|回答|参考答案|解答)\s*】\s*[:：]?)\s*",
     re.I,
 )
@@ -317,16 +317,40 @@ def rule_bold_question(text: str) -> QuestionMark | None:
             return None  # `**问题**：…产生两种浪费：`, "the problem"
         num, kind, q = split_question(rest)
         return QuestionMark(q, num, kind, rule="bold-q-label")
+    if rest[:1] in ("？", "?") and not ends_with_question_mark(inner):
+        inner, rest = inner + rest[0], rest[1:].strip()  # `**为什么要 warmup**？`: the mark is the question's
+    note = ""
     if not strip_trailing_tags(rest):
-        rest = ""  # `**…？** 🔥`: a decoration, no answer
+        # `**…？** 🔥`: a decoration, no answer; `**…？**（常考）`: a note the front keeps
+        note = rest.strip() if rest.strip()[:1] in _TAG_OPENERS else ""
+        rest = ""
     labelled = q_label(inner)
     if labelled is not None:
         num, kind, q = split_question(labelled)
-        return QuestionMark(q, num, kind, answer_head=rest, rule="bold-q")
+        return QuestionMark(_noted(q, note), num, kind, answer_head=rest, rule="bold-q")
     if not ends_with_question_mark(inner):
         return None
     num, kind, q = split_question(inner)
-    return QuestionMark(q, num, kind, answer_head=rest, rule="bold-q")
+    return QuestionMark(_noted(q, note), num, kind, answer_head=rest, rule="bold-q")
+
+
+def _noted(question: str, note: str) -> str:
+    return f"{question}{note}" if note else question
+
+
+def bold_only(text: str) -> tuple[str, str] | None:
+    """A line that is wholly bold, perhaps with a note after it (`**什么是梯度裁剪**（常考）`, `**X**？`):
+    (the bold text with its mark and note, the note) — or None."""
+    lead = bold_lead(text)
+    if lead is None or "\n" in text:
+        return None
+    inner, rest = lead
+    if rest[:1] in ("？", "?"):
+        inner, rest = inner + rest[0], rest[1:].strip()
+    if strip_trailing_tags(rest):
+        return None
+    note = rest.strip() if rest.strip()[:1] in _TAG_OPENERS else ""
+    return _noted(inner, note), note
 
 
 def rule_numbered_unmarked(text: str) -> QuestionMark | None:

@@ -9,6 +9,7 @@ rebuilds what the export flattened (code, tables, list items, formulas) for rend
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bagu2anki.diagnostics import Diagnostics, clip
@@ -335,6 +336,14 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
                     f"{st.current_number} (its numbered list)",
                     "kept-in-answer",
                 )
+        if atom_open and (run := _todo_run(lines, i, next_nonblank)):
+            # `- …？` lines after an answer, up to the section's end: questions left to answer,
+            # not that answer's text
+            for k in run:
+                marks.append((k, "q", _Open(k, None, None, _BULLET.sub("", lines[k].strip()), st.section)))
+            atom_open = atom_open_flag = True
+            i = run[-1] + 1
+            continue
         if (st.mode in (None, "plain") and _standalone_question(lines, i)) or (
             st.mode == "plain" and _asks_alone(s)
         ):
@@ -347,6 +356,34 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
         i += 1
 
     return _assemble(src, lines, marks, chains, diags)
+
+
+TODO_RUN = 3  # asking bullets in a row at a section's end that make a to-do list
+_BULLET = re.compile(r"^[-*•]\s*")
+
+
+def _todo_run(lines: list[str], i: int, next_nonblank: Callable[[int], int]) -> list[int]:
+    """Lines from `i` that are bullets ending in `？`, at least `TODO_RUN` of them, after an
+    answer that does not introduce them (no colon before), running to the end of the section (the
+    file's end, a title or a numbered or prefixed line); [] otherwise."""
+    if not _BULLET.match(lines[i]) or not rules.ends_with_question_mark(lines[i]):
+        return []
+    before = next((lines[k].strip() for k in range(i - 1, max(-1, i - 5), -1) if lines[k].strip()), "")
+    if not before or before.endswith((":", "：")) or (_BULLET.match(before) and rules.ends_with_question_mark(before)):
+        return []
+    run: list[int] = []
+    k = i
+    n = len(lines)
+    while k < n and _BULLET.match(lines[k].strip()) and rules.ends_with_question_mark(lines[k]):
+        run.append(k)
+        k = next_nonblank(k)
+    if len(run) < TODO_RUN:
+        return []
+    if k < n:
+        nxt = lines[k].strip()
+        if not (title_like(nxt) or rules.number_prefix(nxt)[0] or rules.kind_prefix(nxt)[0]):
+            return []
+    return run
 
 
 def _asks_alone(s: str) -> bool:
