@@ -220,3 +220,13 @@ def test_mixed_bad_folder_builds_imports_and_reports_each_problem_once(tmp_path:
         assert col.note_count() >= 4
     finally:
         col.close()
+
+
+def test_a_missing_image_in_the_notes_is_not_refused_as_outside(tmp_path: Path) -> None:
+    """`../img/x.png` from `sub/a.md` points inside the notes (read from the root it would leave
+    them): a missing file is `missing-image`, not a refused path."""
+    notes = tmp_path / "notes"
+    (notes / "sub").mkdir(parents=True)
+    (notes / "sub" / "a.md").write_text("## A\n\n### 图？\n\n![x](../img/x.png)\n", encoding="utf-8")
+    c = codes(run(notes, tmp_path))
+    assert "image-outside" not in c and len(c["missing-image"]) == 1

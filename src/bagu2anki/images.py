@@ -90,21 +90,27 @@ def _resolve_image(src: str, e: ImageEnv) -> Path | None:
         # beside the note, from the notes root, or in the note's own asset folder (Hexo's
         # `post_asset_folder`: `post.md` keeps its images in `post/`)
         candidates = [e.base / rel, root / rel, e.base / Path(e.atom.source).stem / rel]
-    for c in candidates:
+    inside = True  # the path read as written (beside the note, or from the root) stays in the notes
+    for k, c in enumerate(candidates):
         try:
             real = c.resolve()
         except OSError:
             continue
         if not real.is_relative_to(root):
-            if e.diags:
-                e.diags.error(where, line, f"image path leaves the notes folder, refused: {src}", "image-outside")
-            return None
+            # `../img/x.png` from a sub-folder is inside the notes, the same from the root is
+            # not: refused when the path as written (beside the note) leaves the notes
+            inside = inside and k > 0
+            continue
         if real.is_file() and stat.S_ISREG(real.stat().st_mode):
             if real.suffix.lower() not in IMAGE_SUFFIXES:
                 if e.diags:
                     e.diags.warning(where, line, f"not an image file, not bundled: {src}", "image-refused")
                 return None
             return real
+    if not inside:
+        if e.diags:
+            e.diags.error(where, line, f"image path leaves the notes folder, refused: {src}", "image-outside")
+        return None
     if rel.startswith("/") and Path(rel).is_file():
         # a file-system path (`/home/me/x.png`) that is not inside the notes: never bundled
         if e.diags:
