@@ -12,7 +12,7 @@ from conftest import NOTES
 
 from bagu2anki.cli import main
 
-READING = ("no-questions", "unattached", "unattached-after-answer")
+READING = ("no-questions", "article", "uncarded-text", "unattached", "unattached-after-answer")
 
 PROSE = """---
 title: 学习笔记
@@ -84,18 +84,21 @@ def _json(tmp_path: Path, notes: Path) -> list[dict[str, object]]:
 
 
 def test_a_file_of_prose_with_no_question_is_a_warning(tmp_path: Path) -> None:
+    """Headings that state topics over prose, nothing that asks: read as an article, and said."""
     notes = _notes(tmp_path, {"prose.md": PROSE, "ok.md": ANSWERED})
     code, out = _check(tmp_path, notes)
     assert code == 0, out
     # the first line of text, past the front matter and the heading
-    assert (
-        "prose.md:7: warning: no question read from 5 lines of text: questions are headings" in out
-    )
+    assert "prose.md:7: warning: read as an article: 2 headings that state topics and 5 lines of prose" in out
     assert "docs/reading.md" in out  # the hint points at the list of styles
     code, _ = _check(tmp_path, notes, "--strict")
     assert code == 1
-    [item] = [i for i in _json(tmp_path, notes) if i["code"] == "no-questions"]
+    [item] = [i for i in _json(tmp_path, notes) if i["code"] == "article"]
     assert (item["path"], item["line"], item["severity"]) == ("prose.md", 7, "warning")
+    # a file that asks but gives no question is the other warning
+    asks = _notes(tmp_path / "b", {"asks.md": "## 背景\n\n注意力为什么要缩放？\n这里没有写成问题的样子。\n还有一行。\n"})
+    _code, out = _check(tmp_path / "b", asks)
+    assert "no question read from" in out or "asks.md" not in out
 
 
 def test_questions_in_a_table_are_not_read_and_that_is_said(tmp_path: Path) -> None:
@@ -204,13 +207,13 @@ def test_the_report_lists_unattached_text_once_and_marks_the_suspicious(tmp_path
     report = (out / "report.md").read_text(encoding="utf-8")
     listed, diagnostics = report.split("## Diagnostics", 1)
     assert "- a.md:9-12 ⚠ — ```python" in listed
-    assert "- prose.md:7-8 ⚠ — 注意力机制让每个位置都能看到其它位置。" in listed
+    assert "- prose.md:7-8 — 注意力机制让每个位置都能看到其它位置。" in listed  # an article: nothing misread
     assert "`a.md:9`: warning: 4 lines (under “代码实现”)" in diagnostics
-    assert "`prose.md:7`: warning: no question read" in diagnostics
+    assert "`prose.md:7`: warning: read as an article" in diagnostics
     assert (
         "info: text in no question" not in diagnostics
     )  # the informational notes are the list above
-    assert "- prose.md:12-14 ⚠ — KV Cache 缓存历史的键和值。" in listed
+    assert "- prose.md:12-14 — KV Cache 缓存历史的键和值。" in listed
 
 
 def test_the_starter_notes_stay_clean_under_strict(tmp_path: Path) -> None:
@@ -227,3 +230,16 @@ def test_a_flat_answers_list_item_that_could_be_the_next_question_is_noted(tmp_p
     assert code == 0, out  # informational: the reading is the likely one
     assert "flat.txt:7: info: '3. 为什么不能太小' could be question 3" in out
     assert "3 questions" in out
+
+
+def test_a_file_whose_text_mostly_reaches_no_card_says_where(tmp_path: Path) -> None:
+    """One question and three long paragraphs of tutorial prose around it: one warning naming the
+    largest blocks left out by line (and a pointer to `show`), not one line per block."""
+    para = "注意力机制让每个位置都能看到其它位置，多头把表示拆到多个子空间，再拼回去做线性变换。" * 3
+    text = f"## 背景\n\n{para}\n\n## 细节\n\n{para}\n{para}\n\n### 什么是 GQA？\n\n多个查询头共享一组键值头。\n\n## 小结\n\n{para}\n"
+    notes = _notes(tmp_path, {"mixed.md": text})
+    _code, out = _check(tmp_path, notes)
+    [line] = [ln for ln in out.splitlines() if "is in no card" in ln]
+    assert line.startswith("mixed.md:7: warning: ") and "lines 7–8" in line and "bagu2anki show mixed.md" in line
+    items = [i for i in _json(tmp_path, notes) if i["code"] == "uncarded-text"]
+    assert len(items) == 1

@@ -25,6 +25,12 @@ MIN_LINES_CHINESE = 5
 # Unattached text right after an answer is worth a warning only when it is this long or holds a
 # list, table, code or display formula: a short paragraph under a heading is a normal introduction.
 MIN_LINES_CUT = 3
+# A file with questions whose text reaches no card for this share of its characters (and at least
+# this many) is worth a warning: a misread drops whole answers, an introduction does not.
+UNPLACED_SHARE = 0.30
+MIN_UNPLACED_CHARS = 200
+# Without questions, this many headings that state topics and Chinese prose make an article.
+MIN_ARTICLE_HEADINGS = 2
 
 _FENCE = re.compile(r"^\s*(?:`{3,}|~{3,}|\{%\s*(?:end)?(?:codeblock|highlight)\b)")
 # (each pattern reads in time linear in the line: none can start again and again inside a long
@@ -48,6 +54,7 @@ def check_reading(doc: Document, diags: Diagnostics) -> None:
     """Warn about a file with text but no question; note every block of unattached text, and
     warn where a block looks like the rest of the answer above it, cut off by a heading."""
     _check_no_questions(doc, diags)
+    _check_coverage(doc, diags)
     _check_unattached(doc, diags)
 
 
@@ -146,6 +153,16 @@ def _check_no_questions(doc: Document, diags: Diagnostics) -> None:
     titles = {t for b in blocks for t in b.section}
     asking = any(_ASKING_TITLE.search(t) for t in titles) or any(_asks(s) for _, s in lines)
     chinese = sum(1 for _, s in lines if _CJK.search(s))
+    headings = len(titles)
+    if not asking and headings >= MIN_ARTICLE_HEADINGS and chinese >= MIN_LINES_CHINESE:
+        diags.warning(
+            doc.source.rel,
+            lines[0][0],
+            f"read as an article: {counted(headings, 'heading')} that state topics and {counted(len(lines), 'line')} "
+            "of prose, nothing that asks; no cards (a question heading ends in ？ or asks in words: docs/reading.md)",
+            "article",
+        )
+        return
     if (asking and len(lines) >= MIN_LINES_ASKING) or chinese >= MIN_LINES_CHINESE:
         diags.warning(
             doc.source.rel,
@@ -153,6 +170,32 @@ def _check_no_questions(doc: Document, diags: Diagnostics) -> None:
             f"no question read from {len(lines)} lines of text: {STYLES_HINT}",
             "no-questions",
         )
+
+
+def _visible(start: int, text: str) -> int:
+    """Characters a card would show of `text`: its text lines without white space."""
+    return sum(len("".join(line.split())) for _, line in _text_lines(start, text))
+
+
+def _check_coverage(doc: Document, diags: Diagnostics) -> None:
+    """A file with questions where much of the text reaches no card (`UNPLACED_SHARE` of its
+    characters or more): one warning naming the largest blocks left out, by line."""
+    if not doc.atoms or not doc.unattached:
+        return
+    placed = sum(len(a.question) + _visible(a.line, a.answer) for a in doc.atoms if a.part <= 1)
+    blocks = sorted(((_visible(u.line, u.text), u) for u in doc.unattached), key=lambda b: (-b[0], b[1].line))
+    unplaced = sum(size for size, _ in blocks)
+    if unplaced < MIN_UNPLACED_CHARS or unplaced < UNPLACED_SHARE * (placed + unplaced):
+        return
+    largest = ", ".join(f"lines {u.line}–{u.end_line} ({size} characters)" for size, u in blocks[:3] if size)
+    share = round(100 * unplaced / (placed + unplaced))
+    diags.warning(
+        doc.source.rel,
+        blocks[0][1].line,
+        f"{share}% of this file's text ({unplaced} of {placed + unplaced} characters) is in no card; the largest "
+        f"parts left out: {largest} (`bagu2anki show {doc.source.rel}` marks every line)",
+        "uncarded-text",
+    )
 
 
 def _check_unattached(doc: Document, diags: Diagnostics) -> None:

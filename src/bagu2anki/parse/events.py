@@ -92,7 +92,10 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
         if item.form in ("quoted", "bulleted"):
             # `正文里引用一句话：` then `> …？`: a quotation the sentence introduces
             return None if open_kind == "heading" or _after_colon(lines, item.line) else item
-        if item.line == item.run and open_kind is not None and _answered_before(events, lines, item.line):
+        if item.line == item.run and (
+            (open_kind is not None and _answered_before(events, lines, item.line)) or _after_colon(lines, item.line)
+        ):
+            # the points of an open answer, or of a sentence that introduces them (`建议按：`)
             refused_runs.add(item.run)
             return None
         return item
@@ -329,8 +332,11 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
             outline = t.type == "bullet_list_open" and open_kind is None and len(asking) >= 2 and all(
                 bodies.get(it[0], False) for it in asking
             )
+            # `建议按：` then `1. 为什么需要 Agent，而不是普通问答。` …: steps the sentence introduces
+            stated_steps = _after_colon(lines, start) and sum(it[1].rstrip().endswith("。") for it in items) * 2 > len(items)
             q_list = (
-                (t.type == "ordered_list_open" or folded_answers or outline)
+                not stated_steps
+                and (t.type == "ordered_list_open" or folded_answers or outline)
                 and (open_kind is None or folded_answers * 2 >= len(items))
                 and len(items) >= 1 + (0 if folded_answers else 1)
                 and len(asking) * 5 >= len(items) * 3
@@ -496,8 +502,12 @@ def _declared_items(reading: ReadingRules, tokens: list[Token], i: int) -> Any:
 
 
 def _spine_question(item: SpineItem) -> tuple[str, str | None, str]:
-    """(question, kind, answer written on its line) of a numbered question: `… → [页面](…)` points
-    to its answer elsewhere; `1. **简述 …**` loses its stars."""
+    """(question, kind, answer written on its line) of a spine's question: `**Q？** answer` as a
+    bold question is read; `… → [页面](…)` points to its answer elsewhere; `1. **简述 …**` loses its
+    stars."""
+    mark = rules.match_line(item.text) or rules.rule_bold_task(item.text)
+    if mark is not None and mark.question:
+        return mark.question, mark.kind, mark.answer_head
     q, _, after = item.text.partition("→")
     _num, kind, qtext = rules.split_question(strip_heading(q))
     return qtext, kind, after.strip()

@@ -47,7 +47,7 @@ _STATED_END = ("。", "：", ":", "；", ";", "，", ",")
 # a troubleshooting FAQ asks with the error it met: `AttributeError: … has no attribute …`
 _PROBLEM = re.compile(
     r"\b[A-Z]\w*(?:Error|Exception)\b|\b(?:error|exception|failed|cannot|can't|unsupported|killed|"
-    r"invalid|missing|not found|not supported|is not|does not|has no)\b|报错|错误|失败|异常|无法|不支持",
+    r"invalid|missing|not found|not supported|is not|does not|has no)\b|报错",
     re.I,
 )
 # a task set in a list of questions: `实现 RoPE 的旋转操作`, `用 NumPy 手写 Self-Attention`
@@ -168,6 +168,19 @@ def _runs(cands: list[_Cand | None]) -> list[list[_Cand]]:
     return runs
 
 
+def item_asks(text: str) -> bool:
+    """A line of a spine that asks: holds a question mark, asks in words as a question line does
+    (not a sentence that happens to hold 怎么), sets a task, or reports an error."""
+    return bool(
+        rules.ends_with_question_mark(text)
+        or "？" in text
+        or "?" in text
+        or rules.asks_unmarked(text)
+        or _PROBLEM.search(text)
+        or _TASK.search(text)
+    )
+
+
 def _reads_as_questions(run: list[_Cand], asking_share: float = 0.5) -> bool:
     if any(len(c.text) > MAX_CHARS for c in run):
         return False
@@ -176,10 +189,7 @@ def _reads_as_questions(run: list[_Cand], asking_share: float = 0.5) -> bool:
         return False
     if form == "bulleted" and len({c.body for c in run}) > 1:
         return False  # some with text below, some without: a list split by blank lines
-    asks = [
-        bool(rules.asks(c.text) or rules.asks_unmarked(c.text) or _PROBLEM.search(c.text) or _TASK.search(c.text))
-        for c in run
-    ]
+    asks = [item_asks(c.text) for c in run]
     asking = sum(asks)
     # lines that end like a sentence or open a list of points, asking nothing, are an answer's
     # own (a task may end in `。`)
@@ -194,7 +204,12 @@ def question_spine(tokens: list[Token], lines: list[str]) -> dict[int, SpineItem
     spine: dict[int, SpineItem] = {}
     for run in _runs(_candidates(tokens, lines)):
         if run[0].form in ("bulleted", "quoted"):
-            run = [c for c in run if not _URL.search(c.text)]  # `- 解决方法：https://…` points, asks nothing
+            # `- 解决方法：https://…` points, asks nothing; a quote or bullet that states is a
+            # remark among questions (`> 从 4K 到 128K，长上下文…。`)
+            run = [
+                c for c in run
+                if not _URL.search(c.text) and ("？" in c.text or "?" in c.text or not c.text.endswith(_STATED_END))
+            ]
         if not run or not _reads_as_questions(run):
             continue
         for c in run:

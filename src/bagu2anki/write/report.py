@@ -91,7 +91,7 @@ def render_report(
     )
     out.append("")
     cut = {(d.path, d.line) for d in diags.items if d.code == "unattached-after-answer"}
-    unread_files = {d.path for d in diags.items if d.code == "no-questions"}
+    unread_files = {d.path for d in diags.items if d.code in ("no-questions", "uncarded-text")}
     for u in stray:
         opening = clip(u.text.strip().split("\n", 1)[0], 70)
         span = f"{u.line}" if u.line == u.end_line else f"{u.line}-{u.end_line}"
