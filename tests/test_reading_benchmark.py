@@ -159,7 +159,7 @@ def test_score_table_and_verbose() -> None:
     out = run.stdout
     assert out.startswith("| collection | files | gold questions | recall | precision | attached |")
     assert "| seed | 1 | 37 |" in out and "| llm-action | 12 |" in out
-    assert "## llm-action" in out and "llm-interview/base.md:" in out  # per-file lines as file:line
+    assert "## llm-action" in out and "llm-interview/llm-inference.md:7: missed" in out  # per-file lines as file:line
 
 
 def test_score_skips_without_shared(tmp_path: Path) -> None:
