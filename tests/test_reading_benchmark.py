@@ -171,3 +171,27 @@ def test_score_skips_without_shared(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "skipped" in run.stdout and "shared" in run.stdout
+
+
+@pytest.mark.parametrize("collection", sorted(p.name for p in (SHARED / "corpora").iterdir() if p.is_dir()))
+def test_check_says_each_kind_once_per_file(collection: str, tmp_path: Path) -> None:
+    """`check` on a real collection, without -v: at most one line per file per kind of diagnostic
+    (repeats are one line with a count)."""
+    import collections
+
+    folder = SHARED / "corpora" / collection
+    cmd = [sys.executable, "-m", "bagu2anki", "check", str(folder), "--lock", str(tmp_path / "l.lock")]
+    text = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    items = json.loads(subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, timeout=600,
+                                      cwd=tmp_path).stdout)
+    kinds: dict[str, set[str]] = collections.defaultdict(set)
+    for item in items:
+        if item["severity"] != "info":
+            kinds[str(item["path"])].add(str(item["code"]))
+    lines: collections.Counter[str] = collections.Counter()
+    for line in text.stdout.splitlines():
+        path, sep, rest = line.partition(":")
+        if sep and rest.split(":", 1)[0].isdigit():
+            lines[path] += 1
+    too_many = {p: n for p, n in lines.items() if n > len(kinds[p])}
+    assert not too_many, too_many

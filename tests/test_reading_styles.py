@@ -261,3 +261,14 @@ def test_list_answer_labels_leave_the_card() -> None:
 
     assert ANSWER_LABEL.sub("", "- A1: 低秩旁路", count=1) == "低秩旁路"
     assert ANSWER_LABEL.sub("", "Adam 是优化器", count=1) == "Adam 是优化器"
+
+
+def test_short_title_lines_open_sections_in_flat_text() -> None:
+    flat = (
+        "Agent八股\n1.什么是 ReAct？\nReAct 交替推理与行动。\n2.什么是 Reflexion？\n自我反思。\n"
+        "50问\n1.什么是 MCP？\n工具协议。\n2.什么是 A2A？\n智能体间协议。\n"
+    )
+    doc = _read(flat, "n.txt")
+    assert [(a.section[-1], a.question) for a in doc.atoms] == [
+        ("Agent八股", "什么是 ReAct？"), ("Agent八股", "什么是 Reflexion？"), ("50问", "什么是 MCP？"), ("50问", "什么是 A2A？")
+    ]
