@@ -232,15 +232,16 @@ def _check_math(doc: Document, diags: Diagnostics) -> None:
                 continue
             text_lines = text.split("\n")
             breaks = _line_breaks(text)
-            where: dict[str, int] = {}  # each line of the text is looked up in the notes once
+            where: dict[int, int] = {}  # each line of the text is looked up in the notes once
             for prob in problems:
-                needle = text_lines[bisect.bisect_right(breaks, prob.offset - 1)].strip()
-                if needle not in where:
-                    where[needle] = next(
+                k = bisect.bisect_right(breaks, prob.offset - 1)
+                if k not in where:
+                    needle = text_lines[k].strip()
+                    where[k] = next(
                         (n + 1 for n in range(a.line - 1, min(a.end_line, len(lines))) if needle and needle in lines[n]),
                         a.line,
                     )
-                diags.warning(a.source, where[needle], f"unbalanced math: {prob.message}; the formula shows as text", "math")
+                diags.warning(a.source, where[k], f"unbalanced math: {prob.message}; the formula shows as text", "math")
         if a.fmt == "text":
             body_start = a.line + 1
             breaks = _line_breaks(a.answer)
