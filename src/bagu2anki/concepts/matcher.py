@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -21,6 +22,13 @@ _SEP_TOKEN = " "
 _WORD = "a-z0-9_"
 BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
 _SEPARATOR_CHARS = frozenset(" \t\r\n\f\v-_–—")
+FAMILY = 4
+"""A domain root is a family name when at least FAMILY concepts of its domain build on it
+directly (PEFT: LoRA, Adapter, prefix and prompt tuning)."""
+FOUNDATION = 8
+"""A concept is a foundation when at least 1/FOUNDATION of the catalogue (and at least
+FOUNDATION concepts) have it as a prerequisite, directly or not."""
+
 
 # Acronym candidates: letters/digits (with inner hyphens), 2-8 chars, mostly upper case.
 @dataclass(frozen=True, slots=True)
@@ -188,9 +196,19 @@ class Matcher:
                     neighbours[c.id].add(p)
                     neighbours[p].add(c.id)
         self.neighbours = {k: frozenset(v) for k, v in neighbours.items()}
+        self.parents = {c.id: frozenset(c.prereqs) & neighbours.keys() for c in catalogue}
+        """Each concept's direct prerequisites."""
+        self.foundations = _foundations(self.parents)
+        """Concepts that much of the catalogue builds on (see `_foundations`)."""
         self.domain_roots = frozenset(
             c.id for c in catalogue if all(self.domain.get(p) != c.domain for p in c.prereqs)
         )
+        kin: Counter[str] = Counter(
+            p for c in catalogue for p in c.prereqs if self.domain.get(p) == c.domain
+        )
+        self.families = frozenset(c for c in self.domain_roots if kin[c] >= FAMILY)
+        """Domain roots that at least FAMILY concepts of their domain build on directly (RAG,
+        Agent, PEFT, Attention): the family name of those concepts."""
 
     def fold(self, text: str) -> str:
         """`normalize(text)` for matching purposes (see `_nfkc_that_matters`)."""
@@ -247,6 +265,25 @@ class Matcher:
 
     def supported(self, hit: Hit, pool: Iterable[Hit]) -> bool:
         return any(self.supports(other, hit) for other in pool)
+
+
+def _foundations(parents: dict[str, frozenset[str]]) -> frozenset[str]:
+    """Attention, Transformer, pretraining, …: concepts so many others build on that they are
+    the background of most questions rather than their subject."""
+    below: Counter[str] = Counter()
+    for concept in parents:
+        seen: set[str] = set()
+        stack = list(parents[concept])
+        while stack:
+            p = stack.pop()
+            if p not in seen:
+                seen.add(p)
+                stack.extend(parents.get(p, ()))
+        seen.discard(concept)  # (a user catalogue may have a cycle)
+        below.update(seen)
+    return frozenset(
+        c for c, n in below.items() if n >= FOUNDATION and n * FOUNDATION >= len(parents)
+    )
 
 
 def matcher_for(catalogue: Catalogue) -> Matcher:

@@ -4,11 +4,12 @@ Takes an `Atom` and a `Catalogue`; gives concept ids, most relevant first. How i
 
 Matching. Question, answer and section headings are NFKC-normalised (full-width ＧＱＡ is GQA)
 and lower-cased, then scanned by two regexes built once per catalogue from every alias, as
-tries (`matcher.py`): one for aliases that start with a Latin letter or digit, one for the rest. Mentions
-never overlap and the longest alias wins, so 分组查询注意力 is GQA and not also 注意力. Latin aliases match whole terms only: no letter, digit or `_` may touch either
-end (MLA is not found in MLAX, PPO not in PPO2). A space, `-` or `_` inside an alias matches
-any of them or nothing (KV-Cache, kv cache, KVCache), and so does the seam between Latin and
-Chinese (kv缓存, KV 缓存). Chinese aliases match as substrings.
+tries (`matcher.py`): one for aliases that start with a Latin letter or digit, one for the
+rest. Mentions never overlap and the longest alias wins, so 分组查询注意力 is GQA and not also
+注意力. Latin aliases match whole terms only: no letter, digit or `_` may touch either end (MLA
+is not found in MLAX, PPO not in PPO2). A space, `-` or `_` inside an alias matches any of them
+or nothing (KV-Cache, kv cache, KVCache), and so does the seam between Latin and Chinese
+(kv缓存, KV 缓存). Chinese aliases match as substrings.
 
 Guarded aliases. A Latin alias of one or two letters/digits (DP, TP, PP, RM, RL, KL, BN, LN,
 PI) counts only with support. Support is another mention of: the same concept under a longer
@@ -19,35 +20,55 @@ by such a mention anywhere in the atom; a mention in the answer by one in the qu
 headings, or within 40 characters of it in the answer. So `dp[i]` in a 动态规划 answer is not
 data parallelism.
 
-Selection. The focus is every concept named in the question, in order of first mention. A
-section or page title does not put its concepts on a question that names its own subject
-(`Agent八股` does not make `Embedding 有哪些方法？` about agents). Only a question with no subject
-of its own — short, no Latin term: `原理是什么？`, `优缺点？` — takes the concepts of the innermost
-heading that names any, and never from the outermost title of a nested section path (the
-page's title).
+Focus. Every concept named in the question, in order of first mention, any spelling. Section
+and page titles add nothing to a question that names a concept (`Agent八股` does not make
+`Embedding 有哪些方法？` about agents). A question that names none (`原理是什么？`, `为什么要除以
+√d_k？`) takes the concepts of the innermost heading that names any, never those of the
+outermost heading of its section path (the page's title).
 
-The answer adds the concepts it is about, not those it mentions in passing. Mentions are
-counted per place: a bilingual name written twice (`稀疏注意力(Sparse Attention)`) or a name with
-its gloss (`Encoder-only(如 BERT)`) is one mention — hits of the same concept at most 6
-characters apart with no clause punctuation between them. A concept's evidence is its number
-of mentions, plus one when it is a direct prerequisite or dependant of a focus concept that is
-not a domain root (a root such as RAG or Agent is the setting of its many dependants: `RAG 是什么`
-naming the pipeline's steps once each is not about each step). The evidence needed grows with
-the answer: in a short answer (at most 160 visible characters, a list of keywords or a line or
-two) every concept it names counts; otherwise 2, and 3 in a long answer (more than 600 visible
-characters, where a name that recurs twice is usually used rather than explained). When the
-focus is empty and the answer names at most three distinct concepts, all of them count.
-Added concepts are ranked by evidence (more first), then by first position, and cut so that at
-most six concepts are returned (focus concepts are always kept). An answer that names thirty
-concepts once each in passing therefore adds only those linked to the question's concepts.
+The answer adds the concepts it is about, read from its layout rather than by counting names
+(`layout.py` splits it into parts and gives every mention a role; its docstring has the
+details):
+
+- Parts: paragraphs (in a flat text export, lines), list items, table rows, headings.
+- A LEAD mention opens a part: a heading; the first cell of a table row (not in a table that
+  compares concepts named in its header); the label of a top-level item or a paragraph
+  (`**Pre-Norm**：`, `zero2: 切分梯度`, a keyword line such as `混合专家moe`), but not of
+  sub-items; the first words of the answer's opening sentence — all of it when the question
+  names no concept or only entry points (roots without prerequisites: RAG, Agent, Attention),
+  whose answers say in their opening what they are about; a summary's first sentence; a term
+  defined by a gloss (`犯错后的状态（exposure bias）`); the members of an announced division
+  (`分两类：绝对位置编码和相对位置编码`).
+- An ASIDE is passing: link lines and pointers, chat closers, code and math, examples, names in
+  brackets (other than a gloss), items of an enumeration or a pipeline (`切块 → embedding → 向量库`),
+  yardsticks (`与标准 DP 相同`).
+- Other mentions are PLAIN.
+
+A concept named only in the answer is added when it leads a part, or when it is explained: its
+plain or lead mentions fall in two or more parts, or make at least three mentions in two or
+more sentences of one part (a paragraph about it). Mentions are counted per place: a bilingual
+name written twice (`稀疏注意力(Sparse Attention)`) is one mention (hits of one concept at most
+6 characters apart, no clause punctuation between). Setting concepts need both: a concept is
+the setting of a question when it is a foundation (a concept that at least an eighth of the
+catalogue builds on: Attention, Transformer, pretraining, …) or the family name of a question
+concept (its direct prerequisite that is the root of the same domain with at least four
+concepts of that domain built on it directly: PEFT on a LoRA card, RAG on a rerank card). An
+answer that keeps using Attention while explaining KV cache is not about attention; one with a
+section `标准注意力的瓶颈` that explains it is. In a short answer (at most 160 visible characters
+outside link lines, code and math: a few keywords or lines) every concept named outside
+examples, links and closers counts.
+
+Added concepts are ranked: setting concepts last, concepts that lead a part first, then by the
+number of parts, mentions and hits, then by first position; they are cut so that at most eight
+concepts are returned (focus concepts are always kept).
 
 Main concept. The first focus concept that is not a domain root; if every focus concept is a
 domain root, the first focus concept; with no focus, None. A domain root is a concept none of
 whose prerequisites is in its own domain: the entry points Attention, Transformer, RAG, Agent,
-PEFT, DP, ... — usually the setting of a question, not its subject ("RAG 中 Rerank 怎么做" is
-about Rerank). We deliberately do not pick the deepest concept: in "MHA、MQA、GQA、MLA 的区别"
-the first-named MHA is the main concept, not MLA. The returned tuple starts with the main
-concept, then the other focus concepts in mention order, then the added answer concepts.
+PEFT, ... — usually the setting of a question, not its subject ("RAG 中 Rerank 怎么做" is about
+Rerank). We deliberately do not pick the deepest concept: in "MHA、MQA、GQA、MLA 的区别" the
+first-named MHA is the main concept, not MLA. The returned tuple starts with the main concept,
+then the other focus concepts in mention order, then the added answer concepts.
 """
 
 from __future__ import annotations
@@ -59,23 +80,20 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from bagu2anki.concepts.catalogue import Catalogue, alias_key
-from bagu2anki.concepts.matcher import BEYOND_BMP, Hit, Matcher, matcher_for
+from bagu2anki.concepts.layout import ASIDE, LEAD, content_length, parts, roles
+from bagu2anki.concepts.matcher import BEYOND_BMP, Hit, matcher_for
 from bagu2anki.model import Atom
 
 _CLAUSE = re.compile(r"[。，、；：！？,;:!?\n]")
-_SPACE = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s|$)")
 
-MAX_CONCEPTS = 6
+MAX_CONCEPTS = 8
 """At most this many concepts per atom, unless the question itself names more."""
-NEED = 2
-"""Evidence an answer-only concept needs (mentions, plus one for a link to the question's concepts)."""
-NEED_LONG = 3
-"""... in a long answer (more than `LONG_ANSWER` visible characters)."""
-LONG_ANSWER = 600
+MANY = 3
+"""Mentions (in two or more sentences) that make a concept named in one part of the answer only
+the subject of that part."""
 SHORT_ANSWER = 160
-"""An answer of at most this many visible characters is all content: every concept it names counts."""
-FEW = 3
-"""With nothing named in question or heading, an answer naming this few concepts keeps all."""
+"""An answer of at most this many visible characters is all content (see the module docstring)."""
 NEAR = 40
 """How close (in characters) support must be to a guarded mention in the answer."""
 SAME_PLACE = 6
@@ -105,8 +123,8 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     # Headings repeat across atoms and are only needed for guarded aliases or a question with no
     # subject of its own, so they are scanned only then.
     guarded = any(h.term.guarded for h in question) or any(h.term.guarded for h in answer)
-    elliptical = not any(h.term.concept for h in question) and _elliptical(atom.question)
-    headings = [m.scan(h) for h in atom.section] if guarded or elliptical else []
+    subjectless = not any(h.term.concept for h in question)
+    headings = [m.scan(h) for h in atom.section] if guarded or subjectless else []
     heading_hits = [h for hs in headings for h in hs]
     everywhere = [*question, *answer, *heading_hits]
     outside_answer = [*question, *heading_hits]
@@ -125,29 +143,54 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
         return m.supported(hit, near)
 
     focus = _ordered(h for h in question if counts_anywhere(h))
-    if not focus and elliptical:
-        own = headings[1:] if len(headings) > 1 else headings  # not the page's title
-        for hs in reversed(own):
+    if not focus and subjectless:
+        for hs in reversed(headings[1:]):  # never the outermost: the page's title
             focus = _ordered(h for h in hs if counts_anywhere(h))
             if focus:
                 break
 
     accepted = [h for h in answer if counts_in_answer(h)]
-    mentions = _mentions(accepted, m, atom.answer)
-    in_answer = [c for c in _ordered(accepted) if c not in focus]
-    linked = {n for c in focus if c not in m.domain_roots for n in m.neighbours[c]}
+    if all(h.term.concept in focus for h in accepted):
+        accepted = []  # it names only the question's concepts: nothing to add, no need to read it
+    folded = m.fold(atom.answer) if accepted else ""
+    entry_points = all(c in m.domain_roots and not m.parents[c] for c in focus)
+    layout = parts(folded, atom.fmt == "markdown", whole_opening=entry_points)
+    short = content_length(folded, layout) <= SHORT_ANSWER
+    placed = roles(
+        folded, layout, [(h.start, h.end, h.term.concept or "") for h in accepted], short
+    )
+    counted = [h for h, (role, _) in zip(accepted, placed, strict=True) if role != ASIDE]
+    leads = {h.term.concept for h, (role, _) in zip(accepted, placed, strict=True) if role == LEAD}
+    ends = [e.start() for e in _SENTENCE_END.finditer(folded)]
+    places: dict[str, set[int]] = {}
+    sentences: dict[str, set[int]] = {}
+    for h, (role, part) in zip(accepted, placed, strict=True):
+        if role != ASIDE and h.term.concept is not None:
+            places.setdefault(h.term.concept, set()).add(part)
+            sentences.setdefault(h.term.concept, set()).add(bisect.bisect_left(ends, h.start))
+    mentions = _mentions(counted, folded)
+    hits = Counter(h.term.concept for h in counted)
+    in_answer = [c for c in _ordered(counted) if c not in focus]
+    setting = set(m.foundations) if focus else set()
+    setting.update(
+        p for c in focus for p in m.parents[c] if p in m.families and m.domain[p] == m.domain[c]
+    )
 
-    def evidence(c: str) -> int:
-        return mentions[c] + (1 if c in linked else 0)
+    def explained(c: str) -> bool:
+        return len(places[c]) >= 2 or (mentions[c] >= MANY and len(sentences[c]) >= 2)
 
-    visible = len(_SPACE.sub("", atom.answer))
-    if visible <= SHORT_ANSWER or (not focus and len(mentions) <= FEW):
+    if short:
         added = in_answer
     else:
-        need = NEED_LONG if visible > LONG_ANSWER else NEED
-        added = [c for c in in_answer if evidence(c) >= need]
-    # `in_answer` is in first-mention order, so a stable sort by evidence keeps that as tie-break.
-    added.sort(key=lambda c: -evidence(c))
+        added = [
+            c
+            for c in in_answer
+            if (c in leads or explained(c)) and (c not in setting or (c in leads and explained(c)))
+        ]
+    # `in_answer` is in first-mention order, so a stable sort keeps that as the last tie-break.
+    added.sort(
+        key=lambda c: (c in setting, c not in leads, -len(places[c]), -mentions[c], -hits[c])
+    )
     added = added[: max(0, MAX_CONCEPTS - len(focus))]
 
     main = next((c for c in focus if c not in m.domain_roots), focus[0] if focus else None)
@@ -156,34 +199,20 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     return tuple(concepts), main
 
 
-def _mentions(hits: Sequence[Hit], m: Matcher, text: str) -> Counter[str]:
+def _mentions(hits: Sequence[Hit], folded: str) -> Counter[str]:
     """Mentions per concept, counting hits of one concept in one place once (`SAME_PLACE`)."""
     mentions: Counter[str] = Counter()
     last_end: dict[str, int] = {}
-    folded: str | None = None
     for hit in hits:
         concept = hit.term.concept
         assert concept is not None
         end = last_end.get(concept)
         last_end[concept] = hit.end
         if end is not None and hit.start - end <= SAME_PLACE:
-            if folded is None:
-                folded = m.fold(text)  # hit positions are positions in the folded text
             if not _CLAUSE.search(folded, end, hit.start):
                 continue
         mentions[concept] += 1
     return mentions
-
-
-_SUBJECTLESS = re.compile(r"[\s\W_]+")
-ELLIPTICAL_MAX = 8
-"""A question of at most this many characters (punctuation aside) and no Latin letter has no
-subject of its own (`原理是什么？`): its heading names what it asks about."""
-
-
-def _elliptical(question: str) -> bool:
-    core = _SUBJECTLESS.sub("", question)
-    return len(core) <= ELLIPTICAL_MAX and not re.search(r"[A-Za-z]", core)
 
 
 def _new_term_memo(_catalogue: Catalogue) -> dict[str, bool]:
