@@ -81,6 +81,7 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
     spine = question_spine(tokens, lines)
     refused_runs: set[int] = set()
     listed: dict[str, str] = {}  # an interview log's questions (number -> text), answered later or not
+    heading_parent: int | None = None  # level of the question heading whose answer is open
 
     def spine_item(line: int) -> SpineItem | None:
         """The file's question of a repeated form at this line. A numbered or lettered run that
@@ -115,11 +116,16 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
             lvl = int(t.tag[1])
             text = inline_text(tokens, i)
             asked_around = marked_majority.get(group_of.get(i, (-1, lvl)), False)
-            hq = heading_question(text, majority.get(lvl, False), asked_around) if lvl > 1 else None
+            in_answer = heading_parent is not None and heading_parent < lvl
+            hq = heading_question(text, majority.get(lvl, False), asked_around, in_answer) if lvl > 1 else None
             if hq is None and lvl > 1 and _answers_listed(listed, strip_heading(text)):
                 hq = strip_heading(text), None, None  # `### DeepSpeed` answering the log's `2.deepspeed…`
+            if heading_parent is not None and lvl <= heading_parent:
+                heading_parent = None
             if hq is not None:
                 q, num, kind = hq
+                if heading_parent is None:
+                    heading_parent = lvl
                 via = "labelled-heading" if rules.labelled_number(strip_heading(text)) else "heading"
                 events.append(Event(start, "question", lvl, q, num, kind, "", t.map[1], via=via))
                 open_kind = "heading"

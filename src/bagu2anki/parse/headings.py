@@ -46,8 +46,11 @@ _CN_NUMBER = re.compile(r"^[一二三四五六七八九十百]+\s*[、.．]\s*")
 
 
 def heading_question(
-    text: str, numbered_majority: bool, asked_majority: bool = False
+    text: str, numbered_majority: bool, asked_majority: bool = False, in_answer: bool = False
 ) -> tuple[str, str | None, str | None] | None:
+    """(question, number, kind) when the heading asks. `in_answer`: the heading sits under a
+    question heading, where one that asks only in words (`### 为什么除以根号 dk` under `## …为什么除以
+    根号下Dk?…`) names a part of that answer; one with `？` is a follow-up of its own."""
     t = rules.strip_leading_emoji(_CN_NUMBER.sub("", strip_heading(text)))
     num, kind, q = rules.split_question(t)
     q = rules.strip_leading_emoji(q)
@@ -61,7 +64,7 @@ def heading_question(
         return q, num, kind
     if num is not None and (rules.asks_unmarked(q) or numbered_majority):
         return q, num, kind
-    if _ASKING_HEADING.search(q) and not interview_prefixed(q):
+    if not in_answer and _ASKING_HEADING.search(q) and not interview_prefixed(q):
         return q, num, kind  # `## 如何输出json`, `### What is LoRA`: asks in words as plainly as with `？`
     if asked_majority and rules.asks_unmarked(q.lstrip("⭐★☆🔥✨❗‼️ ")):
         return q, num, kind  # `### 说一说 YaRN` among headings that end in `？`
