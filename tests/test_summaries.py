@@ -74,3 +74,14 @@ def test_an_answer_label_leaves_the_bold_that_follows_it() -> None:
     assert ANSWER_LABEL.sub("", "A：**短期记忆**就是窗口", count=1) == "**短期记忆**就是窗口"
     assert ANSWER_LABEL.sub("", "**A：** 内容", count=1) == "内容"
     assert ANSWER_LABEL.sub("", "**回答**：内容", count=1) == "内容"
+
+
+def test_an_opening_that_introduces_a_list_brings_its_outline() -> None:
+    """`…相比 PPO 的优势：` then a list: the summary does not stop at the colon."""
+    opening = "<p>" + "GRPO 由 DeepSeekMath 提出，去掉了价值模型，用组内相对奖励估计优势，相比 PPO 的优势：" + "</p>"
+    items = "".join(f"<li><p><strong>优势{k}</strong>：" + "说明文字" * 30 + "</p></li>" for k in range(3))
+    tail = "<p>" + "更多细节" * 60 + "</p>"
+    body, _v, folded = fold_answer(["paragraph", "bullet_list", "paragraph"], [opening, f"<ul>{items}</ul>", tail], 300)
+    assert folded
+    lead = body.split('<details class="full">', 1)[0]
+    assert "优势：" in lead and '<ul class="skeleton"><li>优势0</li><li>优势1</li><li>优势2</li></ul>' in lead

@@ -53,6 +53,9 @@ def fold_answer(kinds: list[str], parts: list[str], threshold: int) -> tuple[str
     if len(lead) >= len(parts):
         lead = [0]
     shown = "".join(parts[k] for k in lead)
+    if not own and lead == [lead[0]] and _introduces_list(kinds, texts, lead[0]):
+        # `…优势如下：` as the opening: it promises what the list says, so its outline comes too
+        shown += _list_outline(parts[lead[0] + 1])
     shown_at = set(lead)
     rest = "".join(p for k, p in enumerate(parts) if k not in shown_at)
     if not own and not _enough(shown):
@@ -246,6 +249,48 @@ def _skeleton(kinds: list[str], parts: list[str], texts: list[str]) -> str:
         out.append(f"<li>{item}</li>")
         size += visible_chars(item)
     return f'<ul class="skeleton">{"".join(out)}</ul>' if len(out) >= 2 or size >= LEAD_CHARS else ""
+
+
+def _introduces_list(kinds: list[str], texts: list[str], k: int) -> bool:
+    return (
+        kinds[k] == "paragraph"
+        and k + 1 < len(kinds)
+        and kinds[k + 1] in ("bullet_list", "ordered_list")
+        and texts[k].rstrip().endswith((":", "："))
+    )
+
+
+_LI_TAG_RE = re.compile(r"<(/?)(li|ul|ol)\b[^>]*>")
+
+
+def _list_outline(list_html: str) -> str:
+    """A list's outline: the bold leads of its items, else the first sentence of each top-level
+    item, about SKELETON_CHARS characters in all."""
+    leads = [m.group(1) for m in _BOLD_LEAD_RE.finditer(list_html)]
+    items: list[str] = leads if len(leads) >= 2 else []
+    if not items:
+        depth = 0
+        start = -1
+        for m in _LI_TAG_RE.finditer(list_html):
+            closing, name = m.group(1), m.group(2)
+            if name == "li" and not closing:
+                depth += 1
+                if depth == 1:
+                    start = m.end()
+            elif name == "li" and closing:
+                if depth == 1 and start != -1:
+                    first = _first_sentence(plain_text(list_html[start : m.start()]).split("\n", 1)[0])
+                    if first:
+                        items.append(html.escape(first))
+                depth -= 1
+    out: list[str] = []
+    size = 0
+    for item in items:
+        if size >= SKELETON_CHARS:
+            break
+        out.append(f"<li>{item}</li>")
+        size += visible_chars(item)
+    return f'<ul class="skeleton">{"".join(out)}</ul>' if out else ""
 
 
 def _summary_lead(kinds: list[str], texts: list[str]) -> tuple[list[int], bool]:
