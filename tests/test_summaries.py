@@ -78,7 +78,7 @@ def test_an_answer_label_leaves_the_bold_that_follows_it() -> None:
 
 def test_an_opening_that_introduces_a_list_brings_its_outline() -> None:
     """`…相比 PPO 的优势：` then a list: the summary does not stop at the colon."""
-    opening = "<p>" + "GRPO 由 DeepSeekMath 提出，去掉了价值模型，用组内相对奖励估计优势，相比 PPO 的优势：" + "</p>"
+    opening = "<p>" + "GRPO 由 DeepSeekMath 提出，去掉了价值模型，对同一个问题采样一组回答，用组内的相对奖励来估计每个回答的优势，省下了显存，相比 PPO 的优势：" + "</p>"
     items = "".join(f"<li><p><strong>优势{k}</strong>：" + "说明文字" * 30 + "</p></li>" for k in range(3))
     tail = "<p>" + "更多细节" * 60 + "</p>"
     body, _v, folded = fold_answer(["paragraph", "bullet_list", "paragraph"], [opening, f"<ul>{items}</ul>", tail], 300)
