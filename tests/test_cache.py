@@ -101,8 +101,9 @@ def _values(tmp_path: Path) -> dict[str, Any]:
     diags = [Diagnostic("warning", "odd.md", 3, "a formula is not closed", "math"), Diagnostic("info", "odd.md", None, "x")]
     parsed = (doc, diags, [(("attention", "softmax"), "attention"), ((), None)], [(("kv", "KV"),), ()])
     image = tmp_path / "images" / "a.png"
-    rendered = (Rendered("<p>答</p>", (image,), 1, False), diags[:1], [(image, (1_700_000_000_123_456_789, 42))])
-    return {"parsed": parsed, "rendered": rendered, "question": "<p>为什么？</p>", "empty": ""}
+    rendered = (Rendered("<p>答</p>", (image,), 1, False), diags[:1], [(image, (1_700_000_000_123_456_789, 42))], ["code key"])
+    code = ("python", "x = 1\n", '<div class="highlight"><pre><span class="n">x</span></pre></div>\n')
+    return {"parsed": parsed, "rendered": rendered, "code": code, "question": "<p>为什么？</p>", "empty": ""}
 
 
 def test_every_kind_of_value_reads_back_equal(tmp_path: Path) -> None:

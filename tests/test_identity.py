@@ -13,7 +13,7 @@ from anki_support import import_package, new_collection, notes_by_guid, study_ev
 from bagu2anki.config import Config
 from bagu2anki.diagnostics import Diagnostics, UserError
 from bagu2anki.identity import assign
-from bagu2anki.lockfile import Lock
+from bagu2anki.lockfile import Lock, LockEntry
 from bagu2anki.model import Atom
 from bagu2anki.pipeline import BuildResult, build
 from bagu2anki.write.apkg import MODEL_NAME
@@ -200,6 +200,31 @@ def test_ambiguous_match_is_reported_not_guessed(tmp_path: Path) -> None:
     second = assign([atom("LoRA 的秩 r 怎么选三", 1)], lock, diags)
     assert second.guids[0] not in first.guids
     assert any(d.code == "ambiguous-identity" for d in diags.items)
+
+
+@pytest.mark.parametrize("notetype", [None, ("d\"1", 5)])
+@pytest.mark.parametrize("entries", [0, 1, 3])
+def test_the_lock_file_is_what_json_dumps_would_write(notetype: tuple[str, int] | None, entries: int) -> None:
+    """`Lock.dumps` spells the JSON out itself (the json module encodes indented JSON in Python)."""
+    odd = ["", "引号\"与\\反斜杠", "\u2028\x01\t\x7f", "é › 🙂", "b2a-concept-x"]
+    lock = Lock(
+        {
+            f"g{k}{odd[k % 5]}": LockEntry(f"g{k}", odd[k % 5], odd[(k + 1) % 5], f"a.md:{k}", odd[(k + 2) % 5],
+                                           odd[(k + 3) % 5], 2**62 + k, k % 2 == 1)
+            for k in range(entries)
+        },
+        None,
+        notetype,
+    )
+    notes = {
+        g: {"fingerprint": e.fingerprint, "question": e.question, "source": e.source, "section": e.section,
+            "content": e.content, "changed": e.changed, **({"orphan": True} if e.orphan else {})}
+        for g, e in lock.entries.items()
+    }
+    body: dict[str, object] = {"tool": "bagu2anki", "version": 1, "notes": notes}
+    if notetype is not None:
+        body["notetype"] = {"digest": notetype[0], "changed": notetype[1]}
+    assert lock.dumps() == json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,13 @@
 The concept map and the deck need nothing from each other once the cards exist; on a machine
 with two cores writing them side by side saves about a second on 10,000 cards (the map's
 imports included: the parent never loads pyvis). A forked child shares the parent's memory, so
-nothing is pickled on the way in; on the way out only a failure travels back, re-raised by
-`wait()` in the parent. Where fork is unsafe or missing (macOS, Windows) the work runs at once,
-in the parent, with the same result.
+nothing is pickled on the way in; on the way out its result (small: the deck's diagnostics) or
+its failure travels back, returned or re-raised by `wait()` in the parent. Where fork is unsafe
+or missing (macOS, Windows) the work runs at once, in the parent, with the same result.
 
-A thread (`thread=True`) suits work that spends its time outside the interpreter lock, like
-compressing the deck: zlib lets go of it.
+A thread (`thread=True`) suits work that spends its time outside the interpreter lock while
+the caller waits; while the caller runs Python, a thread that needs the lock now and then (a
+row for SQLite) waits for it at every turn, and a child does better.
 """
 
 from __future__ import annotations
@@ -27,18 +28,20 @@ class BackgroundError(RuntimeError):
 
 
 class Background:
-    """`Background(fn, *args)` starts fn(*args); `wait()` returns once it is done or raises its error."""
+    """`Background(fn, *args)` starts fn(*args); `wait()` returns what it returned once it is
+    done, or raises its error."""
 
-    def __init__(self, fn: Callable[..., None], *args: Any, thread: bool = False) -> None:
+    def __init__(self, fn: Callable[..., Any], *args: Any, thread: bool = False) -> None:
         self._process: Any = None
         self._conn: Any = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._result: Any = None
         if thread:
             self._thread = threading.Thread(target=self._run_here, args=(fn, args), name="bagu2anki-writer")
             self._thread.start()
             return
-        if not _fork_is_safe():  # at once, here; an error waits for wait(), as from a child
+        if not fork_is_safe():  # at once, here; an error waits for wait(), as from a child
             self._run_here(fn, args)
             return
         ctx = multiprocessing.get_context("fork")
@@ -48,13 +51,13 @@ class Background:
         send.close()
         self._conn = receive
 
-    def _run_here(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+    def _run_here(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         try:
-            fn(*args)
+            self._result = fn(*args)
         except BaseException as err:  # kept for wait(), raised in the caller's thread
             self._error = err
 
-    def wait(self) -> None:
+    def wait(self) -> Any:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -69,33 +72,41 @@ class Background:
             self._process.join()
             code = self._process.exitcode
             self._process = None
-            if message:
-                self._error = _unpack(message)
-            elif code != 0:
+            if message and message[:1] == _FAILED:
+                self._error = _unpack(message[1:])
+            elif message and code == 0:
+                self._result = pickle.loads(message[1:])
+            else:
                 self._error = BackgroundError(f"the background writer stopped with exit code {code}")
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+        result, self._result = self._result, None
+        return result
 
 
-def _fork_is_safe() -> bool:
+_FAILED, _DONE = b"E", b"R"  # what a child's one message starts with
+
+
+def fork_is_safe() -> bool:
+    """Whether a child can be forked here (Linux, no other thread alive)."""
     # fork copies only the calling thread: with other threads alive a lock could be copied held
     return sys.platform == "linux" and threading.active_count() == 1
 
 
-def _child(send: Any, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+def _child(send: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
-        fn(*args)
+        payload = _DONE + pickle.dumps(fn(*args))
     except BaseException as err:
         try:
             payload = pickle.dumps(err)
             pickle.loads(payload)
         except Exception:
             payload = pickle.dumps(BackgroundError("".join(traceback.format_exception(err)).rstrip()))
-        send.send_bytes(payload)
+        send.send_bytes(_FAILED + payload)
         send.close()
         raise SystemExit(1) from None
-    send.send_bytes(b"")
+    send.send_bytes(payload)
     send.close()
 
 

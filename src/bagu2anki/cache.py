@@ -29,9 +29,10 @@ from bagu2anki import __version__
 from bagu2anki.diagnostics import Diagnostic
 from bagu2anki.model import Document
 from bagu2anki.render import Rendered
+from bagu2anki.stamp import code_digest
 
 CACHE_NAME = ".bagu2anki-cache"
-_FORMAT = 3  # 3: MessagePack batches with digests (2 was a pickle: never read again)
+_FORMAT = 4  # 4: answers list their code blocks; 3: MessagePack batches with digests (2 was a pickle: never read again)
 
 # The file: MAGIC, then frames. A frame is a prefix (FRAME_MAGIC, the payload's length, the
 # first 16 bytes of the SHA-256 of length and payload) and its payload. The first frame is the
@@ -44,34 +45,14 @@ _BATCH_BYTES = 256 * 1024  # a batch is cut after this much: damage costs at mos
 _PICKLE = (b"\x80", b"(", b"]", b"}")  # how the pickles of older versions start
 
 
-def _code_digest() -> str:
-    """What produced the cached values: every module and template of this installation."""
-    h = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    files = sorted(here.rglob("*.py")) + sorted(here.rglob("*.yaml"))
-    try:
-        from importlib import resources
-
-        tpl = resources.files("bagu2anki.templates")
-        names = sorted(p.name for p in tpl.iterdir() if p.name.endswith((".html", ".css", ".j2")))
-        for name in names:
-            h.update(tpl.joinpath(name).read_bytes())
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-        pass
-    for f in files:
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
-
-
-_CODE = _code_digest()
+_CODE = code_digest()  # every module and template of this installation
 
 
 def key_of(*parts: object) -> str:
-    h = hashlib.sha256()
-    h.update(f"bagu2anki {__version__} {_CODE} cache {_FORMAT}".encode())
-    for p in parts:
-        h.update(b"\x00")
-        h.update(str(p).encode("utf-8", "surrogatepass"))
+    """SHA-256 of this installation's identity, then of each part after a NUL."""
+    h = hashlib.sha256(f"bagu2anki {__version__} {_CODE} cache {_FORMAT}".encode())
+    if parts:
+        h.update(("\x00" + "\x00".join(map(str, parts))).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
@@ -79,19 +60,28 @@ def key_of(*parts: object) -> str:
 
 # pipeline.analyse: one note file read (its text blanked), its diagnostics, concepts and acronyms
 ParsedEntry = tuple[Document, list[Diagnostic], list[tuple[tuple[str, ...], str | None]], list[tuple[tuple[str, str], ...]]]
-# cards.render_answers: one rendered answer, its diagnostics, (image, (mtime_ns, size)) it showed
-RenderedEntry = tuple[Rendered, list[Diagnostic], list[tuple[Path, tuple[int, int]]]]
+# cards.render_answers: one rendered answer, its diagnostics, (image, (mtime_ns, size)) it showed,
+# and the keys of the highlighted code blocks it holds (kept while the answer is)
+RenderedEntry = tuple[Rendered, list[Diagnostic], list[tuple[Path, tuple[int, int]]], list[str]]
+# code.py, through cards.render_answers: (language, code, highlighted HTML)
+CodeEntry = tuple[str, str, str]
+# pipeline.analyse: a note file's (size, mtime_ns, ctime_ns, inode) when read, and its "parse" key
+FileEntry = tuple[int, int, int, int, str]
 
 
 def _kind_of(value: object) -> str | None:
     """Which of the stored kinds `value` is; None for anything else (it is not stored)."""
     if isinstance(value, str):
-        return "text"  # a rendered question
+        return "text"  # a rendered question, a card's content hash
     if isinstance(value, tuple):
-        if len(value) == 3 and isinstance(value[0], Rendered):
+        if len(value) == 4 and isinstance(value[0], Rendered):
             return "answer"
         if len(value) == 4 and isinstance(value[0], Document):
             return "parse"
+        if len(value) == 3 and all(isinstance(v, str) for v in value):
+            return "code"
+        if len(value) == 5 and all(isinstance(v, int) for v in value[:4]) and isinstance(value[4], str):
+            return "file"
     return None
 
 
@@ -112,6 +102,8 @@ _DECODERS: dict[str, msgspec.msgpack.Decoder[Any]] = {
     "text": msgspec.msgpack.Decoder(str),
     "parse": msgspec.msgpack.Decoder(ParsedEntry, dec_hook=_dec_hook),
     "answer": msgspec.msgpack.Decoder(RenderedEntry, dec_hook=_dec_hook),
+    "code": msgspec.msgpack.Decoder(CodeEntry),
+    "file": msgspec.msgpack.Decoder(FileEntry),
 }
 _BATCH = msgspec.msgpack.Decoder(list[tuple[str, str, msgspec.Raw]])
 # What a crafted or damaged payload can make decoding raise; anything else is a bug of ours.
@@ -310,7 +302,12 @@ class BuildCache:
         if folder is None:
             return cls(None)
         path = folder / CACHE_NAME
+        kept = _KEPT.get(path)
+        if kept is not None and kept[0] == (_file_id(path), _header()):  # (only with keep_in_memory)
+            return cls(path, dict(kept[1]), stored=kept[2], size=kept[0][0][0])
         found = _read(path)
+        if found.problem is None and found.stored >= 0:
+            _keep(path, found.entries, found.stored)
         return cls(path, found.entries, stored=found.stored, problem=found.problem, size=found.size)
 
     def get(self, key: str) -> Any | None:
@@ -328,6 +325,10 @@ class BuildCache:
         if self.path is not None:
             self.used[key] = value
 
+    def of_kind(self, kind: str) -> list[Any]:
+        """Every stored value of one kind ("code": the highlighted blocks), used or not."""
+        return [v for v in self.entries.values() if _kind_of(v) == kind]
+
     def save(self) -> None:
         """Append this build's new entries, or rewrite the file with only the used ones.
 
@@ -336,19 +337,24 @@ class BuildCache:
         """
         if self.path is None:
             return
-        new = {k: v for k, v in self.used.items() if k not in self.entries}
+        # new keys, and keys given a new value (a note file's state when read): a later batch wins
+        new = {k: v for k, v in self.used.items() if self.entries.get(k) is not v}
+        _KEPT.pop(self.path, None)
         try:
             if 0 <= self.stored and self.stored + len(new) <= 2 * len(self.used) and self._unchanged():
-                if new:
-                    self._append(self.path, new)
+                whole = (self._append(self.path, new) if new else 0) == len(new)
                 self.stored += len(new)
+                self.entries.update(new)
             else:
                 self.stored = self._rewrite(self.path)
+                whole = self.stored == len(self.used)
+                self.entries = dict(self.used)
         except OSError as e:
             self.stored = -1
             self._tell(f"build cache not saved ({e.strerror or e}): the next build rebuilds what is missing")
             return
-        self.entries.update(new)
+        if whole:  # the file holds just what `entries` does
+            _keep(self.path, self.entries, self.stored)
 
     def _unchanged(self) -> bool:
         """The file is still the one read (an append must go on the very file it extends)."""
@@ -358,16 +364,25 @@ class BuildCache:
         except OSError:
             return False
 
-    def _append(self, path: Path, new: dict[str, Any]) -> None:
+    def _append(self, path: Path, new: dict[str, Any]) -> int:
+        count = 0
+
+        def frames() -> Iterator[bytes]:
+            nonlocal count
+            for frame, n in _batches(new.items()):
+                count += n
+                yield frame
+
         with path.open("r+b") as f:
             f.seek(self.size)
             try:
-                _write_all(f, (frame for frame, _ in _batches(new.items())))
+                _write_all(f, frames())
                 f.flush()
             except BaseException:
                 _undo_append(f, path, self.size)
                 raise
             self.size = f.tell()
+        return count
 
     def _rewrite(self, path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -395,6 +410,38 @@ class BuildCache:
 
     def _tell(self, line: str) -> None:
         self.problem = line if self.problem is None else f"{self.problem}; {line}"
+
+
+_KEPT: dict[Path, tuple[tuple[tuple[int, bytes], bytes], dict[str, Any], int]] = {}
+"""With `keep_in_memory()`: the cache file this process last read or saved, as ((its size and
+SHA-256 then), the header) -> the entries, how many the file holds. Opened again as it was, it
+is not decoded again (hashing it takes a tenth of that)."""
+_KEEPING = False
+
+
+def keep_in_memory() -> None:
+    """For a process that builds again and again (`watch`): keep the last cache read or saved."""
+    global _KEEPING
+    _KEEPING = True
+
+
+def _keep(path: Path, entries: dict[str, Any], stored: int) -> None:
+    _KEPT.clear()  # one output folder at a time
+    if _KEEPING:
+        _KEPT[path] = ((_file_id(path), _header()), entries, stored)
+
+
+def _file_id(path: Path) -> tuple[int, bytes]:
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+                size += len(chunk)
+    except OSError:
+        return (-1, b"")
+    return (size, h.digest())
 
 
 def _undo_append(f: IO[bytes], path: Path, size: int) -> None:

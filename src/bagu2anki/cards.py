@@ -18,7 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bagu2anki import code
 from bagu2anki.cache import BuildCache, key_of
+from bagu2anki.code import CodeBlock
 from bagu2anki.concepts.catalogue import SHIPPED_ORIGIN, Catalogue
 from bagu2anki.config import USED_BY, Config
 from bagu2anki.diagnostics import Diagnostic, Diagnostics
@@ -57,31 +59,35 @@ _NO_ROOT = (Path("."), Path("."))
 _LOOK_AGAIN = frozenset({"missing-image", "ambiguous-image"})  # answers rendered again next build
 PARALLEL_MIN = 400  # below this many answers to render, a process pool costs more than it saves
 _WORKER: Renderer | None = None
+_Out = tuple[Rendered, list[Diagnostic], list[CodeBlock]]
 
 
-def _worker_init(fold_threshold: int) -> None:
+def _worker_init(fold_threshold: int, known: Sequence[CodeBlock] = ()) -> None:
     global _WORKER
     _WORKER = Renderer(Diagnostics(), fold_threshold)
+    code.remember(known)
 
 
-def _worker_render(job: RenderJob) -> tuple[Rendered, list[Diagnostic]]:
+def _worker_render(job: RenderJob) -> _Out:
     assert _WORKER is not None
     return _render_one(_WORKER, job)
 
 
-def _render_one(renderer: Renderer, job: RenderJob) -> tuple[Rendered, list[Diagnostic]]:
+def _render_one(renderer: Renderer, job: RenderJob) -> _Out:
     saved = renderer.diags
     local = Diagnostics()
     renderer.diags = local
     try:
-        rendered = renderer.answer(job.atom, job.base, job.root, job.answer)
+        with code.recording() as blocks:
+            rendered = renderer.answer(job.atom, job.base, job.root, job.answer)
     finally:
         renderer.diags = saved
-    return rendered, list(local.items)
+    return rendered, list(local.items), blocks
 
 
-def render_pool(workers: int, fold_threshold: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(fold_threshold,))
+def render_pool(workers: int, fold_threshold: int, known: Sequence[CodeBlock] = ()) -> ProcessPoolExecutor:
+    """Processes that render answers; `known`: highlighted code blocks they need not highlight."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(fold_threshold, tuple(known)))
 
 
 def render_answers(
@@ -97,35 +103,59 @@ def render_answers(
     Results and diagnostics come back in job order whatever the number of workers, so the
     output is the same as a one-process build.
     """
-    results: list[Rendered | None] = [None] * len(jobs)
+    return [r for r, _ in _render_answers(renderer, cache, jobs, workers, pool)]
+
+
+def _render_answers(
+    renderer: Renderer,
+    cache: BuildCache,
+    jobs: Sequence[RenderJob],
+    workers: int = 1,
+    pool: ProcessPoolExecutor | None = None,
+) -> list[tuple[Rendered, str | None]]:
+    """`render_answers`, each answer with what its HTML is a function of (its cache key and the
+    images it showed, as they are now), or None when it was rendered without being cached."""
+    results: list[tuple[Rendered, str | None] | None] = [None] * len(jobs)
     misses: list[tuple[int, str]] = []
     for k, job in enumerate(jobs):
         text = job.atom.answer if job.answer is None else job.answer
         key = key_of("answer", job.atom.fmt, job.atom.source, job.atom.line, job.base, job.root, text, renderer.fold_threshold)
         hit = cache.get(key)
         if hit is not None:
-            rendered, items, stamps = hit
+            rendered, items, stamps, code_keys = hit
             if all(_stamp(p) == s for p, s in stamps):
                 for d in items:
                     renderer.diags.add(d.severity, d.path, d.line, d.message, d.code)
-                results[k] = rendered
+                for ck in code_keys:  # kept in the cache while an answer holds them
+                    cache.get(ck)
+                results[k] = (rendered, f"{key} {stamps!r}")
                 continue
         misses.append((k, key))
     todo = [jobs[k] for k, _ in misses]
+    known: list[CodeBlock] = cache.of_kind("code") if todo else []
+    code.remember(known)
     chunksize = max(8, len(todo) // (workers * 8))
+    outs: list[_Out]
     if pool is not None and todo:
         outs = list(pool.map(_worker_render, todo, chunksize=chunksize))
     elif workers > 1 and len(todo) >= PARALLEL_MIN:
-        with render_pool(workers, renderer.fold_threshold) as own:
+        with render_pool(workers, renderer.fold_threshold, known) as own:
             outs = list(own.map(_worker_render, todo, chunksize=chunksize))
     else:
         outs = [_render_one(renderer, job) for job in todo]
-    for (k, key), (rendered, items) in zip(misses, outs, strict=True):
+    for (k, key), (rendered, items, blocks) in zip(misses, outs, strict=True):
         for d in items:
             renderer.diags.add(d.severity, d.path, d.line, d.message, d.code)
+        digest = None
         if not any(d.code in _LOOK_AGAIN for d in items):  # an image may be added before the next build
-            cache.put(key, (rendered, items, [(p, _stamp(p)) for p in rendered.media]))
-        results[k] = rendered
+            code_keys = []
+            for block in blocks:
+                code_keys.append(key_of("code", block[0], block[1]))
+                cache.put(code_keys[-1], block)
+            stamps = [(p, _stamp(p)) for p in rendered.media]
+            cache.put(key, (rendered, items, stamps, list(dict.fromkeys(code_keys))))
+            digest = f"{key} {stamps!r}"
+        results[k] = (rendered, digest)
     return [r for r in results if r is not None]
 
 
@@ -205,19 +235,22 @@ def related_questions(i: int, concepts: Sequence[str], by_concept: dict[str, lis
     log(total / questions using it), so a concept on most of the deck (the page's topic) adds
     little, and one on most of it relates nothing alone. Ties go to the question nearest in
     the notes. Only the NEAREST questions of each concept are weighed (linear in the deck)."""
-    weights = {c: math.log(max(total, 1) / len(by_concept[c])) for c in concepts if by_concept.get(c)}
-    score: dict[int, float] = defaultdict(float)
+    score: dict[int, float] = {}
     specific: set[int] = set()
-    for c, w in weights.items():
-        members = by_concept[c]
+    for c in dict.fromkeys(concepts):
+        members = by_concept.get(c)
+        if not members:
+            continue
+        w = math.log(max(total, 1) / len(members))
         at = bisect.bisect_left(members, i)
-        for j in members[max(0, at - NEAREST // 2) : at + NEAREST // 2 + 1]:
-            if j != i:
-                score[j] += w
-                if total < 2 * COMMON or len(members) * COMMON <= total:
-                    specific.add(j)
-    ranked = sorted(specific, key=lambda j: (-score[j], abs(j - i), j))
-    return ranked[:RELATED]
+        window = members[max(0, at - NEAREST // 2) : at + NEAREST // 2 + 1]
+        for j in window:
+            score[j] = score.get(j, 0.0) + w
+        if total < 2 * COMMON or len(members) * COMMON <= total:
+            specific.update(window)
+    specific.discard(i)
+    ranked = sorted([(-score[j], abs(j - i), j) for j in specific])
+    return [j for _score, _apart, j in ranked[:RELATED]]
 
 
 def note_fields(front: str, back: str, prereq: str, related: str, source: str, section: str) -> tuple[str, ...]:
@@ -261,7 +294,11 @@ def make_cards(
     cache: BuildCache | None = None,
     workers: int = 1,
 ) -> tuple[list[Card], int]:
-    """Render every atom (and one card per used concept), in prerequisite order."""
+    """Render every atom (and one card per used concept), in prerequisite order.
+
+    A card's content hash (what the lock file records of it) is kept in the build cache under
+    everything its fields are made of, so a card that reads as before is not hashed again.
+    """
     atoms = analysis.atoms
     graph = analysis.graph
     rank = graph.topo_rank()
@@ -291,7 +328,7 @@ def make_cards(
         prefixes.append(prefix)
         kept.append(i)
     progress("render", 0, len(jobs))
-    rendered = render_answers(renderer, cache, jobs, workers)
+    rendered = _render_answers(renderer, cache, jobs, workers)
     progress("render", len(jobs), len(jobs))
 
     # Each question's front as its own card shows it (formulas as MathJax, code, escaping),
@@ -303,9 +340,23 @@ def make_cards(
         where = html.escape(" › ".join(atoms[j].section[-1:]))
         return f'<li>{fronts[j]} <span class="where">{where}</span></li>'
 
-    cards: list[Card] = []
-    order: list[tuple[tuple[int, int, int], int]] = []
-    for i, prefix, r in zip(kept, prefixes, rendered, strict=True):
+    concept_ids: list[str] = []
+    if cfg.concept_cards != "none":
+        least = USED_BY if cfg.concept_cards == "used" else 1
+        for cid in sorted(by_concept, key=lambda c: (rank.get(c, big), c)):
+            if analysis.catalogue.get(cid) is not None and len(by_concept[cid]) >= least:
+                concept_ids.append(cid)
+    # Due order, known before any card is made: a concept before the questions on it, those
+    # by their main concept's rank, then in source order.
+    order = [((rank.get(main, big) if main else big, 1, i), n) for n, i in enumerate(kept) for main in (analysis.links[i][1],)]
+    order += [((rank.get(cid, big), 0, 0), len(kept) + n) for n, cid in enumerate(concept_ids)]
+    due = [0] * len(order)
+    for d, (_key, n) in enumerate(sorted(order)):
+        due[n] = d + 1
+    cards: list[Card | None] = [None] * len(order)
+    remembered = cache.path is not None
+
+    for n, (i, prefix, (r, made_of)) in enumerate(zip(kept, prefixes, rendered, strict=True)):
         a = atoms[i]
         concepts, main = analysis.links[i]
         back_html = prefix + r.html
@@ -321,71 +372,63 @@ def make_cards(
         tags = tags_for(a, concepts)
         deck = deck_for(root_deck, a, cfg.flat_decks)
         guid = identity.guids[i]
-        fields = note_fields(front, back_html, prereq, related, f"{a.source}:{a.line}",
-                             " › ".join(a.section) or file_title(a.source))
+        where = f"{a.source}:{a.line}"
+        section = " › ".join(a.section) or file_title(a.source)
+        fields = note_fields(front, back_html, prereq, related, where, section)
+        key = key_of("card", made_of, prefix, front, prereq, related, where, section, tags, deck) if remembered and made_of else None
+        chash = cache.get(key) if key else None
+        if not isinstance(chash, str):
+            chash = content_hash(fields + tags + (deck,))
+            if key:
+                cache.put(key, chash)
+        mod = modification_time(guid, chash, lock, now)
+        cards[due[n] - 1] = Card(
+            atom=a,
+            guid=guid,
+            concepts=concepts,
+            main_concept=main,
+            front_html=front,
+            back_html=back_html,
+            deck=deck,
+            tags=tags,
+            media=r.media,
+            mod=mod,
+            due_rank=due[n],
+            prereq_html=prereq,
+            related_html=related,
+            content=chash,
+            fields=fields,
+        )
+    for n, cid in enumerate(concept_ids, start=len(kept)):
+        concept = analysis.catalogue.get(cid)
+        assert concept is not None
+        chain = graph.chain(cid)
+        q_items = "".join(f"<li>{fronts[j]}</li>" for j in by_concept[cid][:8])
+        back = f"<p>{html.escape(concept.description)}</p>"
+        if q_items:
+            back += f'<p class="label">相关问题</p><ul>{q_items}</ul>'
+        prereq = _chain_html(analysis.catalogue, chain) or NONE
+        atom = Atom(
+            source="concepts",
+            line=0,
+            end_line=0,
+            section=("概念",),
+            number=None,
+            kind="概念",
+            question=f"概念：{concept.name} 是什么？",  # its own prefix: never the same front as a question of the notes
+            answer=concept.description,
+            status="answered",
+        )
+        front = html.escape(atom.question)
+        guid = "b2a-concept-" + re.sub(r"[^A-Za-z0-9_.-]", "_", cid)
+        tags = ("概念", "concept::" + _tag(cid), "domain::" + _tag(concept.domain))
+        deck = root_deck if cfg.flat_decks else f"{root_deck}::概念"
+        where = SHIPPED_NAME if concept.origin == SHIPPED_ORIGIN else Path(concept.origin).name
+        fields = note_fields(front, back, prereq, NONE, f"{where} · {cid}", "概念")
         chash = content_hash(fields + tags + (deck,))
         mod = modification_time(guid, chash, lock, now)
-        key = (rank.get(main, big) if main else big, 1, i)
-        order.append((key, len(cards)))
-        cards.append(
-            Card(
-                atom=a,
-                guid=guid,
-                concepts=concepts,
-                main_concept=main,
-                front_html=front,
-                back_html=back_html,
-                deck=deck,
-                tags=tags,
-                media=r.media,
-                mod=mod,
-                due_rank=0,
-                prereq_html=prereq,
-                related_html=related,
-                content=chash,
-                fields=fields,
-            )
-        )
-    n_concept_cards = 0
-    if cfg.concept_cards != "none":
-        least = USED_BY if cfg.concept_cards == "used" else 1
-        for cid in sorted(by_concept, key=lambda c: (rank.get(c, big), c)):
-            concept = analysis.catalogue.get(cid)
-            if concept is None or len(by_concept[cid]) < least:
-                continue
-            chain = graph.chain(cid)
-            q_items = "".join(f"<li>{fronts[j]}</li>" for j in by_concept[cid][:8])
-            back = f"<p>{html.escape(concept.description)}</p>"
-            if q_items:
-                back += f'<p class="label">相关问题</p><ul>{q_items}</ul>'
-            prereq = _chain_html(analysis.catalogue, chain) or NONE
-            atom = Atom(
-                source="concepts",
-                line=0,
-                end_line=0,
-                section=("概念",),
-                number=None,
-                kind="概念",
-                question=f"概念：{concept.name} 是什么？",  # its own prefix: never the same front as a question of the notes
-                answer=concept.description,
-                status="answered",
-            )
-            front = html.escape(atom.question)
-            guid = "b2a-concept-" + re.sub(r"[^A-Za-z0-9_.-]", "_", cid)
-            tags = ("概念", "concept::" + _tag(cid), "domain::" + _tag(concept.domain))
-            deck = root_deck if cfg.flat_decks else f"{root_deck}::概念"
-            where = SHIPPED_NAME if concept.origin == SHIPPED_ORIGIN else Path(concept.origin).name
-            fields = note_fields(front, back, prereq, NONE, f"{where} · {cid}", "概念")
-            chash = content_hash(fields + tags + (deck,))
-            mod = modification_time(guid, chash, lock, now)
-            order.append(((rank.get(cid, big), 0, 0), len(cards)))
-            cards.append(
-                Card(atom, guid, (cid,), cid, front, back, deck, tags, (), mod, 0, prereq, NONE, chash, fields)
-            )
-            n_concept_cards += 1
-    ranked = sorted(order)
-    final = [replace(cards[idx], due_rank=due + 1) for due, (_key, idx) in enumerate(ranked)]
-    return final, n_concept_cards
+        cards[due[n] - 1] = Card(atom, guid, (cid,), cid, front, back, deck, tags, (), mod, due[n], prereq, NONE, chash, fields)
+    return [c for c in cards if c is not None], len(concept_ids)
 
 
 def _chain_html(catalogue: Catalogue, chain: Sequence[str]) -> str:

@@ -121,7 +121,7 @@ def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: s
           jobs: int, fold_threshold: int | None, verbose: bool, lock: Path | None,
           catalogue: Path | None, split: bool | None) -> None:
     """Build OUT/<deck>.apkg, OUT/graph.html and OUT/report.md from the notes (default: notes/)."""
-    from bagu2anki.pipeline import build as run_build
+    from bagu2anki.stamp import unchanged
 
     cfg = _config(ctx, paths, out=out, deck=deck, include_unanswered=include_unanswered,
                   concept_cards=concept_cards, flat_decks=flat_decks, fold_threshold=fold_threshold, lock=lock, catalogue=catalogue,
@@ -141,27 +141,29 @@ def build(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, deck: s
         if done >= total:
             bar.__exit__(None, None, None)
 
-    try:
-        result = run_build(cfg, progress)
-    except OSError as e:  # an output that cannot be written (read-only folder, a full disk)
-        where = str(e.filename2 or e.filename or cfg.out)
-        if STAGING_NAME in where:  # a file on its way into the output folder
-            where = str(cfg.out)
-        raise UserError(
-            f"{where}: cannot write the build output ({e.strerror or e}); the previous outputs and "
-            "the lock file are as they were"
-        ) from e
-    diags = result.diagnostics
+    # nothing changed since the last build: its outputs stand, and it is told as it was
+    said = unchanged(cfg) if cfg.use_cache else None
+    if said is None:
+        from bagu2anki.pipeline import build as run_build
+
+        try:
+            said = run_build(cfg, progress).summary()
+        except OSError as e:  # an output that cannot be written (read-only folder, a full disk)
+            where = str(e.filename2 or e.filename or cfg.out)
+            if STAGING_NAME in where:  # a file on its way into the output folder
+                where = str(cfg.out)
+            raise UserError(
+                f"{where}: cannot write the build output ({e.strerror or e}); the previous outputs and "
+                "the lock file are as they were"
+            ) from e
+    diags = said.diags()
     _print_diagnostics(diags, "text", verbose)
-    atoms = result.analysis.atoms
-    n_cards = len(result.cards) - result.concept_cards
-    unanswered = sum(1 for a in atoms if a.status == "unanswered")
     click.echo(
-        f"{counted(len(atoms), 'question')} from {counted(len(result.analysis.documents), 'file')}"
-        f" -> {counted(n_cards, 'question card')} + {counted(result.concept_cards, 'concept card')};"
-        f" {unanswered} unanswered; {counted(diags.errors, 'error')}, {counted(diags.warnings, 'warning')}"
+        f"{counted(said.questions, 'question')} from {counted(said.files, 'file')}"
+        f" -> {counted(said.question_cards, 'question card')} + {counted(said.concept_cards, 'concept card')};"
+        f" {said.unanswered} unanswered; {counted(diags.errors, 'error')}, {counted(diags.warnings, 'warning')}"
     )
-    for p in result.outputs:
+    for p in said.outputs:
         click.echo(f"  wrote {p}")
     if diags.failed(strict):
         raise SystemExit(1)

@@ -1,12 +1,17 @@
 """Code blocks as a card shows them: Pygments highlighting into CSS classes, light and night.
 
 Shared by both Markdown renderers in `render.py`, so a code block looks the same whichever ran.
+Highlighting is most of what rendering an answer costs, so each (language, code) is highlighted
+once per process and kept; `recording()` tells the caller which blocks an answer used, so the
+build cache can keep them too (`cards.render_answers`) and hand them back with `remember()`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pygments import highlight
@@ -18,20 +23,52 @@ LIGHT_CODE_STYLE = "default"
 NIGHT_CODE_STYLE = "github-dark"
 _FORMATTER = HtmlFormatter(cssclass="highlight")
 
+CodeBlock = tuple[str, str, str]
+"""(language, code, highlighted HTML)."""
+_KNOWN: dict[tuple[str, str], str] = {}
+"""(language, code) -> HTML: what this process highlighted or was told (`remember`)."""
+_KNOWN_LIMIT = 20_000  # then forgotten all at once (a long `watch` session sees many versions)
+_RECORDING: list[list[CodeBlock]] = []
 
-@functools.lru_cache(maxsize=4096)
+
 def code_box(info: str, code: str) -> str:
     """A fenced block: ```math is display math, a known language is highlighted by Pygments,
-    anything else is a plain box. The result is safe HTML (Pygments escapes the code).
-    Kept per (info, code) within a process: the same snippet is highlighted once."""
+    anything else is a plain box. The result is safe HTML (Pygments escapes the code)."""
     lang = info.strip().split()[0].lower() if info.strip() else ""
     if lang == "math":
         # GitHub / GitLab display math: a ```math fence is one formula
         return f'<div class="math display">\\[{html.escape(code.strip(), quote=False)}\\]</div>\n'
     lexer = _lexer(lang) if lang and lang not in ("text", "txt", "plain") else None
-    if lexer is not None:
-        return str(highlight(code, lexer, _FORMATTER))
-    return f'<div class="highlight"><pre><code>{html.escape(code)}</code></pre></div>\n'
+    if lexer is None:
+        return f'<div class="highlight"><pre><code>{html.escape(code)}</code></pre></div>\n'
+    out = _KNOWN.get((lang, code))
+    if out is None:
+        out = str(highlight(code, lexer, _FORMATTER))
+        if len(_KNOWN) >= _KNOWN_LIMIT:
+            _KNOWN.clear()
+        _KNOWN[(lang, code)] = out
+    if _RECORDING:
+        _RECORDING[-1].append((lang, code, out))
+    return out
+
+
+def remember(blocks: Iterable[CodeBlock]) -> None:
+    """Highlighted blocks from elsewhere (the build cache): not highlighted again here."""
+    for lang, code, out in blocks:
+        if len(_KNOWN) >= _KNOWN_LIMIT:
+            break
+        _KNOWN[(lang, code)] = out
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[CodeBlock]]:
+    """The highlighted blocks used inside the `with` (highlighted now or known before)."""
+    blocks: list[CodeBlock] = []
+    _RECORDING.append(blocks)
+    try:
+        yield blocks
+    finally:
+        _RECORDING.pop()
 
 
 @functools.lru_cache(maxsize=256)

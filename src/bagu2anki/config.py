@@ -11,8 +11,10 @@ from typing import Any
 
 from bagu2anki.diagnostics import UserError
 from bagu2anki.parse.common import ReadingRules
-from bagu2anki.render import FOLD_THRESHOLD
 from bagu2anki.sources import file_title
+
+FOLD_THRESHOLD = 1000
+"""Answers longer than this many visible characters open with a summary (`render.py` folds them)."""
 
 
 @dataclass(frozen=True, slots=True)

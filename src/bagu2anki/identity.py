@@ -60,6 +60,7 @@ class Identity:
     guids: tuple[str, ...]  # one per atom, same order
     matched: tuple[tuple[str, str], ...]  # (guid, how) for atoms that inherited a GUID by fuzzy match
     orphans: tuple[LockEntry, ...]
+    fingerprints: tuple[str, ...] = ()  # one per atom, same order (what the lock file keeps)
 
 
 _UNKNOWN = 1 << 40
@@ -142,7 +143,7 @@ def assign(atoms: Sequence[Atom], lock: Lock, diags: Diagnostics) -> Identity:
     used: set[str] = set()
     fps = [fingerprint(a) for a in atoms]
     live = {g: e for g, e in lock.entries.items() if not g.startswith("b2a-concept-")}
-    places = _Places(atoms, live)
+    places: _Places | None = None  # made only when copies or new questions need it
 
     # 1. explicit ids written in the notes
     seen_explicit: dict[str, int] = {}
@@ -180,6 +181,7 @@ def assign(atoms: Sequence[Atom], lock: Lock, diags: Diagnostics) -> Identity:
         else:
             copies.append((idx, olds))
     if copies:
+        places = places or _Places(atoms, live)
         places.anchor([(i, g) for i, g in enumerate(guids) if g is not None])
         for idx, olds in copies:
             for i, g in _pair_copies(idx, olds, places):
@@ -191,6 +193,7 @@ def assign(atoms: Sequence[Atom], lock: Lock, diags: Diagnostics) -> Identity:
     matched: list[tuple[str, str]] = []
     new_idx = [i for i in range(n) if guids[i] is None]
     if vanished and new_idx:
+        places = places or _Places(atoms, live)
         places.anchor([(i, g) for i, g in enumerate(guids) if g is not None])
         pairs = _similar_pairs(new_idx, vanished, fps, places)
         for s, i, g in _best_matches(pairs, atoms, live, used, diags):
@@ -214,7 +217,7 @@ def assign(atoms: Sequence[Atom], lock: Lock, diags: Diagnostics) -> Identity:
             used.add(g)
 
     orphans = tuple(sorted((e for e in live.values() if e.guid not in used), key=lambda e: e.source))
-    return Identity(tuple(g for g in guids if g is not None), tuple(matched), orphans)
+    return Identity(tuple(g for g in guids if g is not None), tuple(matched), orphans, tuple(fps))
 
 
 def _pair_copies(idx: list[int], olds: list[LockEntry], places: _Places) -> list[tuple[int, str]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bagu2anki import sources
+from bagu2anki import sources, stamp
 from bagu2anki.analysis import Analysis, Progress
 from bagu2anki.cache import BuildCache, key_of
 from bagu2anki.cards import card_front, make_cards, plan_job, render_answers, render_pool, roots_of
@@ -36,6 +36,7 @@ from bagu2anki.references import References, check_references
 from bagu2anki.render import Renderer
 from bagu2anki.spill import AnswerPark
 from bagu2anki.split import split_document
+from bagu2anki.stamp import Summary
 from bagu2anki.unread import check_reading
 from bagu2anki.write.staging import Staging, one_build_at_a_time, tell_waiting
 
@@ -48,6 +49,14 @@ class BuildResult:
     identity: Identity
     outputs: tuple[Path, ...]
     diagnostics: Diagnostics
+
+    def summary(self) -> Summary:
+        """What the command line tells of this build (and, unchanged, of the next one)."""
+        atoms = self.analysis.atoms
+        return Summary(
+            len(atoms), len(self.analysis.documents), len(self.cards) - self.concept_cards, self.concept_cards,
+            sum(1 for a in atoms if a.status == "unanswered"), tuple(self.diagnostics.items), self.outputs,
+        )
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -96,6 +105,31 @@ def _parse_one(src: SourceFile, catalogue: Catalogue, split: bool = True, readin
     return doc, list(local.items), links, acronyms
 
 
+def _look_up(
+    f: sources.Found, cache: BuildCache, diags: Diagnostics, salt: tuple[object, ...]
+) -> tuple[str, SourceFile | None, _Parsed | None] | None:
+    """A note file's parse key, its text when read, its cached parse. A file as it was when a
+    build last read it (`stamp.file_state`: size, times, inode) is not read again. None for a
+    file with nothing to read."""
+    where = key_of("file", f.rel, f.path, f.root, *salt)
+    state = stamp.file_state(f.path)
+    known = cache.get(where)
+    if known is not None and state is not None and tuple(known[:4]) == state:
+        hit: _Parsed | None = cache.get(known[4])
+        if hit is not None:
+            return known[4], None, hit
+    read_at = stamp.now_ns()
+    told = Diagnostics()
+    src = sources.load(f, told)
+    diags.extend(told)
+    if src is None:
+        return None
+    key = key_of("parse", src.rel, src.path, src.root, src.format, src.text, *salt)
+    if state is not None and not told.items and stamp.settled(state, read_at):
+        cache.put(where, (*state, key))  # a file that changed during the reading: not known by its state
+    return key, src, cache.get(key)
+
+
 def _ready(future: Future[_Parsed] | None) -> bool:
     return future is None or future.done()
 
@@ -136,13 +170,12 @@ def analyse(
     with contextlib.ExitStack() as stack:
         pool: ProcessPoolExecutor | None = None
         for k, f in enumerate(found):
-            src = sources.load(f, diags)
             progress("read", k + 1, len(found))
-            if src is None:
+            looked = _look_up(f, cache, diags, (catalogue_key, cfg.split, cfg.reading))
+            if looked is None:
                 continue
-            key = key_of("parse", src.rel, src.path, src.root, src.format, src.text, catalogue_key, cfg.split, cfg.reading)
-            hit: _Parsed | None = cache.get(key)
-            if hit is None:
+            key, src, hit = looked
+            if hit is None and src is not None:
                 new_files += 1
                 if pool is None and workers > 1 and new_files >= POOL_AFTER and len(found) >= PARALLEL_FILES:
                     pool = stack.enter_context(
@@ -311,7 +344,9 @@ def graph_export(cfg: Config, diags: Diagnostics) -> dict[str, Any]:
 
 
 def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
-    """Read and resolve everything, then write the deck, the map, the report and the lock."""
+    """Read and resolve everything, then write the deck, the map, the report and the lock; then
+    the stamp that lets the next build stop at once if nothing has changed (`stamp.py`)."""
+    started = stamp.now_ns()
     diags = Diagnostics()
     cache = BuildCache.open(cfg.out if cfg.use_cache else None)
     analysis = analyse(cfg, diags, progress, cache, cfg.workers())
@@ -334,7 +369,10 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
             staging.close()
     if cache.problem:  # a damaged, foreign or unwritable build cache: rebuilt, never trusted
         diags.info(str(cache.path or cfg.out), None, cache.problem, "build-cache")
-    return BuildResult(analysis, tuple(cards), n_concepts, identity, tuple(outputs), diags)
+    result = BuildResult(analysis, tuple(cards), n_concepts, identity, tuple(outputs), diags)
+    if not cache.problem:
+        stamp.record(cfg, started, [p for c in cards for p in c.media], result.summary())
+    return result
 
 
 def _write_outputs(
@@ -351,9 +389,9 @@ def _write_outputs(
 ) -> list[Path]:
     """Deck, map, report and lock file, each written to its staging path (an OSError from any
     of them fails the build before anything is replaced)."""
-    from bagu2anki.background import Background
+    from bagu2anki.background import Background, fork_is_safe
     from bagu2anki.lockfile import notetype_time
-    from bagu2anki.write.apkg import notetype_digest, write_apkg
+    from bagu2anki.write.apkg import notetype_digest
     from bagu2anki.write.report import write_report
 
     deck_file = cfg.out / f"{_safe_filename(cfg.deck_name())}.apkg"
@@ -361,17 +399,17 @@ def _write_outputs(
     report_file = cfg.out / "report.md"
     outputs = [deck_file, map_file, report_file]
     staged_deck, staged_map, staged_report = (staging.path(p) for p in outputs)
-    # The map (a forked child), the deck (a thread: its zip compresses outside the interpreter
-    # lock) and the build cache are written side by side; the lock only once all have succeeded.
+    # The map and the deck (forked children: a thread would wait for the interpreter lock at
+    # each of the deck's rows while the lock file and the reading pages are made here), the build
+    # cache and the reading pages are written side by side; the lock only once all have succeeded.
     progress("write map", 0, 1)
     map_writer = Background(_write_map, cfg.deck_name(), analysis, cards, staged_map)
     progress("write deck", 0, 1)
     css = renderer.pygments_css()
     digest = notetype_digest(css)
     nt_mod = notetype_time(digest, lock, build_clock())
-    deck_diags = Diagnostics()
-    deck_writer = Background(
-        write_apkg, cards, staged_deck, css, deck_diags, nt_mod, "bagu2anki", staging.folder, thread=True
+    deck_writer = Background(  # (a thread where no child can be forked)
+        _write_deck, cards, staged_deck, css, nt_mod, staging.folder, thread=not fork_is_safe()
     )
     try:
         new_lock = _updated_lock(lock, cards, identity)
@@ -379,16 +417,16 @@ def _write_outputs(
         lock_text = new_lock.dumps()
         if cfg.use_cache:
             cache.save()
+        from bagu2anki.write.reading_view import PAGES_FOLDER, write_reading_pages
+
+        pages = cfg.out / PAGES_FOLDER  # each file as it was read (`show`), linked from the report
+        write_reading_pages(staging.folder_path(pages), analysis.documents, previous=pages)
     finally:
-        deck_writer.wait()
+        deck_diags = deck_writer.wait()
         map_writer.wait()
-    for d in deck_diags.items:
+    for d in deck_diags:
         diags.append(d)
     write_report(staged_report, cfg, analysis, cards, identity, diags)
-    from bagu2anki.write.reading_view import PAGES_FOLDER, write_reading_pages
-
-    pages = cfg.out / PAGES_FOLDER  # each file as it was read (`show`), linked from the report
-    write_reading_pages(staging.folder_path(pages), analysis.documents, previous=pages)
     outputs.append(pages)
     if cfg.write_lock:
         lock_path = cfg.lock_path()
@@ -400,6 +438,14 @@ def _write_outputs(
                 raise OSError(e.errno, e.strerror, str(lock_path)) from e
         outputs.append(lock_path)
     return outputs
+
+
+def _write_deck(cards: Sequence[Card], path: Path, css: str, notetype_mod: int, workdir: Path) -> list[Diagnostic]:
+    from bagu2anki.write.apkg import write_apkg
+
+    told = Diagnostics()
+    write_apkg(cards, path, css, told, notetype_mod, "bagu2anki", workdir)
+    return told.items
 
 
 def _write_map(title: str, analysis: Analysis, cards: Sequence[Card], path: Path) -> None:
@@ -419,11 +465,12 @@ def _updated_lock(lock: Lock, cards: Sequence[Card], identity: Identity) -> Lock
     from bagu2anki.identity import fingerprint
     from bagu2anki.lockfile import LockEntry
 
+    fingerprints = dict(zip(identity.guids, identity.fingerprints, strict=False))
     entries = {}
     for c in cards:
         entries[c.guid] = LockEntry(
             guid=c.guid,
-            fingerprint=fingerprint(c.atom),
+            fingerprint=fingerprints.get(c.guid) or fingerprint(c.atom),
             question=c.atom.question[:80],
             source=f"{c.atom.source}:{c.atom.line}",
             section=" › ".join(c.atom.section),

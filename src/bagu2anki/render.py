@@ -25,6 +25,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from bagu2anki import prepare
 from bagu2anki.code import code_box, code_css
+from bagu2anki.config import FOLD_THRESHOLD as FOLD_THRESHOLD
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.fold import (
     fold_answer,
@@ -62,7 +63,6 @@ ALLOWED_ATTRS = {
 PASS_THROUGH_TAGS = ALLOWED_TAGS | {"script", "style", "iframe", "object", "embed", "svg", "math", "font", "center"}
 _TAG_NAME_RE = re.compile(r"^</?\s*([A-Za-z][A-Za-z0-9-]*)")
 _HTML_COMMENT_RE = re.compile(r"^<!--.*-->$", re.S)
-FOLD_THRESHOLD = 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -319,6 +319,9 @@ def watch(
     """Build once, then rebuild on every save until Ctrl-C (or `stop_event` is set)."""
     import watchfiles
 
+    from bagu2anki.cache import keep_in_memory
+
+    keep_in_memory()  # each rebuild starts from the build cache the last one left in memory
     watcher = Watcher(cfg, options, echo)
     flt = NoteFilter(cfg)
     where = ", ".join(str(p) for p in cfg.paths)

@@ -14,23 +14,32 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-
-import genanki
+from typing import TYPE_CHECKING
 
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.images import media_name
 from bagu2anki.model import Card
 
+if TYPE_CHECKING:  # genanki is imported where the deck is written (the deck's own thread)
+    import genanki
+
 MODEL_ID = 1_742_026_118
 MODEL_NAME = "bagu2anki 问答"
 FIELDS = ("Question", "Answer", "Prerequisites", "Related", "Source", "Section")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# zlib level for the package. Measured on the 10,000-question benchmark's 39.7 MB collection
+# (CPU s to compress / MB): level 1 0.16 / 5.54, 2 0.16 / 5.32, 3 0.18 / 5.08, 4 0.24 / 4.52,
+# 6 (zlib's default, used before) 0.35 / 4.03, 9 0.84 / 3.97. Levels 1-3 are zlib's fast
+# strategy; 2 costs what 1 does and is 4% smaller: less than half the time of 6 for a package
+# a third larger (Anki unpacks either in a blink).
+ZIP_LEVEL = 2
 
 
 def template_text(name: str) -> str:
@@ -48,6 +57,8 @@ def notetype_digest(extra_css: str) -> str:
 
 
 def build_model(extra_css: str) -> genanki.Model:
+    import genanki
+
     return genanki.Model(
         MODEL_ID,
         MODEL_NAME,
@@ -105,6 +116,8 @@ def write_apkg(
     inserted in bulk: ids count from the note type time, so the same notes give the same ids
     and a fresh file written in a fixed order gives the same bytes.
     """
+    import genanki
+
     model = build_model(extra_css)
     by_deck: dict[str, list[Card]] = defaultdict(list)
     media: dict[str, Path] = {}
@@ -148,6 +161,10 @@ def _write_collection(
     """`cards` is read after `notes` is exhausted (the note rows fill it as they go)."""
     conn = sqlite3.connect(db)
     try:
+        # A scratch file, zipped and removed: no journal, no waiting for the disk. The bytes
+        # written are the same either way (tests compare builds byte for byte).
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
         _tables(conn, decks, model, timestamp)
         conn.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
         conn.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
@@ -170,10 +187,14 @@ def _write_zip(db: Path, media: Sequence[tuple[str, Path]], out: Path) -> None:
         *((str(i), path) for i, (_name, path) in enumerate(media)),
     ]
     try:
-        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as zout:
             for name, data in entries:
                 info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
+                if sys.version_info >= (3, 13):
+                    info.compress_level = ZIP_LEVEL
+                else:  # the same attribute, private before 3.13
+                    info._compresslevel = ZIP_LEVEL  # type: ignore[attr-defined]
                 info.external_attr = 0o644 << 16
                 if isinstance(data, bytes):
                     zout.writestr(info, data)

@@ -69,7 +69,9 @@ class Staging:
 
     def commit(self) -> None:
         """Move every written output over its target, in the order they were asked for (a
-        staged folder replaces the previous folder whole: the old one is moved aside first)."""
+        staged folder replaces the previous folder whole: the old one is moved aside first).
+        A file that says byte for byte what its target says is dropped: the target is not
+        rewritten (its time stays, a browser or a watcher sees no change)."""
         for staged, target in self._moves:  # what would refuse the move, before any is made
             if staged.is_dir():
                 if target.exists() and not target.is_dir():
@@ -79,6 +81,9 @@ class Staging:
         for staged, target in self._moves:
             if staged.is_dir() and target.is_dir():
                 os.replace(target, self.folder / f"{target.name}.old")  # removed by close()
+            elif staged.is_file() and _same_bytes(staged, target):
+                staged.unlink()
+                continue
             if staged.exists():
                 os.replace(staged, target)
 
@@ -88,6 +93,21 @@ class Staging:
             with contextlib.suppress(OSError):
                 staged.unlink()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        if not b.is_file() or a.stat().st_size != b.stat().st_size:
+            return False
+        with a.open("rb") as fa, b.open("rb") as fb:
+            while True:
+                chunk = fa.read(1 << 20)
+                if chunk != fb.read(1 << 20):
+                    return False
+                if not chunk:
+                    return True
+    except OSError:
+        return False
 
 
 def tell_waiting(out: Path) -> Callable[[], None]:
