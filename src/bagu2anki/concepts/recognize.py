@@ -3,10 +3,10 @@
 Takes an `Atom` and a `Catalogue`; gives concept ids, most relevant first. How it decides:
 
 Matching. Question, answer and section headings are NFKC-normalised (full-width ＧＱＡ is GQA)
-and lower-cased, then scanned by two regexes built once per catalogue from every alias, as
-tries (`matcher.py`): one for aliases that start with a Latin letter or digit, one for the
-rest. Mentions never overlap and the longest alias wins, so 分组查询注意力 is GQA and not also
-注意力. Latin aliases match whole terms only: no letter, digit or `_` may touch either end (MLA
+and lower-cased, then scanned for every alias (`matcher.py`: Aho-Corasick automata that find
+exactly what two trie-shaped regexes built from the aliases would, one for aliases that start with
+a Latin letter or digit, one for the rest). Mentions never overlap and the longest alias wins, so
+分组查询注意力 is GQA and not also 注意力. Latin aliases match whole terms only: no letter, digit or `_` may touch either end (MLA
 is not found in MLAX, PPO not in PPO2). A space, `-` or `_` inside an alias matches any of them
 or nothing (KV-Cache, kv cache, KVCache), and so does the seam between Latin and Chinese
 (kv缓存, KV 缓存). Chinese aliases match as substrings.
