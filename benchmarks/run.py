@@ -1,29 +1,38 @@
-"""Benchmark bagu2anki on synthetic notes: per-stage and end-to-end wall time and peak memory.
+"""Benchmark bagu2anki on synthetic notes against its peers: wall, CPU, peak memory, and what
+each tool's deck holds.
 
-    python benchmarks/run.py                      # sizes 1000,10000,50000; about 10-15 minutes
-    python benchmarks/run.py --sizes 1000,10000
-    python benchmarks/run.py --skip renderers,map --sizes 1000
+    python benchmarks/run.py                      # sizes 1000,10000,50000; 15-26 minutes
+    python benchmarks/run.py --sizes 1000,10000   # about 5-7 minutes
+    python benchmarks/run.py --skip renderers,map,md2anki --sizes 1000
 
-For each size it generates a corpus (`benchmarks/generate.py`, fixed seed) and measures, each
-build in a fresh interpreter running bagu2anki's own command line:
+For each size it generates a corpus (`benchmarks/generate.py`, fixed seed; no question and no
+code block repeats) and measures, each build in a fresh interpreter running bagu2anki's own
+command line from a copy of `src/` and `templates/` as committed at HEAD, taken at the start
+(`--working-tree`: as they are, uncommitted changes included), so the figures belong to a commit
+and edits made during the run (the build cache is keyed by the code) change nothing:
 
 * a cold `bagu2anki build --no-cache` (fresh lock and output folder), with the time and peak
   memory of every stage taken inside the process (discover, parse, link concepts, identities,
   render, write deck, write map, report/lock/cache);
 * incremental (sizes up to --incremental-max, 10,000 by default): a build that fills the cache,
-  one edited file, the rebuild, and a cold build of the edited notes from the same lock, whose
-  outputs must be byte-identical;
+  a rebuild with nothing changed, one edited file and its rebuild, and a cold build of the
+  edited notes from the same lock, whose outputs must be byte-identical to the rebuild's;
 * `export atoms` (to /dev/null): its peak memory should not grow with the corpus;
-* ankdown on the same atoms in its own syntax, in the same run: the ratio of the cold builds;
-* the formulas of every atom, checked in the written `.apkg`.
+* the peers on the same atoms in their own syntax, in the same run (`benchmarks/peers.py`):
+  ankdown, `ankdown --highlight` and md2anki (`-o-md none`, on a copy of its notes);
+* what every deck holds, read from the `.apkg`: question notes, formulas kept, tables as HTML,
+  highlighted code, tags, decks, fields, media.
 
 Then, on 10,000 atoms: the concept map with a 2,000-concept catalogue in headless Chromium
 (time until `window.__mapReady`, a search, page size), and the renderer options on the same
-math-protected answers (markdown-it-py as configured, 2 worker processes, markdown-it-pyrs,
-cmarkgfm, pyromark). The table is printed and written to benchmarks/results.md.
+math-protected answers (markdown-it-py as configured, 2 worker processes, and markdown-it-pyrs,
+cmarkgfm, pyromark where installed). The tables, the targets met or not, the machine, its load
+average, the commit measured and the state of the tree at the end (`-dirty` with what is
+uncommitted) are printed and written to benchmarks/results.md; `--keep` also leaves
+`WORK/raw.json`, from which `--report-from` writes them again.
 
-Not a test: run on demand. The machine is described at the top of the results, with its load
-average, since other work on the same cores changes wall times (CPU times change less).
+Not a test: run on demand. Other work on the same cores changes wall times (CPU times change
+less): compare CPU, and ratios within one run.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
+import io
 import json
 import os
 import platform
@@ -38,13 +48,12 @@ import re
 import resource
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,11 +65,12 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
+import peers  # noqa: E402
+from peers import fmt_s, pw  # noqa: E402
 
 EPOCH = "1700000000"  # SOURCE_DATE_EPOCH: builds that must be comparable byte for byte
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
-ANKDOWN_VENV = Path.home() / ".cache" / "bagu2anki-bench" / "ankdown-venv"
 MAP_CONCEPTS = 2000
 MAP_ATOMS = 10000
 
@@ -385,10 +395,47 @@ def run_measured(
     return Proc(res["wall"], res["cpu"], res["rss_mb"], res["code"])
 
 
+CODE: list[Path] = []  # the copy of src/bagu2anki the builds run (set by main)
+
+
+def code_env() -> dict[str, str]:
+    return {"PYTHONPATH": str(CODE[0])} if CODE else {}
+
+
+def snapshot_code(folder: Path, working_tree: bool) -> str:
+    """The bagu2anki every measured build runs, copied once into `folder`; says which it is.
+
+    By default `src/bagu2anki` and `templates/` as committed at HEAD (`git archive`), so the
+    figures belong to a commit whatever else is being edited; `--working-tree` copies the files
+    as they are, uncommitted changes included.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if working_tree:
+        shutil.copytree(REPO / "src" / "bagu2anki", folder / "bagu2anki")
+        shutil.copytree(REPO / "templates", folder / "bagu2anki" / "templates")
+        return f"{git_commit()}, as in the working tree"
+    tar = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", "HEAD", "src/bagu2anki", "templates"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    raw = folder / "raw"
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        t.extractall(raw, filter="data")
+    (raw / "src" / "bagu2anki").rename(folder / "bagu2anki")
+    (raw / "templates").rename(folder / "bagu2anki" / "templates")
+    shutil.rmtree(raw)
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"{head} (src/ and templates/ as committed)"
+
+
 def bagu2anki(args: list[str], record_dir: Path, name: str) -> Proc:
     record = record_dir / f"{name}.json"
     proc = run_measured(
-        [sys.executable, str(Path(__file__).resolve()), "_build", str(record), "--", *args]
+        [sys.executable, str(Path(__file__).resolve()), "_build", str(record), "--", *args],
+        env=code_env(),
     )
     if record.exists():
         proc.record = json.loads(record.read_text())
@@ -403,68 +450,6 @@ def outputs_digest(out: Path) -> dict[str, str]:
     return {
         p.name: sha(p) for p in sorted(out.iterdir()) if p.is_file() and not p.name.startswith(".")
     }
-
-
-def apkg_notes(apkg: Path) -> list[tuple[str, list[str]]]:
-    """(guid, fields) of every note in an .apkg."""
-    with zipfile.ZipFile(apkg) as z, tempfile.TemporaryDirectory() as tmp:
-        name = "collection.anki21" if "collection.anki21" in z.namelist() else "collection.anki2"
-        db = Path(tmp) / name
-        db.write_bytes(z.read(name))
-        con = sqlite3.connect(db)
-        rows = [(g, f.split("\x1f")) for g, f in con.execute("select guid, flds from notes")]
-        con.close()
-    return rows
-
-
-def _has_formula(text: str, tex: str) -> bool:
-    t = tex.strip()
-    return any(
-        f"{o}{v}{c}" in text or f"{o} {v} {c}" in text
-        for v in {t, html.escape(t, quote=False), html.escape(t)}
-        for o, c in (("\\(", "\\)"), ("\\[", "\\]"))
-    )
-
-
-def math_check_ours(apkg: Path, manifest: dict[str, Any]) -> tuple[int, int, int, int]:
-    """(atoms whose formulas all survived, atoms with formulas, formulas found, formulas)."""
-    by_source = {f[4]: f for _g, f in apkg_notes(apkg) if len(f) > 4}
-    return _math_tally(manifest, lambda m: by_source.get(f"{m['source']}:{m['line']}", ["", ""])[1])
-
-
-def _math_tally(
-    manifest: dict[str, Any], answer_of: Callable[[dict[str, Any]], str]
-) -> tuple[int, int, int, int]:
-    atoms_ok = atoms = found = total = 0
-    for m in manifest["atoms"]:
-        if m["status"] != "answered" or not m["formulas"]:
-            continue
-        ans = answer_of(m)
-        hits = sum(_has_formula(ans, t) for t in m["formulas"])
-        atoms += 1
-        total += len(m["formulas"])
-        found += hits
-        atoms_ok += hits == len(m["formulas"])
-    return atoms_ok, atoms, found, total
-
-
-def math_check_ankdown(apkg: Path, manifest: dict[str, Any]) -> tuple[int, int, int, int]:
-    """ankdown's GUID is md5('<folder>/<file><index>') mod 2**63: find each atom's note by it."""
-    notes = {g: f for g, f in apkg_notes(apkg)}
-    index: dict[tuple[str, int], int] = {}
-    per_file: dict[str, int] = {}
-    for m in manifest["atoms"]:
-        k = per_file.get(m["source"], 0)
-        per_file[m["source"]] = k + 1
-        index[(m["source"], m["line"])] = k
-
-    def answer(m: dict[str, Any]) -> str:
-        folder, name = m["source"].rsplit("/", 1)
-        card_id = f"{folder}/{Path(name).stem}.md{index[(m['source'], m['line'])]}"
-        guid = str(int(hashlib.md5(card_id.encode()).hexdigest(), 16) % (1 << 63))
-        return notes.get(guid, ["", ""])[1]
-
-    return _math_tally(manifest, answer)
 
 
 def edit_one_file(notes: Path, manifest: dict[str, Any]) -> str:
@@ -485,21 +470,6 @@ def edit_one_file(notes: Path, manifest: dict[str, Any]) -> str:
     return rel
 
 
-def ankdown_bin() -> Path | None:
-    """ankdown in its own virtualenv (its pins are old): made on first use with pip."""
-    exe = ANKDOWN_VENV / "bin" / "ankdown"
-    if exe.exists():
-        return exe
-    print("installing ankdown into", ANKDOWN_VENV, file=sys.stderr)
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(ANKDOWN_VENV)], check=True)
-        subprocess.run([str(ANKDOWN_VENV / "bin" / "pip"), "install", "-q", "ankdown"], check=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        print(f"cannot install ankdown: {e}", file=sys.stderr)
-        return None
-    return exe if exe.exists() else None
-
-
 @contextmanager
 def step(label: str) -> Iterator[None]:
     t = time.perf_counter()
@@ -508,15 +478,22 @@ def step(label: str) -> Iterator[None]:
     print(f"  {label}: {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
 
 
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def bench_size(n: int, work: Path, skip: set[str], incremental_max: int) -> dict[str, Any]:
-    res: dict[str, Any] = {"atoms": n}
+    res: dict[str, Any] = {"atoms": n, "load": loadavg()}
     notes = work / f"notes-{n}"
-    ank = work / f"ankdown-{n}"
     rec = work / "records"
     rec.mkdir(parents=True, exist_ok=True)
     with step(f"generate {n}"):
         summary = generate.generate(
-            n, notes, concepts=0, ankdown=None if "ankdown" in skip else ank
+            n,
+            notes,
+            concepts=0,
+            ankdown=None if "ankdown" in skip else work / f"ankdown-{n}",
+            md2anki=None if "md2anki" in skip else work / f"md2anki-{n}",
         )
     res["corpus"] = summary
     manifest = json.loads((notes / generate.MANIFEST).read_text(encoding="utf-8"))
@@ -534,16 +511,23 @@ def bench_size(n: int, work: Path, skip: set[str], incremental_max: int) -> dict
     apkg = cold_out / "bench.apkg"
     if (cold_out / "graph.html").exists():
         res["page_bytes"] = (cold_out / "graph.html").stat().st_size
-    res["math"] = math_check_ours(apkg, manifest) if apkg.exists() else (0, 0, 0, 0)
+    contents: dict[str, Any] = {}
+    if apkg.exists():
+        contents["cold"] = peers.deck_contents(apkg, manifest)
+    res["contents"] = contents
 
     if "incremental" not in skip and n <= incremental_max:
         inc_out, inc_lock = work / f"out-{n}-inc", work / f"{n}-inc.lock"
         ref_out, ref_lock = work / f"out-{n}-ref", work / f"{n}-ref.lock"
         with step(f"cache-filling build {n}"):
             res["warm"] = build("warm", inc_out, inc_lock)
+        before, lock_before = outputs_digest(inc_out), sha(inc_lock)
+        with step(f"rebuild, nothing changed {n}"):
+            res["unchanged"] = build("unchanged", inc_out, inc_lock)
+        res["unchanged_same"] = outputs_digest(inc_out) == before and sha(inc_lock) == lock_before
         shutil.copyfile(inc_lock, ref_lock)
         res["edited"] = edit_one_file(notes, manifest)
-        with step(f"incremental build {n}"):
+        with step(f"rebuild, one file edited {n}"):
             res["incremental"] = build("incremental", inc_out, inc_lock)
         with step(f"cold build of the edited notes {n}"):
             res["cold_edited"] = build("cold-edited", ref_out, ref_lock, "--no-cache")
@@ -562,17 +546,11 @@ def bench_size(n: int, work: Path, skip: set[str], incremental_max: int) -> dict
                 ["export", "atoms", str(notes), "--lock", str(cold_lock)], rec, f"{n}-export"
             )
 
-    if "ankdown" not in skip:
-        exe = ankdown_bin()
-        if exe is not None:
-            for flag, key in (([], "ankdown"), (["--highlight"], "ankdown_hl")):
-                apkg_a = work / f"ankdown-{n}{'-hl' if flag else ''}.apkg"
-                with step(f"ankdown {' '.join(flag)} {n}"):
-                    res[key] = run_measured(
-                        [str(exe), "-r", str(ank), "-p", str(apkg_a), *flag], cwd=work
-                    )
-                if flag == [] and apkg_a.exists():
-                    res["ankdown_math"] = math_check_ankdown(apkg_a, manifest)
+    res.update(
+        peers.run_all(
+            n, work, skip, manifest, contents, lambda cmd, cwd: run_measured(cmd, cwd=cwd), step
+        )
+    )
     return res
 
 
@@ -668,6 +646,9 @@ def child_renderers(notes: Path, record: Path) -> None:
     from bagu2anki.parse import math as mathx
 
     to_markdown = R.to_markdown  # whatever the renderer itself uses for flat text answers
+    # the label (`A：`, `**答：**`) and chat closer the renderer strips first, wherever it keeps them
+    label_re = getattr(R, "_ANSWER_LABEL_RE", None) or R.rules.ANSWER_LABEL  # type: ignore[attr-defined]
+    closer = getattr(R, "without_chat_closer", lambda text: text)
 
     from bagu2anki import prepare
 
@@ -677,7 +658,7 @@ def child_renderers(notes: Path, record: Path) -> None:
     t = time.perf_counter()
     sources = []
     for a in atoms:
-        s = R._ANSWER_LABEL_RE.sub("", a.answer.lstrip(), count=1)
+        s = closer(label_re.sub("", a.answer.lstrip(), count=1))
         if a.fmt == "text":
             s = to_markdown(s)
         sources.append(prepare.wiki(s))
@@ -717,7 +698,20 @@ def child_renderers(notes: Path, record: Path) -> None:
         w, c = clock()
         return {"s": w - t[0], "cpu": c - t[1]}
 
+    from bagu2anki import code as code_module
+
+    def forget() -> None:
+        """Each option highlights from scratch: the renderer keeps what it highlighted (per
+        process), which would hand every option after the first its code blocks for free."""
+        known = getattr(code_module, "_KNOWN", None)
+        if isinstance(known, dict):
+            known.clear()
+        clear = getattr(code_module.code_box, "cache_clear", None)  # an lru_cache, where it is one
+        if clear is not None:
+            clear()
+
     def timed(name: str, fn: Callable[[str], str], note: str = "") -> list[str]:
+        forget()
         t = clock()
         rendered = [fn(x) for x in texts]
         options.append(
@@ -743,6 +737,7 @@ def child_renderers(notes: Path, record: Path) -> None:
     timed("markdown-it-py, plain commonmark+table", plain.render)
 
     renderer.fast = False
+    forget()
     t = clock()
     slow = [renderer.answer(a, notes, notes).html for a in atoms]
     options.append(
@@ -763,6 +758,7 @@ def child_renderers(notes: Path, record: Path) -> None:
         return got
 
     R.Renderer._fast_answer = counted  # type: ignore[method-assign]
+    forget()
     t = clock()
     full = [renderer.answer(a, notes, notes).html for a in atoms]
     R.Renderer._fast_answer = plain_answer  # type: ignore[method-assign]
@@ -775,6 +771,7 @@ def child_renderers(notes: Path, record: Path) -> None:
         }
     )
 
+    forget()
     t = clock()
     pool = get_context("fork").Pool(2)
     par = pool.map(_pool_answer, [(notes, i) for i in range(len(atoms))], chunksize=128)
@@ -891,6 +888,27 @@ _SHARED_ATOMS: list[Any] = []
 # --- report --------------------------------------------------------------------------------------
 
 
+def git_commit() -> str:
+    """`git rev-parse --short HEAD`, with "-dirty" and what is uncommitted when the tree is."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    status = git("status", "--porcelain").splitlines()
+    if not status:
+        return head
+    code = [ln for ln in status if ln[3:].startswith(("src/", "templates/"))]
+    return (
+        f"{head}-dirty ({len(status)} paths uncommitted, {len(code)} of them in src/ or templates/)"
+    )
+
+
 def machine() -> dict[str, str]:
     cpu = "?"
     try:
@@ -915,17 +933,12 @@ def machine() -> dict[str, str]:
             versions[pkg] = version(pkg)
         except Exception:  # noqa: BLE001
             versions[pkg] = "?"
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "log", "-1", "--format=%h %cd", "--date=iso"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        head = "?"
     return {
-        "commit": head or "?",
+        "commit": git_commit(),
+        "peers": ", ".join(
+            f"{p.package} {p.version()}" for p in (peers.ANKDOWN, peers.MD2ANKI) if p.venv.exists()
+        )
+        or "none installed",
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
         "memory": mem,
@@ -933,10 +946,6 @@ def machine() -> dict[str, str]:
         "os": platform.platform(),
         "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
     }
-
-
-def fmt_s(x: float | None) -> str:
-    return "—" if x is None else (f"{x:.2f}" if x < 10 else f"{x:.1f}")
 
 
 def report(
@@ -955,11 +964,17 @@ def report(
         f"Machine: {info['nproc']} cores ({info['cpu']}), {info['memory']}, Python {info['python']}, {info['os']}.  "
     )
     L.append(f"Packages: {info['versions']}.  ")
-    L.append(f"bagu2anki at commit {info['commit']} (at the start: {commit0}).  ")
+    L.append(
+        f"bagu2anki measured: commit **{commit0}**, copied at the start. The tree at the end: "
+        f"{info['commit']}.  "
+    )
     L.append(
         f"Load average (1/5/15 min) at start: {load[0]}; at end: {load[1]}. Whole run: {took / 60:.1f} min.  "
     )
-    L.append("Wall times suffer when other work shares the cores; CPU time (user+sys) much less.")
+    L.append(
+        "Wall times suffer when other work shares the 2 cores (the load average says how much); "
+        "CPU time (user+sys) much less: compare CPU, and ratios within one run."
+    )
     L.append("")
     sizes = [r["atoms"] for r in results]
     head = "| | " + " | ".join(f"{n:,} atoms" for n in sizes) + " |"
@@ -969,11 +984,15 @@ def report(
     L.append("")
     L.append(head)
     L.append(sep)
-    L.append(
-        "| files / MB | "
-        + " | ".join(f"{r['corpus']['files']} / {r['corpus']['bytes'] / 1e6:.1f}" for r in results)
-        + " |"
+    corpus_rows: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
+        ("files / MB", lambda c: f"{c['files']} / {c['bytes'] / 1e6:.1f}"),
+        ("questions (repeated)", lambda c: f"{c['atoms']:,} ({c['questions_repeated']})"),
+        ("code blocks (repeated)", lambda c: f"{c['code_blocks']:,} ({c['code_repeated']})"),
+        ("formulas (distinct)", lambda c: f"{c['formulas']:,} ({c['formulas_distinct']:,})"),
+        ("tables", lambda c: f"{c['tables']:,}"),
     )
+    for label, fn in corpus_rows:
+        L.append(f"| {label} | " + " | ".join(fn(r["corpus"]) for r in results) + " |")
     L.append("")
 
     L.append("## Cold build, per stage (`bagu2anki build --no-cache`)")
@@ -1024,7 +1043,7 @@ def report(
     )
     L.append("")
 
-    L.append("## End to end")
+    L.append("## End to end: bagu2anki")
     L.append("")
     L.append(head)
     L.append(sep)
@@ -1034,44 +1053,24 @@ def report(
         for r in results:
             try:
                 cells.append(fn(r))
-            except (KeyError, TypeError, ZeroDivisionError):
+            except (KeyError, TypeError, ZeroDivisionError, AttributeError):
                 cells.append("—")
         L.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    def pw(p: Proc) -> str:
-        if p.code == -signal.SIGKILL:
-            return f"timed out ({fmt_s(p.wall)} s)"
-        if p.code != 0:
-            return f"failed (exit {p.code})"
-        return f"{fmt_s(p.wall)} s wall, {fmt_s(p.cpu)} s CPU, {p.rss_mb:.0f} MB"
+    def of_cold(r: dict[str, Any], key: str) -> str:
+        p, c = r[key], r["cold"]
+        return f"{pw(p)}; **{p.wall / c.wall:.2f}** of cold wall, {p.cpu / c.cpu:.2f} of CPU"
 
     row("cold build (`--no-cache`)", lambda r: pw(r["cold"]))
-    row("ankdown (same atoms, its syntax)", lambda r: pw(r["ankdown"]))
-    row("ankdown `--highlight` (Pygments, as we do)", lambda r: pw(r["ankdown_hl"]))
-    row(
-        "**cold / ankdown** (wall; CPU)",
-        lambda r: (
-            f"**{r['cold'].wall / r['ankdown'].wall:.1f}×**; {r['cold'].cpu / r['ankdown'].cpu:.1f}×"
-        ),
-    )
-    row(
-        "cold / ankdown `--highlight` (wall; CPU)",
-        lambda r: (
-            f"{r['cold'].wall / r['ankdown_hl'].wall:.1f}×; {r['cold'].cpu / r['ankdown_hl'].cpu:.1f}×"
-        ),
-    )
-    row("math intact, ours (atoms; formulas)", lambda r: "{}/{}; {}/{}".format(*r["math"]))
-    row(
-        "math intact, ankdown (atoms; formulas)",
-        lambda r: "{}/{}; {}/{}".format(*r["ankdown_math"]),
-    )
     row("first build with cache (fills it)", lambda r: pw(r["warm"]))
+    row("rebuild, nothing changed", lambda r: of_cold(r, "unchanged"))
     row(
-        "incremental: one file edited",
-        lambda r: f"{pw(r['incremental'])} ({r['incremental'].wall / r['cold'].wall:.2f} of cold)",
+        "  outputs and lock unchanged by it",
+        lambda r: "yes" if r["unchanged_same"] else "**no**",
     )
+    row("rebuild, one file edited", lambda r: of_cold(r, "incremental"))
     row(
-        "incremental output = cold build output",
+        "  its output = a cold build's of the edited notes",
         lambda r: "yes" if r["identical"] else f"**no** ({', '.join(r['differs'])})",
     )
     row("cold build of the edited notes", lambda r: pw(r["cold_edited"]))
@@ -1080,9 +1079,14 @@ def report(
     row("build cache (`OUT/.bagu2anki-cache`)", lambda r: f"{r['cache_bytes'] / 1e6:.1f} MB")
     first = results[0]
     row(
+        "cold CPU per atom (ms)",
+        lambda r: f"{1000 * r['cold'].cpu / r['atoms']:.2f}",
+    )
+    row(
         f"growth from {first['atoms']:,} atoms: atoms / CPU / peak RSS",
         lambda r: (
-            f"×{r['atoms'] / first['atoms']:.0f} / ×{r['cold'].cpu / first['cold'].cpu:.1f} / ×{r['cold'].rss_mb / first['cold'].rss_mb:.1f}"
+            f"×{r['atoms'] / first['atoms']:.0f} / ×{r['cold'].cpu / first['cold'].cpu:.1f} / "
+            f"×{r['cold'].rss_mb / first['cold'].rss_mb:.1f}"
         ),
     )
     row(
@@ -1090,6 +1094,9 @@ def report(
         lambda r: f"×{r['export'].rss_mb / first['export'].rss_mb:.1f}",
     )
     L.append("")
+
+    L.extend(peers.tables(results, info))
+    L.extend(peers.targets(results))
 
     if mapres:
         L.append(f"## Concept map: {MAP_ATOMS:,} atoms, {MAP_CONCEPTS:,}-concept catalogue")
@@ -1165,6 +1172,16 @@ def report(
     return "\n".join(L) + "\n"
 
 
+def _proc_json(o: Any) -> Any:
+    if isinstance(o, Proc):
+        return {"__proc__": True, **vars(o)}
+    raise TypeError(type(o))
+
+
+def _json_proc(d: dict[str, Any]) -> Any:
+    return Proc(**{k: v for k, v in d.items() if k != "__proc__"}) if "__proc__" in d else d
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_build":
         record = Path(sys.argv[2])
@@ -1197,7 +1214,9 @@ def main() -> None:
         "--work", type=Path, default=None, help="working folder (default: a fresh temporary folder)"
     )
     ap.add_argument(
-        "--skip", default="", help="comma-separated: incremental,export,ankdown,map,renderers"
+        "--skip",
+        default="",
+        help="comma-separated: incremental,export,ankdown,md2anki,map,renderers",
     )
     ap.add_argument(
         "--results", type=Path, default=HERE / "results.md", help="where to write the table"
@@ -1215,15 +1234,34 @@ def main() -> None:
         default=600,
         help="seconds allowed to one measured process (default 600)",
     )
+    ap.add_argument(
+        "--working-tree",
+        action="store_true",
+        help="measure src/ as it is, uncommitted changes included (default: as committed at HEAD)",
+    )
+    ap.add_argument(
+        "--report-from",
+        type=Path,
+        default=None,
+        help="only write the report again from a kept run's WORK/raw.json",
+    )
     args = ap.parse_args()
+    if args.report_from is not None:
+        raw = json.loads(args.report_from.read_text(encoding="utf-8"), object_hook=_json_proc)
+        text = report(**raw)
+        print(text)
+        args.results.write_text(text, encoding="utf-8")
+        return
     TIMEOUT[0] = args.timeout
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     work = args.work or Path(tempfile.mkdtemp(prefix="b2a-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     start_launcher()
-    load0 = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    commit0 = machine()["commit"]
+    load0 = loadavg()
+    commit0 = snapshot_code(work / "code", args.working_tree)
+    CODE.append(work / "code")
+    sys.path.insert(0, str(CODE[0]))  # generate.py's catalogue reads the shipped one
     t0 = time.perf_counter()
     results = []
     try:
@@ -1247,7 +1285,8 @@ def main() -> None:
                         "_renderers",
                         str(work / f"notes-{n}"),
                         str(rec),
-                    ]
+                    ],
+                    env=code_env(),
                 )
             if p.code == 0 and rec.exists():
                 rend = json.loads(rec.read_text())
@@ -1264,12 +1303,20 @@ def main() -> None:
                         str(starter),
                         str(rec2),
                     ]
-                    if run_measured(cmd).code == 0 and rec2.exists():
+                    if run_measured(cmd, env=code_env()).code == 0 and rec2.exists():
                         rend["starter"] = json.loads(rec2.read_text())
-        load1 = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-        text = report(
-            commit0, results, mapres, rend, machine(), (load0, load1), time.perf_counter() - t0
-        )
+        load1 = loadavg()
+        raw = {
+            "commit0": commit0,
+            "results": results,
+            "mapres": mapres,
+            "rend": rend,
+            "info": machine(),
+            "load": (load0, load1),
+            "took": time.perf_counter() - t0,
+        }
+        (work / "raw.json").write_text(json.dumps(raw, default=_proc_json), encoding="utf-8")
+        text = report(**raw)
         print(text)
         args.results.write_text(text, encoding="utf-8")
         print(f"written to {args.results}", file=sys.stderr)
