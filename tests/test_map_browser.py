@@ -768,6 +768,11 @@ def test_small_map_in_chromium(browser: Any, small_page: Path) -> None:
         # Open every answer (the hostile one included): sanitised, nothing runs or loads.
         for summary in page.locator("#panel details > summary").all():
             summary.click()
+        # the answer is put in on the `toggle` event, which the browser dispatches as a task after
+        # the click: wait for it rather than read the still empty element
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#panel .answer')].every(a => a.hasChildNodes())"
+        )
         answer = page.locator("#panel .answer").first
         assert "因为不同的头关注不同的模式。" in (answer.text_content() or "")
         assert "heads = 8" in (answer.text_content() or "")
@@ -889,6 +894,9 @@ def test_formulas_in_question_titles_render_as_math(browser: Any, small_page: Pa
         shown = hostile.text_content() or ""
         assert XSS_IMG in shown and "<img src=x onerror=window.__xss8=1>" in shown.replace("\xa0", " ")
         hostile.click()  # opening it changes nothing either
+        page.wait_for_function(  # its answer is in (put in on `toggle`), so the check below sees it
+            "() => [...document.querySelectorAll('#panel details.question[open] .answer')].every(a => a.hasChildNodes())"
+        )
         found = page.evaluate(
             """() => {
                 const panel = document.getElementById('panel');
