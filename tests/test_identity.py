@@ -278,3 +278,14 @@ def test_new_templates_update_the_note_type_in_place(notes_copy: Path, tmp_path:
         assert "answer v2" in card.answer()
     finally:
         col.close()
+
+
+def test_content_hash_sees_what_a_person_sees_not_markup() -> None:
+    """An edit to an image's alt text is a change (Anki must take it: shown when the image does not
+    load, read aloud); a different spelling of the same markup is not."""
+    from bagu2anki.lockfile import content_hash
+
+    base = content_hash(['<p><img src="a.svg" alt="GQA 分组示意"></p>'])
+    assert content_hash(['<p><img src="a.svg" alt="GQA 分组（group）示意"></p>']) != base
+    assert content_hash(['<p><img src="b.svg" alt="GQA 分组示意"></p>']) != base
+    assert content_hash(['<p>\n<img  src="a.svg" alt="GQA 分组示意" />\n</p>']) == base

@@ -189,11 +189,14 @@ def build_clock() -> int:
 
 
 _TAG_RE = re.compile(r"<[^<>]*>")
-_REF_RE = re.compile(r"""\b(?:src|href)=["']([^"'<>]*)["']""")
+# what a card points at or says outside its text: images and links, an image's alt text (shown
+# when it cannot load, read aloud), a title
+_REF_RE = re.compile(r"""\b(?:src|href|alt|title)=["']([^"'<>]*)["']""")
 
 
 def content_hash(parts: Sequence[str]) -> str:
-    """What the card says: its visible text and the images and links it points at.
+    """What the card says: its visible text, the images and links it points at, and the alt
+    text and titles that stand for them.
 
     Markup alone (how Pygments or markdown-it-py spell their spans and classes in a given
     release) does not count, so a newer library release neither rewrites the lock nor makes
