@@ -227,3 +227,20 @@ def test_a_watch_session_keeps_the_build_cache_it_saved(tmp_path: Path, monkeypa
     path.write_bytes(bytes(data))
     damaged = BuildCache.open(tmp_path)
     assert damaged.problem is not None and "b" not in damaged.entries
+
+
+def test_a_no_cache_build_leaves_no_stamp(tmp_path: Path) -> None:
+    """After `--no-cache`, the next build is a whole one that fills the cache; otherwise the first
+    edit after it would cost a cold build."""
+    from bagu2anki.config import Config
+    from bagu2anki.pipeline import build
+    from bagu2anki.stamp import STAMP_NAME
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("## A\n\n### 什么是 GQA？\n\n分组共享 KV。\n", encoding="utf-8")
+    cfg = Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock", use_cache=False)
+    build(cfg)
+    assert not (tmp_path / "out" / STAMP_NAME).exists()
+    build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock"))
+    assert (tmp_path / "out" / STAMP_NAME).exists()

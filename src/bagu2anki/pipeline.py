@@ -370,8 +370,12 @@ def build(cfg: Config, progress: Progress = _noop) -> BuildResult:
     if cache.problem:  # a damaged, foreign or unwritable build cache: rebuilt, never trusted
         diags.info(str(cache.path or cfg.out), None, cache.problem, "build-cache")
     result = BuildResult(analysis, tuple(cards), n_concepts, identity, tuple(outputs), diags)
-    if not cache.problem:
+    if cfg.use_cache and not cache.problem:
+        # (a `--no-cache` build leaves no stamp: the next build must fill the cache, or the first
+        # edit after it would cost a cold build)
         stamp.record(cfg, started, [p for c in cards for p in c.media], result.summary())
+    else:
+        stamp.forget(cfg)
     return result
 
 

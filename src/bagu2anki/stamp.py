@@ -189,6 +189,12 @@ def unchanged(cfg: Config) -> Summary | None:
         return None
 
 
+def forget(cfg: Config) -> None:
+    """No stamp: the next build does the whole work (and fills the cache)."""
+    with contextlib.suppress(OSError):
+        (cfg.out / STAMP_NAME).unlink()
+
+
 def record(cfg: Config, started_ns: int, images: Sequence[Path], summary: Summary) -> None:
     """After a build has put its outputs in place: the stamp the next build compares with (or
     none, when this build's inputs cannot be judged by their times)."""
