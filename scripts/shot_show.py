@@ -19,21 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-]
-LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
-PHONE = {"width": 390, "height": 844}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screenshots import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES, PHONE, REPO  # noqa: E402  the same browser
 
 # Hide the lines between the header and LINE, so that one screen shows the legend and LINE on.
 SKIP_TO_JS = """

@@ -241,6 +241,12 @@ def _skeleton(kinds: list[str], parts: list[str], texts: list[str]) -> str:
                     first = _first_sentence(texts[k])
                     if len(first) >= 4:
                         items.append(html.escape(first))
+    out, size = _capped(items)
+    return f'<ul class="skeleton">{"".join(out)}</ul>' if len(out) >= 2 or size >= LEAD_CHARS else ""
+
+
+def _capped(items: list[str]) -> tuple[list[str], int]:
+    """Items as `<li>`s up to about SKELETON_CHARS visible characters, and how many they hold."""
     out: list[str] = []
     size = 0
     for item in items:
@@ -248,7 +254,7 @@ def _skeleton(kinds: list[str], parts: list[str], texts: list[str]) -> str:
             break
         out.append(f"<li>{item}</li>")
         size += visible_chars(item)
-    return f'<ul class="skeleton">{"".join(out)}</ul>' if len(out) >= 2 or size >= LEAD_CHARS else ""
+    return out, size
 
 
 def _introduces_list(kinds: list[str], texts: list[str], k: int) -> bool:
@@ -283,13 +289,7 @@ def _list_outline(list_html: str) -> str:
                     if first:
                         items.append(html.escape(first))
                 depth -= 1
-    out: list[str] = []
-    size = 0
-    for item in items:
-        if size >= SKELETON_CHARS:
-            break
-        out.append(f"<li>{item}</li>")
-        size += visible_chars(item)
+    out, _size = _capped(items)
     return f'<ul class="skeleton">{"".join(out)}</ul>' if out else ""
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
 
 from markdown_it.token import Token
 
 from bagu2anki.parse import rules
 from bagu2anki.parse.common import Event, ReadingRules
+from bagu2anki.parse.declared import declared_block
 from bagu2anki.parse.headings import (
     FOLLOW_UPS,
     HANDS_ON_RE,
@@ -107,7 +107,7 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
             i += 1
             continue
         start = t.map[0]
-        if reading and (declared := _declared(reading, tokens, i, t)) is not None:
+        if reading and (declared := declared_block(reading, tokens, i, t)) is not None:
             # the user's own `[reading]` patterns win: a question, or text that is none
             i, open_kind = declared(events, start)
             after_heading = t.type == "heading_open"
@@ -455,56 +455,6 @@ def _todo_list(items: list[tuple[int, str, int, str | None]], lines: list[str], 
         return False  # items with text under them: an outline
     nxt = next((ln for ln in lines[end:] if ln.strip()), None)
     return nxt is None or nxt.lstrip().startswith("#")
-
-
-def _declared(reading: ReadingRules, tokens: list[Token], i: int, t: Token) -> Any:
-    """What a `[reading]` pattern says of the block at `i` (a heading, paragraph, quote or list item's
-    first line): a function adding its event and giving (next token, open kind), or None when no
-    declared pattern speaks of it."""
-    assert t.map is not None
-    start, end = t.map
-    if t.type == "heading_open":
-        text, lvl, nxt = strip_heading(inline_text(tokens, i)), int(t.tag[1]), i + 1
-    elif t.type == "paragraph_open":
-        text, lvl, nxt = inline_text(tokens, i).split("\n", 1)[0], 0, i + 1
-    elif t.type in ("blockquote_open", "bullet_list_open", "ordered_list_open"):
-        k = i + 1
-        while k < len(tokens) and tokens[k].type not in ("paragraph_open", "inline"):
-            k += 1
-        text = inline_text(tokens, k).split("\n", 1)[0] if k < len(tokens) else ""
-        lvl, nxt = 0, skip_block(tokens, i)
-        if t.type != "blockquote_open":
-            return None if reading.question_text(text) is None else _declared_items(reading, tokens, i)
-    else:
-        return None
-    question = reading.question_text(text)
-    if question is None and not reading.refuses(text):
-        return None
-
-    def add(events: list[Event], line: int) -> tuple[int, str | None]:
-        if question is None:
-            if lvl:
-                events.append(Event(line, "topic", lvl, text, body_start=end))
-            return nxt if lvl else skip_block(tokens, i), None
-        num, kind, q = rules.split_question(question)
-        events.append(Event(line, "question", lvl, q, num, kind, "", line + 1 if not lvl else end, via="declared"))
-        return nxt, "heading" if lvl else "inline"
-
-    return add
-
-
-def _declared_items(reading: ReadingRules, tokens: list[Token], i: int) -> Any:
-    """A list whose first item a declared pattern marks: each item it marks is a question."""
-
-    def add(events: list[Event], _line: int) -> tuple[int, str | None]:
-        for item_line, item_text, indent, _number in top_items(tokens, i):
-            question = reading.question_text(item_text.split("\n", 1)[0])
-            if question is not None:
-                num, kind, q = rules.split_question(question)
-                events.append(Event(item_line, "question", 0, q, num, kind, "", item_line + 1, item_indent=indent, via="declared"))
-        return skip_block(tokens, i), "inline"
-
-    return add
 
 
 def _spine_question(item: SpineItem) -> tuple[str, str | None, str]:
