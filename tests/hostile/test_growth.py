@@ -145,6 +145,12 @@ def unclosed_formulas(n: int) -> str:
     return _Q + "$x_ " * n + "\n"
 
 
+def refused_spines(n: int) -> str:
+    """Run after run of numbered questions inside an answer (each refused as its points) and
+    lines of one form after them: the spine and to-do checks look back at most to the answer."""
+    return _Q + "因为方差。\n\n" + "1. 为什么a？\n2. 为什么b？\n3. 为什么c？\n\n> 为什么d？\n\n- 为什么e？\n\n" * n
+
+
 # --- hostile inputs that were already linear (guards) ---------------------------------------------
 
 
@@ -236,6 +242,7 @@ CASES = [
     pytest.param(
         unclosed_formulas, 6000, ".md", id="unclosed-formulas",
     ),
+    pytest.param(refused_spines, 2000, ".md", id="refused-spines"),
     # already linear
     pytest.param(nested_quotes, 100000, ".md", id="nested-quotes"),
     pytest.param(deep_list, 1000000, ".md", id="deep-list"),
