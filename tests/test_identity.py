@@ -289,3 +289,21 @@ def test_content_hash_sees_what_a_person_sees_not_markup() -> None:
     assert content_hash(['<p><img src="a.svg" alt="GQA 分组（group）示意"></p>']) != base
     assert content_hash(['<p><img src="b.svg" alt="GQA 分组示意"></p>']) != base
     assert content_hash(['<p>\n<img  src="a.svg" alt="GQA 分组示意" />\n</p>']) == base
+
+
+def test_content_hash_attributes_start_at_a_word_boundary() -> None:
+    """`src=`, `href=`, `alt=`, `title=` count only as whole attribute names (`data-src=` is one,
+    `xsrc=`, `中title=` and `_alt=` are not), exactly as a `\\b` before the name reads them; the
+    lock files users keep hold hashes made that way."""
+    import re
+
+    from bagu2anki.lockfile import _REF_RE
+
+    by_boundary = re.compile(r"""\b(?:src|href|alt|title)=["']([^"'<>]*)["']""")
+    texts = [
+        '<img src="a.png" alt="x">', "src='s' at the start", '<i data-src="d">', '<i xsrc="no">',
+        '<i 中title="no" title="yes">', '<a _alt="no" href="h">', 'x src="a title=\'b\'"', "alt=\"\" title=''",
+        '<p>subtitle="no" (title="yes")</p>', 'ssrc="n" s src="y"', "hhref='n' \u00e9alt='n' 1src='n' -src='y'",
+    ]
+    for t in texts:
+        assert _REF_RE.findall(t) == by_boundary.findall(t), t

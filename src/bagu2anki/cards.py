@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import html
 import math
 import re
@@ -25,7 +26,15 @@ from bagu2anki.concepts.catalogue import SHIPPED_ORIGIN, Catalogue
 from bagu2anki.config import USED_BY, Config
 from bagu2anki.diagnostics import Diagnostic, Diagnostics
 from bagu2anki.identity import Identity
-from bagu2anki.lockfile import Lock, build_clock, content_hash, modification_time
+from bagu2anki.lockfile import (
+    Lock,
+    Seen,
+    build_clock,
+    content_hash,
+    content_hash_of,
+    modification_time,
+    seen_in,
+)
 from bagu2anki.model import Atom, Card, field_safe
 from bagu2anki.references import References
 from bagu2anki.render import Rendered, Renderer
@@ -59,7 +68,7 @@ _NO_ROOT = (Path("."), Path("."))
 _LOOK_AGAIN = frozenset({"missing-image", "ambiguous-image"})  # answers rendered again next build
 PARALLEL_MIN = 400  # below this many answers to render, a process pool costs more than it saves
 _WORKER: Renderer | None = None
-_Out = tuple[Rendered, list[Diagnostic], list[CodeBlock]]
+_Out = tuple[Rendered, list[Diagnostic], list[CodeBlock], Seen]
 
 
 def _worker_init(fold_threshold: int, known: Sequence[CodeBlock] = ()) -> None:
@@ -82,7 +91,8 @@ def _render_one(renderer: Renderer, job: RenderJob) -> _Out:
             rendered = renderer.answer(job.atom, job.base, job.root, job.answer)
     finally:
         renderer.diags = saved
-    return rendered, list(local.items), blocks
+    # what the back shows a person, for the card's content hash: made here, in parallel
+    return rendered, list(local.items), blocks, seen_in(field_safe(rendered.html))
 
 
 def render_pool(workers: int, fold_threshold: int, known: Sequence[CodeBlock] = ()) -> ProcessPoolExecutor:
@@ -103,7 +113,7 @@ def render_answers(
     Results and diagnostics come back in job order whatever the number of workers, so the
     output is the same as a one-process build.
     """
-    return [r for r, _ in _render_answers(renderer, cache, jobs, workers, pool)]
+    return [r for r, _, _ in _render_answers(renderer, cache, jobs, workers, pool)]
 
 
 def _render_answers(
@@ -112,10 +122,15 @@ def _render_answers(
     jobs: Sequence[RenderJob],
     workers: int = 1,
     pool: ProcessPoolExecutor | None = None,
-) -> list[tuple[Rendered, str | None]]:
+    meanwhile: Callable[[bool], None] | None = None,
+) -> list[tuple[Rendered, str | None, Seen | None]]:
     """`render_answers`, each answer with what its HTML is a function of (its cache key and the
-    images it showed, as they are now), or None when it was rendered without being cached."""
-    results: list[tuple[Rendered, str | None] | None] = [None] * len(jobs)
+    images it showed, as they are now), or None when it was rendered without being cached; and
+    `seen_in` of its HTML when it was rendered now (None when it came from the cache).
+
+    `meanwhile(parallel)` is called once the work is handed out, before its results are taken:
+    the caller's own work then runs beside the render workers (`parallel` says there are any)."""
+    results: list[tuple[Rendered, str | None, Seen | None] | None] = [None] * len(jobs)
     misses: list[tuple[int, str]] = []
     for k, job in enumerate(jobs):
         text = job.atom.answer if job.answer is None else job.answer
@@ -128,7 +143,7 @@ def _render_answers(
                     renderer.diags.add(d.severity, d.path, d.line, d.message, d.code)
                 for ck in code_keys:  # kept in the cache while an answer holds them
                     cache.get(ck)
-                results[k] = (rendered, f"{key} {stamps!r}")
+                results[k] = (rendered, f"{key} {stamps!r}", None)
                 continue
         misses.append((k, key))
     todo = [jobs[k] for k, _ in misses]
@@ -136,14 +151,20 @@ def _render_answers(
     code.remember(known)
     chunksize = max(8, len(todo) // (workers * 8))
     outs: list[_Out]
+    later = meanwhile or (lambda parallel: None)
     if pool is not None and todo:
-        outs = list(pool.map(_worker_render, todo, chunksize=chunksize))
+        handed = pool.map(_worker_render, todo, chunksize=chunksize)
+        later(True)
+        outs = list(handed)
     elif workers > 1 and len(todo) >= PARALLEL_MIN:
         with render_pool(workers, renderer.fold_threshold, known) as own:
-            outs = list(own.map(_worker_render, todo, chunksize=chunksize))
+            handed = own.map(_worker_render, todo, chunksize=chunksize)
+            later(True)
+            outs = list(handed)
     else:
+        later(False)
         outs = [_render_one(renderer, job) for job in todo]
-    for (k, key), (rendered, items, blocks) in zip(misses, outs, strict=True):
+    for (k, key), (rendered, items, blocks, seen) in zip(misses, outs, strict=True):
         for d in items:
             renderer.diags.add(d.severity, d.path, d.line, d.message, d.code)
         digest = None
@@ -155,7 +176,7 @@ def _render_answers(
             stamps = [(p, _stamp(p)) for p in rendered.media]
             cache.put(key, (rendered, items, stamps, list(dict.fromkeys(code_keys))))
             digest = f"{key} {stamps!r}"
-        results[k] = (rendered, digest)
+        results[k] = (rendered, digest, seen)
     return [r for r in results if r is not None]
 
 
@@ -235,22 +256,46 @@ def related_questions(i: int, concepts: Sequence[str], by_concept: dict[str, lis
     log(total / questions using it), so a concept on most of the deck (the page's topic) adds
     little, and one on most of it relates nothing alone. Ties go to the question nearest in
     the notes. Only the NEAREST questions of each concept are weighed (linear in the deck)."""
-    score: dict[int, float] = {}
-    specific: set[int] = set()
+    windows: list[tuple[float, list[int], bool]] = []
     for c in dict.fromkeys(concepts):
         members = by_concept.get(c)
         if not members:
             continue
-        w = math.log(max(total, 1) / len(members))
         at = bisect.bisect_left(members, i)
         window = members[max(0, at - NEAREST // 2) : at + NEAREST // 2 + 1]
+        windows.append((math.log(max(total, 1) / len(members)), window, total < 2 * COMMON or len(members) * COMMON <= total))
+    if len(windows) == 1:  # most questions: every candidate weighs the same, so nearest first
+        _w, window, specific_one = windows[0]
+        return _nearest(window, i) if specific_one else []
+    score: dict[int, float] = {}
+    specific: set[int] = set()
+    for w, window, specific_one in windows:
+        get = score.get
         for j in window:
-            score[j] = score.get(j, 0.0) + w
-        if total < 2 * COMMON or len(members) * COMMON <= total:
+            score[j] = get(j, 0.0) + w
+        if specific_one:
             specific.update(window)
     specific.discard(i)
-    ranked = sorted([(-score[j], abs(j - i), j) for j in specific])
-    return [j for _score, _apart, j in ranked[:RELATED]]
+    ranked = heapq.nsmallest(RELATED, [(-score[j], abs(j - i), j) for j in specific])
+    return [j for _score, _apart, j in ranked]
+
+
+def _nearest(window: list[int], i: int) -> list[int]:
+    """The RELATED members of a sorted `window` nearest to `i` (not `i`), the earlier on a tie:
+    walked outwards from where `i` stands, in order of (distance, index)."""
+    right = bisect.bisect_left(window, i)
+    left = right - 1
+    if right < len(window) and window[right] == i:
+        right += 1
+    out: list[int] = []
+    while len(out) < RELATED and (left >= 0 or right < len(window)):
+        if right >= len(window) or (left >= 0 and i - window[left] <= window[right] - i):
+            out.append(window[left])
+            left -= 1
+        else:
+            out.append(window[right])
+            right += 1
+    return out
 
 
 def note_fields(front: str, back: str, prereq: str, related: str, source: str, section: str) -> tuple[str, ...]:
@@ -281,6 +326,65 @@ def tags_for(atom: Atom, concepts: Sequence[str]) -> tuple[str, ...]:
 def roots_of(analysis: Analysis) -> dict[str, tuple[Path, Path]]:
     """Source rel -> (its folder, its notes root): where relative images resolve."""
     return {r: (path.parent, root) for r, path, root in analysis.roots}
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Everything on a question's card but its answer, made while the answers render."""
+
+    question: str
+    """The question as its own card shows it, for the lists of other cards."""
+    front: str
+    prereq: str
+    related: str
+    where: str
+    section: str
+    tags: tuple[str, ...]
+    deck: str
+    fields: tuple[str, ...]
+    """The note's fields with an empty answer (`note_fields`)."""
+    seen: tuple[Seen, ...] | None
+    """`seen_in` of every part but the answer (fields, tags, deck), made ahead when the answers
+    render in other processes; None otherwise (then made only for a card not in the cache)."""
+
+
+def _plan_cards(
+    cfg: Config,
+    analysis: Analysis,
+    renderer: Renderer,
+    cache: BuildCache,
+    kept: Sequence[int],
+    by_concept: dict[str, list[int]],
+    root_deck: str,
+    ahead: bool,
+) -> list[_Plan]:
+    atoms = analysis.atoms
+    graph = analysis.graph
+    # Each question's front as its own card shows it (formulas as MathJax, code, escaping),
+    # for wherever the question is listed: related questions, concept cards.
+    fronts = {i: render_question(renderer, cache, atoms[i]) for i in kept}
+
+    @functools.cache
+    def related_item(j: int) -> str:  # a question is listed on up to five cards: made once
+        where = html.escape(" › ".join(atoms[j].section[-1:]))
+        return f'<li>{fronts[j]} <span class="where">{where}</span></li>'
+
+    plans = []
+    for i in kept:
+        a = atoms[i]
+        concepts, main = analysis.links[i]
+        front = card_front(renderer, cache, a, fronts[i])
+        prereq = _chain_html(analysis.catalogue, graph.chain(main) if main else ()) or NONE
+        related_idx = related_questions(i, concepts, by_concept, len(kept))
+        related = f"<ul>{''.join(related_item(j) for j in related_idx)}</ul>" if related_idx else NONE
+        tags = tags_for(a, concepts)
+        deck = deck_for(root_deck, a, cfg.flat_decks)
+        where = f"{a.source}:{a.line}"
+        section = " › ".join(a.section) or file_title(a.source)
+        fields = note_fields(front, "", prereq, related, where, section)
+        seen = tuple(seen_in(f) for f in (*fields[:1], *fields[2:], *tags, deck)) if ahead else None
+        plans.append(_Plan(fronts[i], front, prereq, related, where, section, tags, deck, fields, seen))
+    return plans
 
 
 def make_cards(
@@ -328,17 +432,14 @@ def make_cards(
         prefixes.append(prefix)
         kept.append(i)
     progress("render", 0, len(jobs))
-    rendered = _render_answers(renderer, cache, jobs, workers)
+    plans: list[_Plan] = []
+
+    def meanwhile(parallel: bool) -> None:  # while the answers render
+        plans.extend(_plan_cards(cfg, analysis, renderer, cache, kept, by_concept, root_deck, parallel))
+
+    rendered = _render_answers(renderer, cache, jobs, workers, meanwhile=meanwhile)
     progress("render", len(jobs), len(jobs))
-
-    # Each question's front as its own card shows it (formulas as MathJax, code, escaping),
-    # for wherever the question is listed: related questions, concept cards.
-    fronts = {i: render_question(renderer, cache, atoms[i]) for i in kept}
-
-    @functools.cache
-    def related_item(j: int) -> str:  # a question is listed on up to five cards: made once
-        where = html.escape(" › ".join(atoms[j].section[-1:]))
-        return f'<li>{fronts[j]} <span class="where">{where}</span></li>'
+    fronts = {i: p.question for i, p in zip(kept, plans, strict=True)}
 
     concept_ids: list[str] = []
     if cfg.concept_cards != "none":
@@ -356,29 +457,26 @@ def make_cards(
     cards: list[Card | None] = [None] * len(order)
     remembered = cache.path is not None
 
-    for n, (i, prefix, (r, made_of)) in enumerate(zip(kept, prefixes, rendered, strict=True)):
+    for n, (i, prefix, (r, made_of, seen), plan) in enumerate(zip(kept, prefixes, rendered, plans, strict=True)):
         a = atoms[i]
         concepts, main = analysis.links[i]
         back_html = prefix + r.html
         if r.visible_chars > 4000:
             diags.info(a.source, a.line, f"very long answer ({r.visible_chars} characters): consider splitting it", "long-answer")
-        front = card_front(renderer, cache, a, fronts[i])
-        chain = graph.chain(main) if main else ()
-        prereq = _chain_html(analysis.catalogue, chain) or NONE
-        related_idx = related_questions(i, concepts, by_concept, len(kept))
-        related = NONE
-        if related_idx:
-            related = f"<ul>{''.join(related_item(j) for j in related_idx[:5])}</ul>"
-        tags = tags_for(a, concepts)
-        deck = deck_for(root_deck, a, cfg.flat_decks)
+        small = plan.fields
+        fields = (small[0], field_safe(back_html), *small[2:])
+        tags, deck = plan.tags, plan.deck
         guid = identity.guids[i]
-        where = f"{a.source}:{a.line}"
-        section = " › ".join(a.section) or file_title(a.source)
-        fields = note_fields(front, back_html, prereq, related, where, section)
-        key = key_of("card", made_of, prefix, front, prereq, related, where, section, tags, deck) if remembered and made_of else None
+        key = (
+            key_of("card", made_of, prefix, plan.front, plan.prereq, plan.related, plan.where, plan.section, tags, deck)
+            if remembered and made_of
+            else None
+        )
         chash = cache.get(key) if key else None
         if not isinstance(chash, str):
-            chash = content_hash(fields + tags + (deck,))
+            back_seen = seen if seen is not None and not prefix else seen_in(fields[1])
+            others = plan.seen or tuple(seen_in(f) for f in (*small[:1], *small[2:], *tags, deck))
+            chash = content_hash_of((others[0], back_seen, *others[1:]))
             if key:
                 cache.put(key, chash)
         mod = modification_time(guid, chash, lock, now)
@@ -387,15 +485,15 @@ def make_cards(
             guid=guid,
             concepts=concepts,
             main_concept=main,
-            front_html=front,
+            front_html=plan.front,
             back_html=back_html,
             deck=deck,
             tags=tags,
             media=r.media,
             mod=mod,
             due_rank=due[n],
-            prereq_html=prereq,
-            related_html=related,
+            prereq_html=plan.prereq,
+            related_html=plan.related,
             content=chash,
             fields=fields,
         )
