@@ -29,3 +29,6 @@ class Analysis:
     links: tuple[tuple[tuple[str, ...], str | None], ...]
     roots: tuple[tuple[str, Path, Path], ...]  # (source rel, file path, notes root) per document
     acronyms: tuple[tuple[tuple[str, str], ...], ...] = ()  # candidate concepts per atom
+    keys: tuple[str, ...] = ()
+    """Per document, a digest of its text and of the settings it was read with (its key in the
+    build cache): the same key, the same document."""

@@ -153,6 +153,7 @@ def analyse(
     catalogue = load_catalogue(cfg.user_catalogue(), diags)
     catalogue_key = key_of("catalogue", repr(catalogue))
     results: list[_Parsed] = []
+    keys: list[str] = []
     # Files stream through: read, looked up in the cache, parsed (in the pool once enough
     # are new), their results taken in order. At most WINDOW files are in flight, so a large
     # collection is never held as text all at once.
@@ -166,6 +167,7 @@ def analyse(
             cache.put(key, parsed)
         assert parsed is not None
         results.append(parsed if park is None else (park.doc(parsed[0]), *parsed[1:]))
+        keys.append(key)
 
     with contextlib.ExitStack() as stack:
         pool: ProcessPoolExecutor | None = None
@@ -221,7 +223,7 @@ def analyse(
     roots = tuple((d.source.rel, d.source.path, d.source.root) for d in documents)
     _check_duplicates(atoms, diags)
     check_references(atoms, links, diags)
-    return Analysis(tuple(documents), atoms, catalogue, graph, tuple(links), roots, tuple(acronyms))
+    return Analysis(tuple(documents), atoms, catalogue, graph, tuple(links), roots, tuple(acronyms), tuple(keys))
 
 
 _ASKS = re.compile(r"[?？]")
@@ -424,7 +426,7 @@ def _write_outputs(
         from bagu2anki.write.reading_view import PAGES_FOLDER, write_reading_pages
 
         pages = cfg.out / PAGES_FOLDER  # each file as it was read (`show`), linked from the report
-        write_reading_pages(staging.folder_path(pages), analysis.documents, previous=pages)
+        write_reading_pages(staging.folder_path(pages), analysis.documents, previous=pages, keys=analysis.keys)
     finally:
         deck_diags = deck_writer.wait()
         map_writer.wait()

@@ -13,6 +13,7 @@ part of a question that asks several things); nothing here prints or writes.
 from __future__ import annotations
 
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -72,10 +73,15 @@ class Reading:
 
     def summary(self) -> str:
         """`9 questions (2 follow-ups), 1 to do, 3 lines in no card`."""
-        asked = counted(self.questions, "question")
-        if self.follow_ups:
-            asked += f" ({counted(self.follow_ups, 'follow-up')})"
-        return f"{asked}, {self.todo} to do, {counted(self.in_no_card, 'line')} in no card"
+        return summary_of(self.questions, self.follow_ups, self.todo, self.in_no_card)
+
+
+def summary_of(questions: int, follow_ups: int, todo: int, in_no_card: int) -> str:
+    """`Reading.summary`, for the build's pages, which count without making a `Reading`."""
+    asked = counted(questions, "question")
+    if follow_ups:
+        asked += f" ({counted(follow_ups, 'follow-up')})"
+    return f"{asked}, {todo} to do, {counted(in_no_card, 'line')} in no card"
 
 
 def is_follow_up(atom: Atom) -> bool:
@@ -90,7 +96,7 @@ def question_role(atom: Atom) -> Role:
     return "follow-up" if is_follow_up(atom) else "question"
 
 
-def _question_end(atom: Atom, lines: list[str]) -> int:
+def _question_end(atom: Atom, lines: Sequence[str]) -> int:
     """The last line of the atom's question: its first line, or more when the answer, counted
     back from the atom's last line, starts further down (a question written over two lines, a
     `?` line between a flashcard's question and answer). The answer's first line must be found
@@ -105,11 +111,19 @@ def _question_end(atom: Atom, lines: list[str]) -> int:
     return atom.line
 
 
-def line_roles(doc: Document, text: str) -> list[ShownLine]:
-    """Each line of `text` (the file `doc` was read from) with its role."""
+def file_lines(text: str) -> list[str]:
+    """The lines of a file's text, as diagnostics count them."""
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()  # the file's final line feed opens no line (and an empty text has none)
+    return lines
+
+
+def roles_of(doc: Document, lines: Sequence[str]) -> list[Role | None]:
+    """The role of each of `lines` (`file_lines` of the file `doc` was read from), in order.
+
+    Apart from `line_roles` so that the build's pages, which render thousands of lines a file,
+    need not make an object per line."""
     roles: list[Role | None] = [None] * (len(lines) + 1)  # 1-based
     structure = {n for n in doc.structure if 0 < n <= len(lines)}
     for n in structure:
@@ -129,23 +143,44 @@ def line_roles(doc: Document, text: str) -> list[ShownLine]:
             else:
                 roles[n] = "none" if a.status == "unanswered" else "answer"
     return [
-        ShownLine(n, (roles[n] or "none") if line.strip() else None, line)
-        for n, line in enumerate(lines, 1)
+        (role or "none") if line.strip() else None
+        for role, line in zip(roles[1:], lines, strict=True)
     ]
 
 
+def line_roles(doc: Document, text: str) -> list[ShownLine]:
+    """Each line of `text` (the file `doc` was read from) with its role."""
+    lines = file_lines(text)
+    return [
+        ShownLine(n, role, line)
+        for n, (role, line) in enumerate(zip(roles_of(doc, lines), lines, strict=True), 1)
+    ]
+
+
+def question_counts(doc: Document) -> tuple[int, int, int]:
+    """The questions, follow-ups (answered) and questions to do the summary counts."""
+    return (
+        len(doc.atoms),
+        sum(1 for a in doc.atoms if a.status != "unanswered" and is_follow_up(a)),
+        sum(1 for a in doc.atoms if a.status == "unanswered"),
+    )
+
+
 def reading_of(doc: Document, text: str) -> Reading:
+    questions, follow_ups, todo = question_counts(doc)
     return Reading(
         rel=doc.source.rel,
         format=doc.source.format,
         lines=tuple(line_roles(doc, text)),
-        questions=len(doc.atoms),
-        follow_ups=sum(1 for a in doc.atoms if a.status != "unanswered" and is_follow_up(a)),
-        todo=sum(1 for a in doc.atoms if a.status == "unanswered"),
+        questions=questions,
+        follow_ups=follow_ups,
+        todo=todo,
     )
 
 
-def read_document(src: SourceFile, split: bool = True, reading: ReadingRules = NO_RULES) -> Document:
+def read_document(
+    src: SourceFile, split: bool = True, reading: ReadingRules = NO_RULES
+) -> Document:
     """`src` read as `pipeline._parse_one` reads it (tests/test_show.py checks they agree)."""
     doc = read(src, Diagnostics(), reading)
     return split_document(doc, src.text) if split else doc
