@@ -19,6 +19,7 @@ class References:
 
     def __init__(self, atoms: Sequence[Atom]) -> None:
         self.by_number: dict[str, list[Atom]] = defaultdict(list)
+        self._in_file: dict[tuple[str, str], list[Atom]] = defaultdict(list)  # by_number, per file
         self._titles: dict[tuple[str, ...], list[str]] = {}  # section -> its titles, normalised
         self.before: dict[tuple[str, int], Atom] = {}  # (source, line) -> the answered question before it
         last: dict[str, Atom] = {}
@@ -33,10 +34,10 @@ class References:
             if cand.status in ("unanswered", "reference"):
                 continue
             own = cand.number if cand.number is not None else str(counters[(cand.source, cand.section)])
-            self.by_number[own].append(cand)
             head = own.split(".")[0]
-            if head != own:
-                self.by_number[head].append(cand)
+            for number in (own, head) if head != own else (own,):
+                self.by_number[number].append(cand)
+                self._in_file[(cand.source, number)].append(cand)
 
     def resolve(self, atom: Atom) -> Atom | None:
         if not atom.reference:
@@ -45,18 +46,21 @@ class References:
         if number == "^":  # `同上`: the answered question before it in its file
             return self.before.get((atom.source, atom.line))
         sec = rules.nfkc(section).strip().lower()
-        best: Atom | None = None
-        for cand in self.by_number.get(number, ()):
-            if cand is atom:
-                continue
-            titles = self._titles.get(cand.section)
-            if titles is None:
-                titles = self._titles[cand.section] = [rules.nfkc(t).lower() for t in cand.section]
-            if sec and not any(t == sec or t.endswith(sec) or sec.endswith(t) for t in titles):
-                continue
-            if best is None or (cand.source == atom.source and best.source != atom.source):
-                best = cand
-        return best
+        # the first question of that number and section in the same file, else in any file
+        for cands in (self._in_file.get((atom.source, number), ()), self.by_number.get(number, ())):
+            for cand in cands:
+                if cand is not atom and self._in_section(cand, sec):
+                    return cand
+        return None
+
+    def _in_section(self, cand: Atom, sec: str) -> bool:
+        """`sec` (normalised; empty: any) names one of the candidate's sections, or ends one."""
+        if not sec:
+            return True
+        titles = self._titles.get(cand.section)
+        if titles is None:
+            titles = self._titles[cand.section] = [rules.nfkc(t).lower() for t in cand.section]
+        return any(t == sec or t.endswith(sec) or sec.endswith(t) for t in titles)
 
 
 def check_references(
