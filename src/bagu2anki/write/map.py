@@ -58,10 +58,32 @@ def map_data(title: str, analysis: Analysis, cards: Sequence[Card]) -> MapData:
 def _excerpt(back_html: str, chars: int) -> str:
     if chars < MIN_EXCERPT:
         return "<p>（答案见卡片）</p>"
-    text = " ".join(plain_text(back_html).split())
+    text = leading_text(back_html, chars)
     if len(text) > chars:
         text = text[:chars].rstrip() + "…（见卡片）"
     return f"<p>{html.escape(text)}</p>"
+
+
+LOOK_FIRST = 4096
+"""Characters of an answer's HTML an excerpt is first made from (answers run to tens of KB)."""
+_MARGIN = 40  # what a join can change at the end of a prefix's text: an entity cut in two
+
+
+def leading_text(back_html: str, chars: int, look: int = LOOK_FIRST) -> str:
+    """The answer's text with its white space collapsed, or a beginning of it longer than
+    `chars`: the same first `chars` characters either way.
+
+    Made from the first `look` characters of the HTML when that shows enough, cut before a tag
+    still open there: no tag crosses the cut, so only the text's last few characters can read
+    otherwise than in the whole answer (an entity cut in two, a space), and those are past the
+    margin."""
+    opened = back_html.rfind("<", 0, look)
+    end = look if opened < 0 or back_html.rfind(">", 0, look) > opened else opened
+    if 0 < end < len(back_html):
+        text = " ".join(plain_text(back_html[:end]).split())
+        if len(text) > chars + _MARGIN:
+            return text
+    return " ".join(plain_text(back_html).split())
 
 
 def write_concept_map(title: str, analysis: Analysis, cards: Sequence[Card], path: Path) -> None:
