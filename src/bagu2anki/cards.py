@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import heapq
 import html
 import math
 import re
@@ -276,8 +275,8 @@ def related_questions(i: int, concepts: Sequence[str], by_concept: dict[str, lis
         if specific_one:
             specific.update(window)
     specific.discard(i)
-    ranked = heapq.nsmallest(RELATED, [(-score[j], abs(j - i), j) for j in specific])
-    return [j for _score, _apart, j in ranked]
+    ranked = sorted([(-score[j], abs(j - i), j) for j in specific])
+    return [j for _score, _apart, j in ranked[:RELATED]]
 
 
 def _nearest(window: list[int], i: int) -> list[int]:

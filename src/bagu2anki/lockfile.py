@@ -215,6 +215,8 @@ def seen_in(part: str) -> Seen:
     """One field's share of `content_hash`: its text without markup, whitespace collapsed, and
     its `src`/`href`/`alt`/`title` values joined. Made where the field is made (a render worker
     for an answer) so that the hash of a card costs the build little more than a digest."""
+    if "<" not in part and "=" not in part:  # a tag, a deck name, a source: plain text
+        return " ".join(html.unescape(part).split()), ""
     return " ".join(html.unescape(_TAG_RE.sub(" ", part)).split()), "\x01".join(_REF_RE.findall(part))
 
 
