@@ -148,7 +148,7 @@ def _render_answers(
     todo = [jobs[k] for k, _ in misses]
     known: list[CodeBlock] = cache.of_kind("code") if todo else []
     code.remember(known)
-    chunksize = max(8, len(todo) // (workers * 8))
+    chunksize = max(8, len(todo) // (workers * 32))  # small enough that no worker is left with a long tail
     outs: list[_Out]
     later = meanwhile or (lambda parallel: None)
     if pool is not None and todo:

@@ -158,7 +158,9 @@ def analyse(
     # are new), their results taken in order. At most WINDOW files are in flight, so a large
     # collection is never held as text all at once.
     pending: deque[tuple[str, Future[_Parsed] | None, _Parsed | None]] = deque()
-    new_files = 0
+    # with nothing in the cache (a first or `--no-cache` build) every file is new: the pool
+    # starts with the first one
+    new_files = POOL_AFTER if not cache.entries else 0
 
     def take_first() -> None:
         key, future, parsed = pending.popleft()

@@ -92,6 +92,8 @@ def find_math(text: str) -> tuple[list[MathSpan], list[MathProblem]]:
     repeats (the next closer, the end of the line, the next TeX-looking character, where an
     inline `$` closes) is answered once for each stretch of text (see `_Scan`).
     """
+    if "$" not in text and "\\" not in text:  # no delimiter at all (most questions)
+        return [], []
     mask = _code_mask(text)
     scan = _Scan(text, mask)
     spans: list[MathSpan] = []
