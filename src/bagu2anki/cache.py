@@ -26,13 +26,14 @@ from typing import IO, Any
 import msgspec
 
 from bagu2anki import __version__
+from bagu2anki.concepts.graph import Solved
 from bagu2anki.diagnostics import Diagnostic
 from bagu2anki.model import Document
 from bagu2anki.render import Rendered
 from bagu2anki.stamp import code_digest
 
 CACHE_NAME = ".bagu2anki-cache"
-_FORMAT = 4  # 4: answers list their code blocks; 3: MessagePack batches with digests (2 was a pickle: never read again)
+_FORMAT = 5  # 5: the concept graph's acyclic view; 4: answers list their code blocks; 3: MessagePack batches with digests (2 was a pickle: never read again)
 
 # The file: MAGIC, then frames. A frame is a prefix (FRAME_MAGIC, the payload's length, the
 # first 16 bytes of the SHA-256 of length and payload) and its payload. The first frame is the
@@ -73,6 +74,8 @@ def _kind_of(value: object) -> str | None:
     """Which of the stored kinds `value` is; None for anything else (it is not stored)."""
     if isinstance(value, str):
         return "text"  # a rendered question, a card's content hash
+    if isinstance(value, Solved):
+        return "graph"  # concepts.graph.build_graph
     if isinstance(value, tuple):
         if len(value) == 4 and isinstance(value[0], Rendered):
             return "answer"
@@ -104,6 +107,7 @@ _DECODERS: dict[str, msgspec.msgpack.Decoder[Any]] = {
     "answer": msgspec.msgpack.Decoder(RenderedEntry, dec_hook=_dec_hook),
     "code": msgspec.msgpack.Decoder(CodeEntry),
     "file": msgspec.msgpack.Decoder(FileEntry),
+    "graph": msgspec.msgpack.Decoder(Solved),
 }
 _BATCH = msgspec.msgpack.Decoder(list[tuple[str, str, msgspec.Raw]])
 # What a crafted or damaged payload can make decoding raise; anything else is a bug of ours.

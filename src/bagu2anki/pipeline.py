@@ -221,7 +221,7 @@ def analyse(
         for parts, line in d.chains
         if sum(catalogue.resolve(part) is not None for part in parts) >= 2
     ]
-    graph = build_graph(catalogue, chains, diags)
+    graph = build_graph(catalogue, chains, diags, cache)
     roots = tuple((d.source.rel, d.source.path, d.source.root) for d in documents)
     _check_duplicates(atoms, diags)
     check_references(atoms, links, diags)

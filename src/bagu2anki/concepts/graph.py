@@ -1,7 +1,9 @@
 """The concept graph: catalogue prerequisites plus concept chains stated in the notes.
 
 Takes a `Catalogue` and the chains the parser found (`MHA -> GQA -> MLA`); gives a
-`ConceptGraph` for chains, ordering, layout and export. The only module that imports networkx.
+`ConceptGraph` for chains, ordering, layout and export. The only module that imports networkx,
+and only to work out the acyclic view (`Solved`), which the build cache keeps: a rebuild whose
+catalogue and chains are unchanged does not load networkx at all.
 
 An edge `a -> b` means a is a prerequisite of b. Cycles are reported as warnings and the build
 goes on: ordering uses an acyclic view made by adding edges in order — catalogue edges first
@@ -12,12 +14,11 @@ close a cycle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, Literal
-
-import networkx as nx
+from typing import Any, Literal, Protocol
 
 from bagu2anki.concepts.catalogue import SHIPPED_ORIGIN, SHIPPED_PATH, Catalogue
 from bagu2anki.diagnostics import Diagnostics
@@ -36,55 +37,108 @@ class Edge:
     """`path:line` of the notes chain that stated it; None for catalogue edges."""
 
 
+@dataclass(frozen=True, slots=True)
+class Solved:
+    """The acyclic view of a graph as `solve` works it out: a function of the concept ids and
+    the edges in their order alone (`solve_key`), so the build cache can keep it."""
+
+    ignored: tuple[tuple[str, str, tuple[str, ...]], ...]
+    """(source, target, the cycle the edge would close) for each edge left out."""
+    order: tuple[str, ...]
+    """A topological order of the acyclic view, ties by id."""
+    depth: tuple[int, ...]
+    """Longest-path depth of each concept of `order`."""
+    best: tuple[tuple[str, str], ...]
+    """(concept, the prerequisite on its longest chain)."""
+
+
+class Memo(Protocol):
+    """Where a `Solved` may be kept between builds (the build cache)."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def put(self, key: str, value: Any) -> None: ...
+
+
+def solve_key(ids: Iterable[str], edges: Iterable[tuple[str, str]]) -> str:
+    h = hashlib.sha256(b"concept-graph")
+    for part in (*ids, "\x01", *(f"{s}\x00{t}" for s, t in edges)):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\x02")
+    return h.hexdigest()
+
+
+def solve(ids: Sequence[str], edges: Sequence[tuple[str, str]]) -> Solved:
+    """Edges added in order, each left out when it would close a cycle; then a topological
+    order (ties by id) and each concept's longest prerequisite chain. `edges` holds no
+    repeats and no loops."""
+    import networkx as nx  # here only: a rebuild takes the solved graph from the cache
+
+    graph: Any = nx.DiGraph()
+    graph.add_nodes_from(ids)
+    graph.add_edges_from(edges)
+    component = {}
+    for index, nodes in enumerate(nx.strongly_connected_components(graph)):
+        for node in nodes:
+            component[node] = index
+    dag: Any = nx.DiGraph()
+    dag.add_nodes_from(ids)
+    ignored: list[tuple[str, str, tuple[str, ...]]] = []
+    for source, target in edges:
+        # A cycle never leaves a strongly connected component, so only edges inside one
+        # can close a cycle.
+        if component[source] == component[target] and nx.has_path(dag, target, source):
+            back = nx.shortest_path(dag, target, source)
+            ignored.append((source, target, (source, *(str(n) for n in back))))
+        else:
+            dag.add_edge(source, target)
+    order = [str(n) for n in nx.lexicographical_topological_sort(dag, key=str)]
+    depths: dict[str, int] = {}
+    best: dict[str, str] = {}
+    for node in order:
+        depth = 0
+        for pred in dag.predecessors(node):
+            # Predecessors come in insertion order, so on a tie the prerequisite listed
+            # first in the catalogue (then the first notes chain) wins.
+            if depths[pred] + 1 > depth:
+                depth = depths[pred] + 1
+                best[node] = str(pred)
+        depths[node] = depth
+    return Solved(tuple(ignored), tuple(order), tuple(depths[n] for n in order), tuple(best.items()))
+
+
 class ConceptGraph:
     """Concepts and prerequisite edges, with a deterministic acyclic view for ordering."""
 
-    def __init__(self, catalogue: Catalogue, edges: Sequence[Edge]) -> None:
+    def __init__(self, catalogue: Catalogue, edges: Sequence[Edge], solved: Solved | None = None) -> None:
+        """`solved`: the acyclic view of these very concepts and edges (from the build cache);
+        worked out here when None."""
         self.catalogue = catalogue
-        graph: Any = nx.DiGraph()
-        graph.add_nodes_from(catalogue.ids())
         self._edges: dict[tuple[str, str], Edge] = {}
         for edge in edges:
             key = (edge.source, edge.target)
             if key not in self._edges and edge.source != edge.target:
                 self._edges[key] = edge
-                graph.add_edge(edge.source, edge.target)
-        self._graph = graph
-
-        component = {}
-        for index, nodes in enumerate(nx.strongly_connected_components(graph)):
-            for node in nodes:
-                component[node] = index
-        dag: Any = nx.DiGraph()
-        dag.add_nodes_from(catalogue.ids())
-        ignored: list[tuple[Edge, tuple[str, ...]]] = []
-        for edge in self._edges.values():
-            # A cycle never leaves a strongly connected component, so only edges inside one
-            # can close a cycle.
-            if component[edge.source] == component[edge.target] and nx.has_path(
-                dag, edge.target, edge.source
-            ):
-                back = nx.shortest_path(dag, edge.target, edge.source)
-                ignored.append((edge, (edge.source, *(str(n) for n in back))))
-            else:
-                dag.add_edge(edge.source, edge.target)
-        self._dag = dag
-        self.ignored: tuple[tuple[Edge, tuple[str, ...]], ...] = tuple(ignored)
+        self._graph: Any = None  # networkx, made when asked for ancestors or descendants
+        if solved is None:
+            solved = solve(catalogue.ids(), list(self._edges))
+        self.solved = solved
+        self.ignored: tuple[tuple[Edge, tuple[str, ...]], ...] = tuple(
+            (self._edges[(s, t)], cycle) for s, t, cycle in solved.ignored
+        )
         """Edges left out of the acyclic view, each with the cycle it would close."""
+        self._rank = {node: i for i, node in enumerate(solved.order)}
+        self._depth: dict[str, int] = dict(zip(solved.order, solved.depth, strict=True))
+        self._best_prereq: dict[str, str] = dict(solved.best)
 
-        order = [str(n) for n in nx.lexicographical_topological_sort(dag, key=str)]
-        self._rank = {node: i for i, node in enumerate(order)}
-        self._depth: dict[str, int] = {}
-        self._best_prereq: dict[str, str] = {}
-        for node in order:
-            depth = 0
-            for pred in dag.predecessors(node):
-                # Predecessors come in insertion order, so on a tie the prerequisite listed
-                # first in the catalogue (then the first notes chain) wins.
-                if self._depth[pred] + 1 > depth:
-                    depth = self._depth[pred] + 1
-                    self._best_prereq[node] = str(pred)
-            self._depth[node] = depth
+    def _full(self) -> Any:
+        if self._graph is None:
+            import networkx as nx
+
+            graph = nx.DiGraph()
+            graph.add_nodes_from(self.catalogue.ids())
+            graph.add_edges_from(self._edges)
+            self._graph = graph
+        return self._graph
 
     def __contains__(self, concept_id: object) -> bool:
         return concept_id in self._rank
@@ -119,12 +173,16 @@ class ConceptGraph:
     def prerequisites(self, concept_id: str) -> tuple[str, ...]:
         """Every concept with a path to this one, in topological order."""
         self._check(concept_id)
-        return self._ordered(nx.ancestors(self._graph, concept_id) - {concept_id})
+        import networkx as nx
+
+        return self._ordered(nx.ancestors(self._full(), concept_id) - {concept_id})
 
     def dependants(self, concept_id: str) -> tuple[str, ...]:
         """Every concept reachable from this one, in topological order."""
         self._check(concept_id)
-        return self._ordered(nx.descendants(self._graph, concept_id) - {concept_id})
+        import networkx as nx
+
+        return self._ordered(nx.descendants(self._full(), concept_id) - {concept_id})
 
     def _ordered(self, nodes: set[Any]) -> tuple[str, ...]:
         return tuple(sorted((str(n) for n in nodes), key=lambda n: (self._rank[n], n)))
@@ -239,7 +297,7 @@ def _report_cycles(graph: ConceptGraph, diags: Diagnostics) -> None:
 
 
 def build_graph(
-    catalogue: Catalogue, prose_chains: Sequence[ProseChain], diags: Diagnostics
+    catalogue: Catalogue, prose_chains: Sequence[ProseChain], diags: Diagnostics, memo: Memo | None = None
 ) -> ConceptGraph:
     """Catalogue edges plus the chains written in the notes.
 
@@ -248,8 +306,13 @@ def build_graph(
     that repeats a catalogue edge keeps the catalogue origin. Cycles are warnings that name the
     cycle and where each of its edges came from.
     """
-    graph = ConceptGraph(
-        catalogue, _catalogue_edges(catalogue) + _notes_edges(catalogue, prose_chains, diags)
-    )
+    edges = _catalogue_edges(catalogue) + _notes_edges(catalogue, prose_chains, diags)
+    if memo is None:
+        graph = ConceptGraph(catalogue, edges)
+    else:
+        key = solve_key(catalogue.ids(), dict.fromkeys((e.source, e.target) for e in edges if e.source != e.target))
+        known = memo.get(key)
+        graph = ConceptGraph(catalogue, edges, known if isinstance(known, Solved) else None)
+        memo.put(key, graph.solved)
     _report_cycles(graph, diags)
     return graph
