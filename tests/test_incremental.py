@@ -244,3 +244,77 @@ def test_a_no_cache_build_leaves_no_stamp(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / STAMP_NAME).exists()
     build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock"))
     assert (tmp_path / "out" / STAMP_NAME).exists()
+
+
+def test_a_map_that_would_show_the_same_is_not_drawn_again(tmp_path: Path) -> None:
+    """The map is drawn again only when what it shows changed (or the page in place is not the
+    one the last build wrote); otherwise the file stays as it is, and what a cold build draws."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "attn.md").write_text("## GQA 是什么？\n\nMHA 与 MQA 的折中：几个查询头共用一组 K/V。\n", encoding="utf-8")
+    other = notes / "misc.md"
+    other.write_text("## 面试前一天做什么？\n\n早点睡。\n", encoding="utf-8")  # no concept: not on the map
+    (tmp_path / "warm").mkdir()
+    out = tmp_path / "warm" / "out"
+    _build(notes, out)
+    page = out / "graph.html"
+    first = page.stat()
+    other.write_text("## 面试前一天做什么？\n\n早点睡，把简历再读一遍。\n", encoding="utf-8")  # the deck changes
+    _build(notes, out)
+    assert (page.stat().st_ino, page.stat().st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+
+    (tmp_path / "cold").mkdir()
+    shutil.copy(tmp_path / "warm" / "b.lock", tmp_path / "cold" / "b.lock")
+    _build(notes, tmp_path / "cold" / "out", "--no-cache")
+    drawn_cold = (tmp_path / "cold" / "out" / "graph.html").read_bytes()
+    assert page.read_bytes() == drawn_cold
+
+    page.write_bytes(page.read_bytes().replace(b"<title>", b"<title>x", 1))  # not the page we wrote
+    other.write_text("## 面试前一天做什么？\n\n早点睡。\n", encoding="utf-8")
+    _build(notes, out)
+    assert page.read_bytes() == drawn_cold
+
+    (out / pipeline.MAP_STATE).write_text("{not json", encoding="utf-8")  # damaged: drawn again
+    other.write_text("## 面试前一天做什么？\n\n早点睡，别熬夜。\n", encoding="utf-8")
+    _build(notes, out)
+    assert page.read_bytes() == drawn_cold  # (the same bytes: the file in place is kept)
+    assert pipeline._drawn(out / pipeline.MAP_STATE) == pipeline._drawn(tmp_path / "cold" / "out" / pipeline.MAP_STATE) is not None
+
+    (notes / "attn.md").write_text("## GQA 是什么？\n\n分组查询注意力：几个查询头共用一组 K/V。\n", encoding="utf-8")
+    _build(notes, out)  # what the map shows changed: drawn again
+    assert "分组查询注意力" in page.read_text(encoding="utf-8")
+
+
+def test_keeping_the_map_loads_no_drawing_library(notes_copy: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from bagu2anki.config import Config
+        from bagu2anki.diagnostics import Diagnostics
+        from bagu2anki.pipeline import analyse
+        from bagu2anki.cards import make_cards
+        from bagu2anki.identity import assign
+        from bagu2anki.lockfile import Lock
+        from bagu2anki.render import Renderer
+        from bagu2anki.write.map import write_concept_map
+        diags = Diagnostics()
+        cfg = Config(paths=(Path({str(notes_copy)!r}),), out=Path({str(tmp_path / "out")!r}))
+        analysis = analyse(cfg, diags)
+        lock = Lock.load(Path({str(tmp_path / "none.lock")!r}))
+        cards, _ = make_cards(cfg, analysis, assign(analysis.atoms, lock, diags), lock, Renderer(diags), diags)
+        page = Path({str(tmp_path / "graph.html")!r})
+        drawn = write_concept_map("notes", analysis, cards, page)
+        assert "pyvis" in sys.modules
+        for name in [m for m in sys.modules if m.split(".")[0] in ("pyvis", "latex2mathml")]:
+            del sys.modules[name]
+        again = write_concept_map("notes", analysis, cards, Path({str(tmp_path / "unused.html")!r}), page, drawn)
+        print(again == drawn, "pyvis" in sys.modules, Path({str(tmp_path / "unused.html")!r}).exists())
+        """
+    )
+    got = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert got.stdout.split() == ["True", "False", "False"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import json
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
@@ -411,7 +412,9 @@ def _write_outputs(
     # each of the deck's rows while the lock file and the reading pages are made here), the build
     # cache and the reading pages are written side by side; the lock only once all have succeeded.
     progress("write map", 0, 1)
-    map_writer = Background(_write_map, cfg.deck_name(), analysis, cards, staged_map)
+    map_state = cfg.out / MAP_STATE  # what the map in place shows: drawn again only if that changed
+    known = _drawn(map_state) if cfg.use_cache else None
+    map_writer = Background(_write_map, cfg.deck_name(), analysis, cards, staged_map, map_file, known)
     progress("write deck", 0, 1)
     css = renderer.pygments_css()
     digest = notetype_digest(css)
@@ -431,7 +434,8 @@ def _write_outputs(
         write_reading_pages(staging.folder_path(pages), analysis.documents, previous=pages, keys=analysis.keys)
     finally:
         deck_diags = deck_writer.wait()
-        map_writer.wait()
+        drawn = map_writer.wait()
+    staging.path(map_state).write_text(json.dumps(list(drawn)), encoding="utf-8")
     for d in deck_diags:
         diags.append(d)
     write_report(staged_report, cfg, analysis, cards, identity, diags)
@@ -456,12 +460,29 @@ def _write_deck(cards: Sequence[Card], path: Path, css: str, notetype_mod: int, 
     return told.items
 
 
-def _write_map(title: str, analysis: Analysis, cards: Sequence[Card], path: Path) -> None:
+def _write_map(
+    title: str, analysis: Analysis, cards: Sequence[Card], path: Path, previous: Path, known: tuple[str, str] | None
+) -> tuple[str, str]:
     from bagu2anki.write.map import (
-        write_concept_map,  # pyvis and its imports: only where the map is written
+        write_concept_map,  # the map's imports: only where the map is written
     )
 
-    write_concept_map(title, analysis, cards, path)
+    return write_concept_map(title, analysis, cards, path, previous, known)
+
+
+MAP_STATE = ".bagu2anki-map.json"
+"""In the output folder: [digest of what graph.html shows, digest of its bytes] (`write.map`)."""
+
+
+def _drawn(path: Path) -> tuple[str, str] | None:
+    """The last build's word on its map; None when missing or not ours (the map is drawn)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, list) and len(data) == 2 and all(isinstance(x, str) for x in data):
+        return data[0], data[1]
+    return None
 
 
 def _safe_filename(name: str) -> str:

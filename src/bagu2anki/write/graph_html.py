@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
-from pyvis.network import Network
 
 from bagu2anki.write.graph_layout import (
     NARROW_ROW_GAP,
@@ -297,6 +296,9 @@ def _vis_elements(
     colours: dict[str, str],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Node and edge records for vis-network, assembled by pyvis (no pyvis HTML involved)."""
+    # (imported here only: a build whose map need not be drawn again never loads pyvis)
+    from pyvis.network import Network
+
     net = Network(directed=True)
     for node in nodes:
         fill = colours[node.domain]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections import defaultdict
 from collections.abc import Sequence
@@ -86,5 +87,42 @@ def leading_text(back_html: str, chars: int, look: int = LOOK_FIRST) -> str:
     return " ".join(plain_text(back_html).split())
 
 
-def write_concept_map(title: str, analysis: Analysis, cards: Sequence[Card], path: Path) -> None:
-    write_map(map_data(title, analysis, cards), path)
+Drawn = tuple[str, str]
+"""A written map: the digest of what it shows (`shows`) and the digest of its bytes."""
+
+
+def write_concept_map(
+    title: str, analysis: Analysis, cards: Sequence[Card], path: Path, previous: Path | None = None, known: Drawn | None = None
+) -> Drawn:
+    """Write the map to `path`; or nothing, when `previous` (the map in place) is the page that
+    `known` describes and it would show just what it shows (then `previous` stays as it is)."""
+    data = map_data(title, analysis, cards)
+    shows = map_shows(data)
+    if previous is not None and known is not None and known[0] == shows and _bytes_digest(previous) == known[1]:
+        return known
+    write_map(data, path)
+    return shows, _bytes_digest(path)
+
+
+def map_shows(data: MapData) -> str:
+    """A digest of everything the page is made of: its data, this installation's code and
+    templates, and the libraries that draw it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bagu2anki.stamp import code_digest
+
+    h = hashlib.sha256(f"{code_digest()}\x00".encode())
+    for lib in ("pyvis", "latex2mathml", "jinja2", "markupsafe"):
+        try:
+            h.update(f"{lib} {version(lib)}\x00".encode())
+        except PackageNotFoundError:
+            h.update(f"{lib} -\x00".encode())
+    h.update(repr(data).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _bytes_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""

@@ -21,8 +21,6 @@ import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from latex2mathml.converter import convert_to_element
-
 from bagu2anki.parse.math import find_math
 
 __all__ = ["MATHML_ATTRIBUTES", "MATHML_ELEMENTS", "plain_math", "title_segments"]
@@ -103,6 +101,8 @@ def _cached_tree(tex: str) -> Tree | None:
     if len(tex) > MAX_TEX or not tex.strip() or _MACROS.search(tex):
         return None
     try:
+        from latex2mathml.converter import convert_to_element  # only where a formula is drawn
+
         element = convert_to_element(tex, display="inline")
         budget = [MAX_NODES]
         return _tree(element, 0, budget)
