@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,3 +52,22 @@ def test_one_concept_lists_the_nearest_earlier_first() -> None:
     assert related_questions(9, ["gqa"], by_concept, 100) == [8, 10, 6, 12, 4]  # not itself a member
     assert related_questions(8, ["gqa", "gqa"], by_concept, 100) == [6, 10, 4, 12, 2]
     assert related_questions(8, ["mla"], by_concept, 100) == []
+
+
+def test_remembered_lists_are_the_lists(tmp_path: Path) -> None:
+    from bagu2anki.cache import BuildCache
+    from bagu2anki.cards import related_remembered
+
+    by_concept = {"gqa": [2, 4, 6, 8, 10, 12, 14, 16], "mla": [4, 8, 9], "rope": list(range(0, 40, 3))}
+    links = {i: [c for c, members in by_concept.items() if i in members] for i in range(40)}
+    cache = BuildCache.open(tmp_path)
+    first = [related_remembered(cache, i, cs, by_concept, 40) for i, cs in links.items()]
+    assert first == [related_questions(i, cs, by_concept, 40) for i, cs in links.items()]
+    cache.save()
+    again = BuildCache.open(tmp_path)
+    assert [related_remembered(again, i, cs, by_concept, 40) for i, cs in links.items()] == first
+    assert again.hits == len(links) and again.misses == 0
+    by_concept["mla"].append(30)  # a question far away takes the concept: the lists near it change
+    assert [related_remembered(again, i, cs, by_concept, 40) for i, cs in links.items()] == [
+        related_questions(i, cs, by_concept, 40) for i, cs in links.items()
+    ]

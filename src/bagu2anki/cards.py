@@ -250,19 +250,50 @@ NEAREST = 40  # per shared concept, the questions nearest in the notes that are 
 COMMON = 4.0  # a concept on more than 1/COMMON of the questions relates nothing on its own
 
 
+Window = tuple[int, list[int]]
+"""A shared concept as `related_questions` weighs it: how many questions use it, and the
+NEAREST of them around the question."""
+
+
+def windows_of(i: int, concepts: Sequence[str], by_concept: dict[str, list[int]]) -> list[Window]:
+    windows = []
+    for c in dict.fromkeys(concepts):
+        members = by_concept.get(c)
+        if members:
+            at = bisect.bisect_left(members, i)
+            windows.append((len(members), members[max(0, at - NEAREST // 2) : at + NEAREST // 2 + 1]))
+    return windows
+
+
 def related_questions(i: int, concepts: Sequence[str], by_concept: dict[str, list[int]], total: int) -> list[int]:
     """Other questions about the same things, most specific first: each shared concept weighs
     log(total / questions using it), so a concept on most of the deck (the page's topic) adds
     little, and one on most of it relates nothing alone. Ties go to the question nearest in
     the notes. Only the NEAREST questions of each concept are weighed (linear in the deck)."""
-    windows: list[tuple[float, list[int], bool]] = []
-    for c in dict.fromkeys(concepts):
-        members = by_concept.get(c)
-        if not members:
-            continue
-        at = bisect.bisect_left(members, i)
-        window = members[max(0, at - NEAREST // 2) : at + NEAREST // 2 + 1]
-        windows.append((math.log(max(total, 1) / len(members)), window, total < 2 * COMMON or len(members) * COMMON <= total))
+    return _related(i, windows_of(i, concepts, by_concept), total)
+
+
+def related_remembered(
+    cache: BuildCache, i: int, concepts: Sequence[str], by_concept: dict[str, list[int]], total: int
+) -> list[int]:
+    """`related_questions`, kept in the build cache under all it is made of: the question's
+    place, the deck's size and its concepts' windows (an edit elsewhere changes none of them)."""
+    windows = windows_of(i, concepts, by_concept)
+    if cache.path is None:
+        return _related(i, windows, total)
+    key = key_of("related", i, total, windows)
+    hit = cache.get(key)
+    if isinstance(hit, str):
+        return [int(j) for j in hit.split(",")] if hit else []
+    found = _related(i, windows, total)
+    cache.put(key, ",".join(map(str, found)))
+    return found
+
+
+def _related(i: int, counted: list[Window], total: int) -> list[int]:
+    windows = [
+        (math.log(max(total, 1) / n), window, total < 2 * COMMON or n * COMMON <= total) for n, window in counted
+    ]
     if len(windows) == 1:  # most questions: every candidate weighs the same, so nearest first
         _w, window, specific_one = windows[0]
         return _nearest(window, i) if specific_one else []
@@ -374,7 +405,7 @@ def _plan_cards(
         concepts, main = analysis.links[i]
         front = card_front(renderer, cache, a, fronts[i])
         prereq = _chain_html(analysis.catalogue, graph.chain(main) if main else ()) or NONE
-        related_idx = related_questions(i, concepts, by_concept, len(kept))
+        related_idx = related_remembered(cache, i, concepts, by_concept, len(kept))
         related = f"<ul>{''.join(related_item(j) for j in related_idx)}</ul>" if related_idx else NONE
         tags = tags_for(a, concepts)
         deck = deck_for(root_deck, a, cfg.flat_decks)
