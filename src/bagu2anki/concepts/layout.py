@@ -42,9 +42,10 @@ pipelines and brackets are content, not asides.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LEAD, PLAIN, ASIDE = 2, 1, 0
 """Roles of a position in an answer."""
@@ -71,6 +72,10 @@ _ITEM = re.compile(
     r"\s*(?:(?:[*+]\s|[-•·▪◦–—](?![-\d>])|\d{1,2}[.、)）](?!\d)|[(（]\d{1,2}[)）])\s*"
     r"|[✅❌📌⚠👉➤▶✔☑⭐🔹🔸\ufe0f]+\s*(?:\d{1,2}[.、]\s*)?)"
 )
+_HEADING_FIRST = frozenset("#一二三四五六七八九十第")
+"""The characters a `_HEADING` starts with (after spaces)."""
+_ITEM_FIRST = frozenset("*+-•·▪◦–—(（✅❌📌⚠👉➤▶✔☑⭐🔹🔸\ufe0f")
+"""The characters an `_ITEM` starts with (after spaces), other than decimal digits."""
 _NUMBERED = re.compile(r"\s*(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])")
 _PREFIX = re.compile(r"\s*(?:a|答|回答|答案)\s*[:：]\s*")
 _BOLD = re.compile(r"\*\*([^*\n]{1,40}?)\*\*")
@@ -78,7 +83,6 @@ _SETTING = re.compile(r"\s*(?:时|的时候|之中|中|里|内部)")
 _NOT_A_TITLE = re.compile(r"[。！？!?；;，,]|[.:：]\s*$")
 _ARROW = re.compile(r"→|->|=>|⇒|⟶")
 _COLON = re.compile(r"[:：]")
-_SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s|$)")
 _CLAUSE_END = re.compile(r"[。！？!?，,；;：:\n]|\.(?=\s|$)")
 _ENUMERATION = re.compile(r"、")
@@ -107,6 +111,8 @@ _EXAMPLE = re.compile(
 )
 _INTRO_EXAMPLES = re.compile(r"(?:比如|例如|譬如|诸如|如|e\.g\.|such as)\s*[:：]\s*$")
 _CLOSER = re.compile(r"\s*(?:如果你|如果您|如需|如有需要|希望(?:对你|这|以上)|欢迎|if you\b)")
+_CLOSER_FIRST = "如希欢i"
+"""The characters `_CLOSER` starts with (after spaces)."""
 _URL = re.compile(r"https?://\S+")
 _MD_LINK = re.compile(r"!?\[[^\]\n]*\]\([^)\s]*\)")
 _POINTER = re.compile(r"\s*(?:[-*>]\s*)?(?:详见|参见|参考|更多|延伸阅读|see also)", re.IGNORECASE)
@@ -121,8 +127,7 @@ _OPEN = "(（["
 _BRACKET = re.compile(r"[(（\[)）\]]")
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(NamedTuple):
     start: int
     end: int
     kind: str
@@ -134,8 +139,47 @@ class Part:
     of its own, or a summary)."""
 
 
+_new_part = tuple.__new__  # (`Part(...)` costs twice as much)
+
+
 def _visible(text: str) -> int:
-    return len(_SPACE.sub("", text))
+    """Characters of `text` other than whitespace (what `\\s` of `re` and `str.split` agree on)."""
+    return len("".join(text.split()))
+
+
+def _visible_upto(text: str, n: int, start: int, end: int) -> int:
+    """`min(_visible(text[start:end]), n + 1)`, looking no further than that."""
+    if end <= start:
+        return 0
+    found = _some_visible(n).match(text, start, end)
+    assert found is not None  # (it matches at least nothing)
+    return _visible(found.group())
+
+
+@functools.cache
+def _some_visible(n: int) -> re.Pattern[str]:
+    """Matches up to `n` + 1 visible characters (and the spaces before each)."""
+    return re.compile(rf"(?:\s*\S){{0,{n + 1}}}")
+
+
+@functools.cache
+def _more_visible(n: int) -> re.Pattern[str]:
+    """Matches (at a position) where at least `n` + 1 visible characters follow."""
+    return re.compile(rf"(?:\s*\S){{{n + 1}}}")
+
+
+def _visible_at_most(text: str, n: int, start: int = 0, end: int | None = None) -> bool:
+    """`_visible(text[start:end]) <= n`, looking no further than the (n+1)-th visible character:
+    a bound on a long paragraph or clause costs what the bound is, not what the text is."""
+    stop = len(text) if end is None else end
+    if stop - start <= n:
+        return True
+    # Most texts are dense: their first few characters settle it.
+    window = min(stop, start + 2 * n + 8)
+    seen = _visible(text[start:window])
+    if seen > n or window == stop:
+        return seen <= n
+    return _more_visible(n).match(text, start, stop) is None
 
 
 def _label(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -149,7 +193,7 @@ def _label(text: str, start: int, end: int) -> tuple[int, int] | None:
     bold = _BOLD.search(content, 0, OPENING + 2 * BOLD_MAX)
     if bold and bold.start() <= OPENING:
         return start + bold.start(1), start + bold.end(1)
-    if _visible(content) <= SHORT_PART and not _NOT_A_TITLE.search(content):
+    if not _NOT_A_TITLE.search(content) and _visible_at_most(content, SHORT_PART):
         return start, end
     return None
 
@@ -175,8 +219,11 @@ def parts(text: str, markdown: bool, whole_opening: bool = False) -> list[Part]:
         start, end = pos, pos + len(line)
         pos = end + 1
         stripped = line.strip()
-        fence = _FENCE.match(line)
-        if fence:
+        # (Each pattern below starts with `\s*` and then a character of a known few: a line whose
+        # first visible character is none of them is not tried.)
+        if stripped.startswith(("```", "~~~")):
+            fence = _FENCE.match(line)
+            assert fence is not None
             in_fence = not in_fence
             in_code = in_fence and fence.group(1).lower() not in _PROSE_FENCE
             open_para = False
@@ -193,23 +240,24 @@ def parts(text: str, markdown: bool, whole_opening: bool = False) -> list[Part]:
         if not stripped:
             open_para = False
             continue
-        if _TABLE_RULE.fullmatch(line):
+        first = stripped[0]
+        if first == "|" and _TABLE_RULE.fullmatch(line):
             continue
         indent = len(line) - len(line.lstrip())
-        if stripped.startswith("|"):
+        if first == "|":
             found.append((start, end, "row", start + indent + 1))
             indented.append(False)
             title_of.append(-1)
             open_para = False
             continue
-        heading = _HEADING.match(line)
+        heading = _HEADING.match(line) if first in _HEADING_FIRST else None
         if heading:
             found.append((start, end, "heading", start + heading.end()))
             indented.append(False)
             title_of.append(-1)
             open_para = False
             continue
-        item = _ITEM.match(line)
+        item = _ITEM.match(line) if first in _ITEM_FIRST or first.isdecimal() else None
         if item and item.end() < len(line):
             title = -1
             numbered = _NUMBERED.match(line) is not None
@@ -241,12 +289,21 @@ def parts(text: str, markdown: bool, whole_opening: bool = False) -> list[Part]:
     examples = False  # items listed after `…，如：` are examples
     summary = False  # the part after a `总结` line opens the summary
     opened = False
+    # (A link line needs `://` or `](`; `_INTRO_EXAMPLES` and `_QUESTION_LINE` need a colon or a
+    # question mark as the last visible character: what no part has is not searched for.)
+    links = "://" in text or "](" in text
     for n, ((s, e, kind, c), sub) in enumerate(zip(found, nested, strict=True)):
         body = text[s:e]
-        aside = _is_link_line(body) or bool(_CLOSER.match(text, c)) or (examples and kind == "item")
+        first = text[c : c + 1]  # ("" is in every string: at the end, `_CLOSER` is tried)
+        aside = (
+            (links and _is_link_line(body))
+            or ((first in _CLOSER_FIRST or first.isspace()) and bool(_CLOSER.match(text, c)))
+            or (examples and kind == "item")
+        )
         if kind != "item":
             examples = False
-        if _INTRO_EXAMPLES.search(body):
+        last = body.rstrip()[-1:]
+        if last in (":", "：") and _INTRO_EXAMPLES.search(body):
             examples = True
         leads: list[tuple[int, int]] = []
         whole = False
@@ -276,10 +333,10 @@ def parts(text: str, markdown: bool, whole_opening: bool = False) -> list[Part]:
             for division in _DIVISION.finditer(text, c, e):
                 stop = _SENTENCE_END.search(text, division.end(), e)
                 leads.append((division.end(), stop.start() if stop else e))
-        if not aside and not _QUESTION_LINE.search(body):
+        if not aside and not (last in ("?", "？") and _QUESTION_LINE.search(body)):
             opened = True  # (an opening line that restates the question does not open it)
-        summary = bool(_SUMMARY.match(body))
-        result.append(Part(s, e, kind, tuple(leads), aside, whole))
+        summary = ("结" in body or "summary" in body) and bool(_SUMMARY.match(body))
+        result.append(_new_part(Part, (s, e, kind, tuple(leads), aside, whole)))
     return result
 
 
@@ -290,9 +347,17 @@ def _is_link_line(body: str) -> bool:
     return bool(_POINTER.match(body)) or _visible(_MD_LINK.sub("", _URL.sub("", body))) <= LINK_LINE
 
 
-def content_length(text: str, found: Sequence[Part]) -> int:
-    """Visible characters of the answer's parts, links lines, closers, code and math aside."""
-    return sum(_visible(text[p.start : p.end]) for p in found if not p.aside)
+def content_length(text: str, found: Sequence[Part], cap: int | None = None) -> int:
+    """Visible characters of the answer's parts, links lines, closers, code and math aside.
+    With `cap`, counting stops once past it (the result is then some number above `cap`): a
+    long answer is known to be long after its first parts."""
+    total = 0
+    for p in found:
+        if not p.aside:
+            total += _visible(text[p.start : p.end])
+            if cap is not None and total > cap:
+                break
+    return total
 
 
 def _is_title(text: str, part: tuple[int, int, str, int]) -> bool:
@@ -303,12 +368,16 @@ def _is_title(text: str, part: tuple[int, int, str, int]) -> bool:
     if part[2] == "item" and not _NUMBERED.match(text, part[0]):
         return False
     content = text[part[3] : part[1]].rstrip()
-    return _visible(content) <= SHORT_PART and not _SENTENCE_END.search(content)
+    return _visible_at_most(content, SHORT_PART) and not _SENTENCE_END.search(content)
 
 
-def _brackets(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Bracketed spans (outermost), inline math and Markdown links in text[start:end]."""
-    spans: list[tuple[int, int]] = []
+Span = tuple[int, int]
+
+
+def _brackets(text: str, start: int, end: int) -> tuple[list[Span], list[Span], list[Span]]:
+    """Bracketed spans (outermost), inline math and Markdown links in text[start:end]: three
+    lists, each in order and without overlaps."""
+    spans: list[Span] = []
     depth = 0
     opened = start
     for m in _BRACKET.finditer(text, start, end):
@@ -322,29 +391,188 @@ def _brackets(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 spans.append((opened, m.end()))
     if depth:
         spans.append((opened, end))
-    spans.extend(m.span() for m in _MATH.finditer(text, start, end))
-    spans.extend(m.span() for m in _MD_LINK.finditer(text, start, end))
-    return spans
+    # (inline math needs a `$` or a backslash, a link `](`)
+    math = (
+        [m.span() for m in _MATH.finditer(text, start, end)]
+        if text.find("$", start, end) >= 0 or text.find("\\", start, end) >= 0
+        else []
+    )
+    links = (
+        [m.span() for m in _MD_LINK.finditer(text, start, end)]
+        if text.find("](", start, end) >= 0
+        else []
+    )
+    return spans, math, links
 
 
-def _clause(masked: str, at: int) -> tuple[int, int]:
-    """The clause of `masked` (a part with its brackets blanked) around position `at`."""
-    start = 0
-    for m in _CLAUSE_END.finditer(masked, 0, at):
-        start = m.end()
-    stop = _CLAUSE_END.search(masked, at)
-    return start, stop.start() if stop else len(masked)
+def _masked(text: str, part: Part, groups: Sequence[Sequence[Span]]) -> str:
+    """The part's text with what is inside brackets (`_brackets`) blanked out, so that
+    punctuation there (`（sinusoidal、可学习的位置 embedding，加在输入上）`) neither ends a clause
+    nor enumerates; nor does `、` between single letters (`K、V`)."""
+    spans = [span for group in groups for span in group]
+    if len(spans) > len(groups[0]):  # (each group is in order; together they may not be)
+        spans.sort()
+    blanks = [(a + 1, b - 1) for a, b in spans if b - 1 > a + 1]
+    if blanks:
+        pieces: list[str] = []
+        at = part.start
+        for a, b in blanks:  # (spans of different kinds may overlap)
+            if b <= at:
+                continue
+            if a > at:
+                pieces.append(text[at:a])
+                at = a
+            pieces.append(" " * (b - at))
+            at = b
+        pieces.append(text[at : part.end])
+        body = "".join(pieces)
+    else:
+        body = text[part.start : part.end]
+    return _LETTERS.sub(" ", body) if "、" in body else body
 
 
-def _masked(text: str, part: Part, brackets: Sequence[tuple[int, int]]) -> str:
-    """The part's text with what is inside brackets blanked out, so that punctuation there
-    (`（sinusoidal、可学习的位置 embedding，加在输入上）`) neither ends a clause nor enumerates;
-    nor does `、` between single letters (`K、V`)."""
-    chars = list(text[part.start : part.end])
-    for a, b in brackets:
-        for k in range(a + 1 - part.start, b - 1 - part.start):
-            chars[k] = " "
-    return _LETTERS.sub(" ", "".join(chars))
+class _Body:
+    """A part as `roles` reads it, prepared once for all the mentions in it: its brackets, its
+    text with them blanked (`_masked`), where its clauses end and where its lists are. A part
+    may hold many mentions; what each asks then costs a lookup, not a pass over the part."""
+
+    __slots__ = (
+        "arrows",
+        "brackets",
+        "ends",
+        "enumerations",
+        "examples",
+        "list_ends",
+        "masked",
+    )
+
+    def __init__(self, text: str, part: Part) -> None:
+        # (Each search below is tried only where what it looks for can be: most parts have no
+        # arrow, many no bracket or `、`.)
+        groups = _brackets(text, part.start, part.end)
+        self.brackets = groups if any(groups) else None
+        self.masked = masked = _masked(text, part, groups)
+        self.ends = [m.start() for m in _CLAUSE_END.finditer(masked)]
+        """Where each clause ends (all of `_CLAUSE_END` matches one character)."""
+        if "→" in masked or ">" in masked or "⇒" in masked or "⟶" in masked:
+            arrows = [m.span() for m in _ARROW.finditer(masked)]
+            self.arrows = ([a for a, _ in arrows], [b for _, b in arrows])
+        else:
+            self.arrows = _NONE
+        """Where the `_ARROW`s start and end (in order: they never overlap, as none starts with
+        the `>` others end with)."""
+        self.enumerations = (
+            [m.start() for m in _ENUMERATION.finditer(masked)] if "、" in masked else []
+        )
+        self.examples = (
+            _examples(masked)
+            if "如" in masked or "e.g." in masked or "such as" in masked or "for example" in masked
+            else _NONE
+        )
+        """Where example markers are (`_examples`; each form of one holds one of these four)."""
+        self.list_ends: list[int] | None = None
+        """Where each `_LIST_END` is, once asked for (`stop`)."""
+
+    def bracket(self, s: int, e: int) -> Span | None:
+        """The first of the brackets, math and links (in that order) that holds [s, e)."""
+        if self.brackets is None:
+            return None
+        for group in self.brackets:
+            # (in a group in order and without overlaps only the last span that starts at or
+            # before `s` can hold a mention that starts there)
+            k = bisect.bisect_right(group, (s, _NOWHERE)) - 1
+            if k >= 0 and e <= group[k][1]:
+                return group[k]
+        return None
+
+    def clause(self, at: int) -> Span:
+        """The clause around position `at`: from just after the last clause end before `at` to
+        the next clause end at or after it (tests/test_recognize_speed.py holds the plain search
+        this must agree with)."""
+        ends = self.ends
+        k = bisect.bisect_left(ends, at)
+        if at and self.masked[at - 1] == ".":
+            # a full stop right before `at` ends the clause: a search up to `at` only meets
+            # `.(?=\s|$)` at its end
+            start = at
+        else:
+            start = ends[k - 1] + 1 if k else 0
+        return start, ends[k] if k < len(ends) else len(self.masked)
+
+    def example(self, a: int, at: int) -> bool:
+        """Whether an example marker precedes position `at` in its clause (starting at `a`):
+        `_EXAMPLE.search(self.masked, max(0, a - 1), at)`."""
+        starts, reach = self.examples
+        k = bisect.bisect_left(starts, max(0, a - 1))
+        return k < len(starts) and reach[k] <= at
+
+    def listed(self, arrows: bool, a: int, b: int, s: int, e: int) -> bool:
+        """Whether the name at [s, e) is an item of a list (`→` or `、`) in the clause [a, b):
+        between its first and last separator, right before the first one, or after the last one
+        up to a word that ends the list (`前向、反向都有 all-reduce`: 都)."""
+        if arrows:
+            starts, ends = self.arrows
+            i = bisect.bisect_left(starts, a)
+            j = bisect.bisect_right(ends, b)
+            if i >= j:
+                return False
+            first, last = starts[i], ends[j - 1]
+        else:
+            places = self.enumerations
+            i = bisect.bisect_left(places, a)
+            j = bisect.bisect_left(places, b)
+            if i >= j:
+                return False
+            first, last = places[i], places[j - 1] + 1
+        if s < first:
+            return _visible_at_most(self.masked, LIST_TAIL, e, first)
+        if s < last:
+            return True
+        stop = self.stop(last, b)
+        return stop is None or s < stop
+
+    def stop(self, start: int, end: int) -> int | None:
+        """Where the first `_LIST_END` in masked[start:end] is, if any."""
+        if self.list_ends is None:
+            self.list_ends = [m.start() for m in _LIST_END.finditer(self.masked)]
+        k = bisect.bisect_left(self.list_ends, start)
+        if k < len(self.list_ends) and self.list_ends[k] < end:
+            return self.list_ends[k]
+        return None
+
+    def yardstick(self, clause_start: int, s: int, e: int) -> bool:
+        """`_yardstick(self.masked, clause_start, s, e)`, not tried where no word of one is."""
+        if not _YARDSTICK_HINT.search(self.masked, max(clause_start, s - 12), s):
+            return False
+        return _yardstick(self.masked, clause_start, s, e)
+
+
+_NOWHERE = 1 << 62
+"""Past the end of any text (an end to bisect spans with)."""
+_NONE: tuple[list[int], list[int]] = ([], [])
+
+
+def _examples(body: str) -> tuple[list[int], list[int]]:
+    """Every place an `_EXAMPLE` marker matches in `body`, overlapping ones too: where each
+    starts, and how far a search must be allowed to look to find it (its end, or one past it for
+    `，如` followed by what the marker's lookahead wants).
+
+    A search from `lo` that stops at `at` finds a marker exactly when the first place at or
+    after `lo` is reached by `at`: no form of the marker matches inside another, so the places
+    are in order of both start and reach."""
+    starts: list[int] = []
+    reach: list[int] = []
+    m = _EXAMPLE.search(body)
+    while m is not None:
+        p, q = m.span()
+        starts.append(p)
+        reach.append(q + 1 if body[p] in "（(，," else q)
+        m = _EXAMPLE.search(body, p + 1)
+    return starts, reach
+
+
+_YARDSTICK_HINT = re.compile("[相比接优胜好不弱强类像与和跟同]")
+"""The first characters of `_BEFORE_YARDSTICK` and `_WITH`: one of them is in every match."""
 
 
 GLOSS_EXTRA = 2
@@ -358,13 +586,12 @@ def roles(
     spans: Sequence[tuple[int, int, str]],
     lists_count: bool = False,
 ) -> list[tuple[int, int]]:
-    """(role, part index) of each (start, end, concept) mention in `text` (in order), given the
-    text's `parts`; part -1 for code and display math. With `lists_count`, a name in an
+    """(role, part index) of each (start, end, concept) mention in `text` (in order, none empty,
+    none overlapping), given the text's `parts`; part -1 for code and display math. With `lists_count`, a name in an
     enumeration, a pipeline or brackets is no aside (in a short answer, all of it is content)."""
     starts = [p.start for p in found]
-    compared = _comparison_rows(text, found, starts, spans)
-    brackets: dict[int, list[tuple[int, int]]] = {}
-    masked: dict[int, str] = {}
+    compared = _comparison_rows(text, found, spans)
+    bodies: dict[int, _Body] = {}
     out: list[tuple[int, int]] = []
     last_end: dict[str, int] = {}
     for s, e, key in spans:
@@ -378,55 +605,49 @@ def roles(
         if part.aside:
             out.append((ASIDE, k))
             continue
-        if k not in brackets:
-            brackets[k] = _brackets(text, part.start, part.end)
-            masked[k] = _masked(text, part, brackets[k])
-        bracket = next(((a, b) for a, b in brackets[k] if a <= s and e <= b), None)
+        body = bodies.get(k)
+        if body is None:
+            body = bodies[k] = _Body(text, part)
+        bracket = body.bracket(s, e)
         if bracket is not None and not (lists_count and text[bracket[0]] not in "!["):
             link = text[bracket[0]] in "!["
-            around = text[bracket[0] + 1 : s] + text[e : bracket[1] - 1]
-            if link or _visible(around) > GLOSS_EXTRA:
+            # (what else the bracket holds is counted no further than GLOSS_EXTRA: a long
+            # bracket may name many concepts)
+            extra = _visible_upto(text, GLOSS_EXTRA, bracket[0] + 1, s) + _visible_upto(
+                text, GLOSS_EXTRA, e, bracket[1] - 1
+            )
+            if link or extra > GLOSS_EXTRA:
                 out.append((ASIDE, k))
                 continue
+            around = text[bracket[0] + 1 : s] + text[e : bracket[1] - 1]
             pure = not _visible(_QUOTES.sub("", around))
-            if pure and part.kind != "row" and _visible(text[before : bracket[0]]) > 0:
+            if pure and part.kind != "row" and not _visible_at_most(text, 0, before, bracket[0]):
                 # nothing but a name, after a description: a term the answer defines here
                 out.append((LEAD, k))
                 continue
-        body = masked[k]
-        a, b = _clause(body, s - part.start)
+        at, to = s - part.start, e - part.start
+        a, b = body.clause(at)
         if (
-            _EXAMPLE.search(body, max(0, a - 1), s - part.start)
-            or (not lists_count and _listed(_ARROW, body, a, b, s - part.start, e - part.start))
-            or _yardstick(body, a, s - part.start, e - part.start)
+            body.example(a, at)
+            or (not lists_count and body.listed(True, a, b, at, to))
+            or body.yardstick(a, at, to)
         ):
             out.append((ASIDE, k))
             continue
-        led = k not in compared and any(x <= s < y for x, y in part.leads)
+        led = False
+        if k not in compared:
+            for x, y in part.leads:
+                if x <= s < y:
+                    led = True
+                    break
         if led and (part.whole or not _SETTING.match(text, e)):
             out.append((LEAD, k))
             continue
-        if not lists_count and _listed(_ENUMERATION, body, a, b, s - part.start, e - part.start):
+        if not lists_count and body.listed(False, a, b, at, to):
             out.append((ASIDE, k))
             continue
         out.append((PLAIN, k))
     return out
-
-
-def _listed(separator: re.Pattern[str], body: str, a: int, b: int, s: int, e: int) -> bool:
-    """Whether the name at [s, e) is an item of a list in the clause body[a:b]: between its
-    first and last separator (`、`, `→`), right before the first one (`…观察到的熵坍塌、训练不稳定`),
-    or after the last one, up to a word that ends the list (`前向、反向都有 all-reduce`: 都)."""
-    seps = list(separator.finditer(body, a, b))
-    if not seps:
-        return False
-    first, last = seps[0].start(), seps[-1].end()
-    if s < first:
-        return _visible(body[e:first]) <= LIST_TAIL
-    if s < last:
-        return True
-    stop = _LIST_END.search(body, last, b)
-    return stop is None or s < stop.start()
 
 
 def _yardstick(body: str, clause_start: int, s: int, e: int) -> bool:
@@ -439,11 +660,12 @@ def _yardstick(body: str, clause_start: int, s: int, e: int) -> bool:
 
 
 def _comparison_rows(
-    text: str, found: Sequence[Part], starts: Sequence[int], spans: Sequence[tuple[int, int, str]]
+    text: str, found: Sequence[Part], spans: Sequence[tuple[int, int, str]]
 ) -> set[int]:
     """Rows of tables that compare concepts named in their header (`| 特性 | DPO | PPO |`): their
     first cells name features, not topics, so they lead nothing."""
     rows: set[int] = set()
+    span_starts: list[int] | None = None
     k = 0
     while k < len(found):
         if found[k].kind != "row":
@@ -454,8 +676,11 @@ def _comparison_rows(
             end += 1
         header = found[k]
         first_cell_end = header.leads[0][1] if header.leads else header.start
-        lo = bisect.bisect_left([sp[0] for sp in spans], first_cell_end)
-        if any(s < header.end for s, _, _ in spans[lo:]):
+        if span_starts is None:
+            span_starts = [sp[0] for sp in spans]
+        # (mentions are in order: the first one after the first cell is the one to look at)
+        lo = bisect.bisect_left(span_starts, first_cell_end)
+        if lo < len(spans) and spans[lo][0] < header.end:
             rows.update(range(k, end + 1))
         k = end + 1
     return rows

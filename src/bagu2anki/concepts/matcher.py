@@ -67,6 +67,23 @@ class Hit(NamedTuple):
     term: Term
 
 
+class Scan(NamedTuple):
+    """One text as recognition reads it (`Matcher.read`)."""
+
+    normalized: str
+    """The text, NFKC-normalised where that can change what matches (`_nfkc_that_matters`)."""
+    folded: str
+    """`normalized` lower-cased: the text the hits' offsets are in."""
+    hits: list[Hit]
+
+
+RECENT = 16
+"""Texts whose `Scan` a `Matcher` keeps."""
+
+
+_new_hit = tuple.__new__
+
+
 class _TrieNode:
     __slots__ = ("children", "terminal")
 
@@ -341,7 +358,7 @@ class Matcher:
     """Everything recognition derives from one catalogue, built once (see Catalogue.memo)."""
 
     def __init__(self, catalogue: Catalogue) -> None:
-        self._recent: dict[str, list[Hit]] = {}
+        self._recent: dict[str, Scan] = {}
         terms: dict[str, Term] = {}
         spellings: list[str] = []
         for concept in catalogue:
@@ -411,31 +428,51 @@ class Matcher:
 
     def fold(self, text: str) -> str:
         """`normalize(text)` for matching purposes (see `_nfkc_that_matters`)."""
+        return self._normalized(text).lower()
+
+    def _normalized(self, text: str) -> str:
+        """`text` NFKC-normalised where that can change what matches, not lower-cased."""
         if text.isascii() or unicodedata.is_normalized("NFKC", text):
-            return text.lower()
+            return text
         if self.unsafe.search(text) or BEYOND_BMP.search(text):
-            text = unicodedata.normalize("NFKC", text)
-        return text.lower()
+            return unicodedata.normalize("NFKC", text)
+        return text
+
+    def normalized(self, text: str) -> str:
+        """`text` as `fold` has it before lower-casing (kept by `read` if read lately)."""
+        known = self._recent.get(text)
+        return known.normalized if known is not None else self._normalized(text)
 
     def scan(self, text: str) -> list[Hit]:
-        """Alias and context-word mentions, left to right, longest first, not overlapping.
+        """Alias and context-word mentions, left to right, longest first, not overlapping."""
+        return self.read(text).hits
 
-        The last few results are kept: `recognize` and `acronyms_in` scan the same answer.
+    def read(self, text: str) -> Scan:
+        """`text` normalised, folded and scanned (`Scan`).
+
+        The last RECENT texts read are kept, the most recently used last: `recognize` and
+        `acronyms_in` read the same question and answer, and one question after another reads
+        the same section headings.
         """
-        hits = self._recent.get(text)
-        if hits is None:
-            hits = self._scan(text)
-            if len(self._recent) >= 8:
-                self._recent.pop(next(iter(self._recent)))
-            self._recent[text] = hits
-        return hits
+        recent = self._recent
+        known = recent.pop(text, None)
+        if known is None:
+            normalized = self._normalized(text)
+            folded = normalized.lower()
+            known = Scan(normalized, folded, self._find(folded))
+            if len(recent) >= RECENT:
+                del recent[next(iter(recent))]
+        recent[text] = known
+        return known
 
     def _scan(self, text: str) -> list[Hit]:
-        text = self.fold(text)
-        spans = None if self._automata is None else self._automata.spans(text)
+        return self._find(self.fold(text))
+
+    def _find(self, folded: str) -> list[Hit]:
+        spans = None if self._automata is None else self._automata.spans(folded)
         if spans is None:
-            return self._scan_folded(text)
-        return self._hits(text, spans)
+            return self._scan_folded(folded)
+        return self._hits(folded, spans)
 
     def _scan_regex(self, text: str) -> list[Hit]:
         """`_scan` with the regexes: the reference the automata agree with."""
@@ -472,7 +509,7 @@ class Matcher:
             term = terms.get(matched) or terms.get(_SEPARATORS.sub("", matched))
             if term is not None:
                 last_end = end
-                hits.append(Hit(start, end, term))
+                hits.append(_new_hit(Hit, (start, end, term)))  # (`Hit(...)` costs twice as much)
         return hits
 
     def supports(self, other: Hit, hit: Hit) -> bool:

@@ -75,13 +75,12 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from bagu2anki.concepts.catalogue import Catalogue, alias_key
 from bagu2anki.concepts.layout import ASIDE, LEAD, content_length, parts, roles
-from bagu2anki.concepts.matcher import BEYOND_BMP, Hit, matcher_for
+from bagu2anki.concepts.matcher import Hit, matcher_for
 from bagu2anki.model import Atom
 
 _CLAUSE = re.compile(r"[。，、；：！？,;:!?\n]")
@@ -100,7 +99,9 @@ SAME_PLACE = 6
 """Hits of one concept at most this many characters apart, no clause punctuation between, are
 one mention (`稀疏注意力(Sparse Attention)`)."""
 
-_ACRONYM = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
+_ACRONYM = re.compile(r"[A-Za-z](?<![A-Za-z0-9_].)[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9_])")
+"""A Latin term: letters and digits (with inner hyphens), no letter, digit or `_` either side.
+(The check before it sits after its first letter, so the engine skips to the next letter.)"""
 _NOT_CONCEPTS = frozenset(
     "AI ML DL NLP CV LLM LLMS GPU GPUS CPU TPU NPU API SDK JSON XML YAML HTML CSS HTTP HTTPS URL "
     "SQL PDF ID IO OS OK QA FAQ TODO NOTE CUDA OOM PS KV QK QKT KB MB GB TB".split()
@@ -119,7 +120,8 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     """The concepts `atom` is about (main concept first) and its main concept, or None."""
     m = matcher_for(catalogue)
     question = m.scan(atom.question)
-    answer = m.scan(atom.answer)
+    read = m.read(atom.answer)
+    answer = read.hits
     # Headings repeat across atoms and are only needed for guarded aliases or a question with no
     # subject of its own, so they are scanned only then.
     guarded = any(h.term.guarded for h in question) or any(h.term.guarded for h in answer)
@@ -134,12 +136,21 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
             not hit.term.guarded or m.supported(hit, everywhere)
         )
 
+    answer_ends: list[int] = []
+
     def counts_in_answer(hit: Hit) -> bool:
         if hit.term.concept is None:
             return False
         if not hit.term.guarded or m.supported(hit, outside_answer):
             return True
-        near = (h for h in answer if h.end >= hit.start - NEAR and h.start <= hit.end + NEAR)
+        # The answer's hits are in order and do not overlap: those near `hit` are a run of them.
+        if not answer_ends:
+            answer_ends.extend(h.end for h in answer)
+        k = bisect.bisect_left(answer_ends, hit.start - NEAR)
+        near: list[Hit] = []
+        while k < len(answer) and answer[k].start <= hit.end + NEAR:
+            near.append(answer[k])
+            k += 1
         return m.supported(hit, near)
 
     focus = _ordered(h for h in question if counts_anywhere(h))
@@ -149,35 +160,65 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
             if focus:
                 break
 
-    accepted = [h for h in answer if counts_in_answer(h)]
+    accepted = [
+        h
+        for h in answer
+        if h.term.concept is not None and (not h.term.guarded or counts_in_answer(h))
+    ]
     if all(h.term.concept in focus for h in accepted):
         accepted = []  # it names only the question's concepts: nothing to add, no need to read it
-    folded = m.fold(atom.answer) if accepted else ""
+    folded = read.folded if accepted else ""
     entry_points = all(c in m.domain_roots and not m.parents[c] for c in focus)
     layout = parts(folded, atom.fmt == "markdown", whole_opening=entry_points)
-    short = content_length(folded, layout) <= SHORT_ANSWER
+    short = content_length(folded, layout, cap=SHORT_ANSWER) <= SHORT_ANSWER
     placed = roles(
         folded, layout, [(h.start, h.end, h.term.concept or "") for h in accepted], short
     )
-    counted = [h for h, (role, _) in zip(accepted, placed, strict=True) if role != ASIDE]
-    leads = {h.term.concept for h, (role, _) in zip(accepted, placed, strict=True) if role == LEAD}
-    ends = [e.start() for e in _SENTENCE_END.finditer(folded)]
+    # One pass over the mentions that count (not asides), in order: each concept's parts (in
+    # first-mention order), hits, mentions (hits of one concept in one place count once,
+    # `SAME_PLACE`), where its hits start, and whether it leads a part.
+    leads: set[str] = set()
     places: dict[str, set[int]] = {}
-    sentences: dict[str, set[int]] = {}
+    starts: dict[str, list[int]] = {}
+    hits: Counter[str] = Counter()
+    mentions: Counter[str] = Counter()
+    last_end: dict[str, int] = {}
     for h, (role, part) in zip(accepted, placed, strict=True):
-        if role != ASIDE and h.term.concept is not None:
-            places.setdefault(h.term.concept, set()).add(part)
-            sentences.setdefault(h.term.concept, set()).add(bisect.bisect_left(ends, h.start))
-    mentions = _mentions(counted, folded)
-    hits = Counter(h.term.concept for h in counted)
-    in_answer = [c for c in _ordered(counted) if c not in focus]
+        if role == ASIDE:
+            continue
+        c = h.term.concept
+        assert c is not None
+        if role == LEAD:
+            leads.add(c)
+        places.setdefault(c, set()).add(part)
+        starts.setdefault(c, []).append(h.start)
+        hits[c] += 1
+        end = last_end.get(c)
+        last_end[c] = h.end
+        if (
+            end is None
+            or h.start - end > SAME_PLACE
+            or _CLAUSE.search(folded, end, h.start) is not None
+        ):
+            mentions[c] += 1
+    ends: list[int] = []
+
+    def sentences(c: str) -> int:
+        """In how many sentences of the answer `c` is counted (sentence ends found when first
+        asked: most answers never ask)."""
+        if not ends:
+            ends.extend(e.start() for e in _SENTENCE_END.finditer(folded))
+            ends.append(len(folded) + 1)  # (never empty once found)
+        return len({bisect.bisect_left(ends, start) for start in starts[c]})
+
+    in_answer = [c for c in places if c not in focus]
     setting = set(m.foundations) if focus else set()
     setting.update(
         p for c in focus for p in m.parents[c] if p in m.families and m.domain[p] == m.domain[c]
     )
 
     def explained(c: str) -> bool:
-        return len(places[c]) >= 2 or (mentions[c] >= MANY and len(sentences[c]) >= 2)
+        return len(places[c]) >= 2 or (mentions[c] >= MANY and sentences(c) >= 2)
 
     if short:
         added = in_answer
@@ -199,37 +240,30 @@ def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | 
     return tuple(concepts), main
 
 
-def _mentions(hits: Sequence[Hit], folded: str) -> Counter[str]:
-    """Mentions per concept, counting hits of one concept in one place once (`SAME_PLACE`)."""
-    mentions: Counter[str] = Counter()
-    last_end: dict[str, int] = {}
-    for hit in hits:
-        concept = hit.term.concept
-        assert concept is not None
-        end = last_end.get(concept)
-        last_end[concept] = hit.end
-        if end is not None and hit.start - end <= SAME_PLACE:
-            if not _CLAUSE.search(folded, end, hit.start):
-                continue
-        mentions[concept] += 1
-    return mentions
+class _Acronyms:
+    """What `acronyms_in` decides about a term from the term alone (its shape, whether the
+    catalogue knows it), decided once per term: notes repeat the same words over and over."""
 
+    LIMIT = 1 << 17
+    """Terms judged before the record starts over (a bound on memory in a long session)."""
 
-def _new_term_memo(_catalogue: Catalogue) -> dict[str, bool]:
-    return {}
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.judged: set[str] = set()
+        self.keys: dict[str, str] = {}
+        """The key of each judged term that is a candidate."""
 
-
-def acronyms_in(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, str], ...]:
-    """The (key, spelling) of each candidate acronym in one atom (see `candidate_acronyms`)."""
-    matcher = matcher_for(catalogue)
-    known: dict[str, bool] = catalogue.memo("recognize._known_terms", _new_term_memo)
-    found: dict[str, str] = {}
-    for text in (atom.question, atom.answer):
-        if not text.isascii() and (matcher.unsafe.search(text) or BEYOND_BMP.search(text)):
-            text = unicodedata.normalize("NFKC", text)
-        candidates: list[tuple[int, int, str, str]] = []
-        for m in _ACRONYM.finditer(text):
-            term = m.group()
+    def judge(self, terms: set[str]) -> None:
+        """Judge the terms not judged yet."""
+        new = terms - self.judged
+        if not new:
+            return
+        if len(self.judged) > self.LIMIT:
+            self.judged.clear()
+            self.keys.clear()
+            new = terms
+        self.judged.update(new)
+        for term in new:
             if not 2 <= len(term) <= 8 or term[1:].islower():
                 continue  # (a word with at most one capital is no acronym)
             letters = [ch for ch in term if ch.isalpha()]
@@ -237,12 +271,28 @@ def acronyms_in(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, str], ...]
             if upper < 2 or 2 * upper < len(letters):
                 continue
             key = alias_key(term)
-            if key in found or key.upper() in _NOT_CONCEPTS:
+            if key.upper() in _NOT_CONCEPTS or self.catalogue.resolve(term) is not None:
                 continue
-            resolved = known.get(term)
-            if resolved is None:
-                resolved = known[term] = catalogue.resolve(term) is not None
-            if not resolved:
+            self.keys[term] = key
+
+
+def acronyms_in(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, str], ...]:
+    """The (key, spelling) of each candidate acronym in one atom (see `candidate_acronyms`)."""
+    matcher = matcher_for(catalogue)
+    judged = catalogue.memo("recognize._Acronyms", _Acronyms)
+    keys = judged.keys
+    found: dict[str, str] = {}
+    for text in (atom.question, atom.answer):
+        text = matcher.normalized(text)
+        terms = set(_ACRONYM.findall(text))
+        judged.judge(terms)
+        if keys.keys().isdisjoint(terms):
+            continue  # (most texts: every term in it is a word or a known name)
+        candidates: list[tuple[int, int, str, str]] = []
+        for m in _ACRONYM.finditer(text):
+            term = m.group()
+            key = keys.get(term)
+            if key is not None and key not in found:
                 candidates.append((m.start(), m.end(), key, term))
         if not candidates:
             continue
