@@ -408,9 +408,9 @@ def _write_outputs(
     report_file = cfg.out / "report.md"
     outputs = [deck_file, map_file, report_file]
     staged_deck, staged_map, staged_report = (staging.path(p) for p in outputs)
-    # The map and the deck (forked children: a thread would wait for the interpreter lock at
-    # each of the deck's rows while the lock file and the reading pages are made here), the build
-    # cache and the reading pages are written side by side; the lock only once all have succeeded.
+    # The map, the deck and the reading pages (forked children: a thread would wait for the
+    # interpreter lock at each of the deck's rows while the lock file is made here) and the build
+    # cache are written side by side; the lock only once all have succeeded.
     progress("write map", 0, 1)
     map_state = cfg.out / MAP_STATE  # what the map in place shows: drawn again only if that changed
     known = _drawn(map_state) if cfg.use_cache else None
@@ -422,19 +422,18 @@ def _write_outputs(
     deck_writer = Background(  # (a thread where no child can be forked)
         _write_deck, cards, staged_deck, css, nt_mod, staging.folder, thread=not fork_is_safe()
     )
+    from bagu2anki.write.reading_view import PAGES_FOLDER, write_reading_pages
+
+    pages = cfg.out / PAGES_FOLDER  # each file as it was read (`show`), linked from the report
+    pages_writer = Background(write_reading_pages, staging.folder_path(pages), analysis.documents, pages, analysis.keys)
     try:
         new_lock = _updated_lock(lock, cards, identity)
         new_lock.notetype = (digest, nt_mod)
         lock_text = new_lock.dumps()
         if cfg.use_cache:
             cache.save()
-        from bagu2anki.write.reading_view import PAGES_FOLDER, write_reading_pages
-
-        pages = cfg.out / PAGES_FOLDER  # each file as it was read (`show`), linked from the report
-        write_reading_pages(staging.folder_path(pages), analysis.documents, previous=pages, keys=analysis.keys)
     finally:
-        deck_diags = deck_writer.wait()
-        drawn = map_writer.wait()
+        _pages, deck_diags, drawn = _wait_all(pages_writer, deck_writer, map_writer)
     staging.path(map_state).write_text(json.dumps(list(drawn)), encoding="utf-8")
     for d in deck_diags:
         diags.append(d)
@@ -450,6 +449,21 @@ def _write_outputs(
                 raise OSError(e.errno, e.strerror, str(lock_path)) from e
         outputs.append(lock_path)
     return outputs
+
+
+def _wait_all(*writers: Any) -> list[Any]:
+    """Each writer's result, once all are done (none is left running); the first error raised."""
+    results: list[Any] = []
+    error: BaseException | None = None
+    for writer in writers:
+        try:
+            results.append(writer.wait())
+        except BaseException as e:
+            results.append(None)
+            error = error or e
+    if error is not None:
+        raise error
+    return results
 
 
 def _write_deck(cards: Sequence[Card], path: Path, css: str, notetype_mod: int, workdir: Path) -> list[Diagnostic]:
