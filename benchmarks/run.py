@@ -1116,10 +1116,14 @@ def report(
         L.append("")
         b = mapres.get("build")
         if isinstance(b, Proc) and b.record:
-            st, sub = b.record["stages"], b.record["substages"]
+            st = b.record["stages"]
+
+            def spent(stage: str) -> str:  # in this process and in its workers or children
+                return fmt_s(st[stage]["wall"] + st[stage].get("worker_wall", 0.0))
+
             L.append(
-                f"- cold build: {pw(b)}; link concepts {fmt_s(st['link concepts']['wall'])} s, "
-                f"write map {fmt_s(st['write map']['wall'])} s (layout {fmt_s(sub['map layout']['wall'])} s)"
+                f"- cold build: {pw(b)}; link concepts {spent('link concepts')} s (summed over the "
+                f"workers), write map {spent('write map')} s (in a forked child, beside the deck)"
             )
         if "page_bytes" in mapres:
             L.append(f"- page: {mapres['page_bytes'] / 1e6:.2f} MB (target < 5 MB)")
