@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bagu2anki.cards import COMMON, NEAREST, RELATED, related_questions
+from bagu2anki.related import COMMON, NEAREST, RELATED, related_questions
 
 
 def weighed(i: int, concepts: list[str], by_concept: dict[str, list[int]], total: int) -> list[int]:
@@ -56,7 +56,7 @@ def test_one_concept_lists_the_nearest_earlier_first() -> None:
 
 def test_remembered_lists_are_the_lists(tmp_path: Path) -> None:
     from bagu2anki.cache import BuildCache
-    from bagu2anki.cards import related_remembered
+    from bagu2anki.related import related_remembered
 
     by_concept = {"gqa": [2, 4, 6, 8, 10, 12, 14, 16], "mla": [4, 8, 9], "rope": list(range(0, 40, 3))}
     links = {i: [c for c, members in by_concept.items() if i in members] for i in range(40)}
