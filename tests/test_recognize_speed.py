@@ -27,6 +27,7 @@ from collections.abc import Callable
 import pytest
 
 from bagu2anki.concepts import layout
+from bagu2anki.concepts import parts as parts_module
 from bagu2anki.concepts.catalogue import Catalogue, load_catalogue
 from bagu2anki.concepts.matcher import matcher_for
 from bagu2anki.concepts.recognize import _ACRONYM, acronyms_in, recognize
@@ -248,14 +249,14 @@ def _starts_nowhere_else(pattern: re.Pattern[str], allowed: Callable[[str], bool
 
 
 def test_the_characters_tried_first_cover_every_pattern() -> None:
-    _starts_nowhere_else(layout._HEADING, lambda ch: ch in layout._HEADING_FIRST)
-    _starts_nowhere_else(layout._ITEM, lambda ch: ch in layout._ITEM_FIRST or ch.isdecimal())
-    _starts_nowhere_else(layout._CLOSER, lambda ch: ch in layout._CLOSER_FIRST)
+    _starts_nowhere_else(parts_module._HEADING, lambda ch: ch in parts_module._HEADING_FIRST)
+    _starts_nowhere_else(parts_module._ITEM, lambda ch: ch in parts_module._ITEM_FIRST or ch.isdecimal())
+    _starts_nowhere_else(parts_module._CLOSER, lambda ch: ch in parts_module._CLOSER_FIRST)
     # (and they are what they are for: each allowed character does start a match)
     for pattern, first in (
-        (layout._HEADING, layout._HEADING_FIRST),
-        (layout._ITEM, layout._ITEM_FIRST),
-        (layout._CLOSER, layout._CLOSER_FIRST),
+        (parts_module._HEADING, parts_module._HEADING_FIRST),
+        (parts_module._ITEM, parts_module._ITEM_FIRST),
+        (parts_module._CLOSER, parts_module._CLOSER_FIRST),
     ):
         for ch in first:
             assert any(pattern.match(ch + tail) for tail in _TAILS), (pattern.pattern, ch)

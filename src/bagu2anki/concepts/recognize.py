@@ -27,8 +27,8 @@ and page titles add nothing to a question that names a concept (`Agent八股` do
 outermost heading of its section path (the page's title).
 
 The answer adds the concepts it is about, read from its layout rather than by counting names
-(`layout.py` splits it into parts and gives every mention a role; its docstring has the
-details):
+(`parts.py` splits it into parts, `layout.py` gives every mention a role; their docstrings have
+the details):
 
 - Parts: paragraphs (in a flat text export, lines), list items, table rows, headings.
 - A LEAD mention opens a part: a heading; the first cell of a table row (not in a table that
@@ -79,8 +79,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from bagu2anki.concepts.catalogue import Catalogue, alias_key
-from bagu2anki.concepts.layout import ASIDE, LEAD, content_length, parts, roles
+from bagu2anki.concepts.layout import ASIDE, LEAD, roles
 from bagu2anki.concepts.matcher import Hit, matcher_for
+from bagu2anki.concepts.parts import content_length, parts
 from bagu2anki.model import Atom
 
 _CLAUSE = re.compile(r"[。，、；：！？,;:!?\n]")
