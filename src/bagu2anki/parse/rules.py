@@ -93,36 +93,46 @@ _TAG_LONGEST = 14  # characters of the longest tag
 
 
 def _is_emoji(c: str) -> bool:
-    return "\u2600" <= c <= "\u27bf" or "\U0001f000" <= c <= "\U0001faff" or c in "\ufe0f\u200d"
+    """Pictographs as notes use them for decoration: the misc. symbols and dingbats (☆ ✅ ❗),
+    stars and shapes of U+2B00–2BFF (⭐ ⭕), the emoji planes, and the joiners of emoji."""
+    return (
+        "\u2600" <= c <= "\u27bf" or "\u2b00" <= c <= "\u2bff" or "\U0001f000" <= c <= "\U0001faff" or c in "\ufe0f\u200d"
+    )
 
 
 def _trailing_tags_start(s: str) -> int:
     r"""Where the tags and emoji closing `s` start, with the white space around them (len(s)
     when none): `re.sub(r"(?:\s*(?:TAG|EMOJI+))+\s*$", "", s)` keeps `s[:start]`. Read from the
     end, and only as far as tags reach: the expression itself would start again at every
-    space of a long run of them."""
+    space of a long run of them. (What is known of each place read is kept in a set, not in a
+    list as long as the line: most lines end in no tag at all.)"""
     n = len(s)
-    rest = [False] * (n + 1)  # rest[p]: s[p:] is tags, emoji and white space only
-    tagged = [False] * (n + 1)  # ... with at least one tag or emoji
-    rest[n] = True
+    rest = {n}  # p in rest: s[p:] is tags, emoji and white space only
+    tagged: set[int] = set()  # ... with at least one tag or emoji
     start = reach = n  # reach: the first place from which something is still possible
     for p in range(n - 1, -1, -1):
         if reach - p > _TAG_LONGEST:
             break
         c = s[p]
         if c.isspace():
-            rest[p], tagged[p] = rest[p + 1], tagged[p + 1]
+            if p + 1 in rest:
+                rest.add(p)
+            if p + 1 in tagged:
+                tagged.add(p)
         elif _is_emoji(c):
-            rest[p] = tagged[p] = rest[p + 1]
+            if p + 1 in rest:
+                rest.add(p)
+                tagged.add(p)
         elif c in _TAG_OPENERS:
             q = p + 1
             while q < n and q - p < _TAG_LONGEST and s[q] not in _TAG_STOPS:
                 q += 1
-            if q < n and 2 <= q - p < _TAG_LONGEST and s[q] in _TAG_CLOSERS:
-                rest[p] = tagged[p] = rest[q + 1]
-        if rest[p] or tagged[p]:
+            if q < n and 2 <= q - p < _TAG_LONGEST and s[q] in _TAG_CLOSERS and q + 1 in rest:
+                rest.add(p)
+                tagged.add(p)
+        if p in rest or p in tagged:
             reach = p
-        if tagged[p]:
+        if p in tagged:
             start = p
     return start
 # An interview question written without a question mark: `简述 …`, `…的区别`, `…是什么`.
