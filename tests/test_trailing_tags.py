@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,3 +39,19 @@ def test_a_long_line_costs_what_its_end_costs() -> None:
 
     small, large = min(cost(1_000) for _ in range(3)), min(cost(64_000) for _ in range(3))
     assert large < 8 * small + 0.01  # 64× the line: about the same work
+
+
+def test_a_flat_text_question_closed_by_stars_is_a_question(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from bagu2anki.cli import main
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("八股\n什么是 GQA？ ⭐\nMHA 与 MQA 的折中。\n什么是 MLA？ ⭐⭐\n低秩压缩 KV。\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["export", "atoms", str(notes)])
+    assert res.exit_code == 0, res.output
+    asked = [json.loads(line)["question"] for line in res.output.splitlines() if line.startswith("{")]
+    assert asked == ["什么是 GQA？ ⭐", "什么是 MLA？ ⭐⭐"]  # read as questions; the stars stay as written
