@@ -38,6 +38,7 @@ less): compare CPU, and ratios within one run.
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import html
 import io
@@ -413,6 +414,7 @@ def snapshot_code(folder: Path, working_tree: bool) -> str:
     if working_tree:
         shutil.copytree(REPO / "src" / "bagu2anki", folder / "bagu2anki")
         shutil.copytree(REPO / "templates", folder / "bagu2anki" / "templates")
+        _compile(folder / "bagu2anki")
         return f"{git_commit()}, as in the working tree"
     tar = subprocess.run(
         ["git", "-C", str(REPO), "archive", "--format=tar", "HEAD", "src/bagu2anki", "templates"],
@@ -425,10 +427,19 @@ def snapshot_code(folder: Path, working_tree: bool) -> str:
     (raw / "src" / "bagu2anki").rename(folder / "bagu2anki")
     (raw / "templates").rename(folder / "bagu2anki" / "templates")
     shutil.rmtree(raw)
+    _compile(folder / "bagu2anki")
     head = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     return f"{head} (src/ and templates/ as committed)"
+
+
+def _compile(package: Path) -> None:
+    """Byte-compile the copy, as `pip install` does for an installed package (and did for the
+    peers): otherwise every measured process compiles our modules again where
+    PYTHONDONTWRITEBYTECODE is set, and pays for it where it is not on its first run only."""
+    if not compileall.compile_dir(package, quiet=1):
+        raise SystemExit(f"could not byte-compile {package}")
 
 
 def bagu2anki(args: list[str], record_dir: Path, name: str, timed: bool = True) -> Proc:

@@ -272,3 +272,50 @@ def test_short_title_lines_open_sections_in_flat_text() -> None:
     assert [(a.section[-1], a.question) for a in doc.atoms] == [
         ("Agent八股", "什么是 ReAct？"), ("Agent八股", "什么是 Reflexion？"), ("50问", "什么是 MCP？"), ("50问", "什么是 A2A？")
     ]
+
+
+def test_an_answer_title_line_leaves_the_card(tmp_path: Path) -> None:
+    """`## 问题？` then `### 答` (or `**答案**`, `参考答案` alone on a line) over the answer: the
+    label is not content and leaves the back; a choice question answered `A` keeps its answer."""
+    from bagu2anki.config import Config
+    from bagu2anki.pipeline import build
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "n.md").write_text(
+        "# 训练\n\n## ZeRO 有哪几个阶段？\n\n### 答\n\nZeRO-1 切优化器状态。\n\n"
+        "## 数据并行和模型并行的区别？\n\n**参考答案**\n\n数据并行复制模型。\n\n"
+        "## 下面哪个不需要奖励模型？\n\nA\n\n## DPO 的损失是什么形式？\n\n### 回答要点\n\n对数 sigmoid。\n",
+        encoding="utf-8",
+    )
+    result = build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock"))
+    backs = {c.atom.question: c.back_html for c in result.cards if c.atom.source == "n.md"}
+    assert backs["ZeRO 有哪几个阶段？"].startswith("<p>ZeRO-1") and "<h3>答</h3>" not in backs["ZeRO 有哪几个阶段？"]
+    assert backs["数据并行和模型并行的区别？"].startswith("<p>数据并行") and "参考答案" not in backs["数据并行和模型并行的区别？"]
+    assert backs["下面哪个不需要奖励模型？"] == "<p>A</p>\n"
+    assert "<h3>回答要点</h3>" in backs["DPO 的损失是什么形式？"]  # a heading that says more is content
+    assert (notes / "n.md").read_text(encoding="utf-8").count("### 答\n") == 1  # the notes are never changed
+
+
+def test_an_answer_heading_under_a_question_heading_opens_its_answer() -> None:
+    """`#### Q：…？` / `#### A：…` at one level (and `## 答案` under `## …？`): the labelled heading is
+    the answer's head, not a section that leaves the question unanswered."""
+    doc = _read(
+        "# 推理优化\n\n#### Q：什么是 KV Cache？\n#### A：缓存算过的 K 和 V。\n\n"
+        "#### Q：PagedAttention 解决什么问题？\n#### A：显存碎片。\n按页管理 KV Cache。\n\n"
+        "## 什么是 LoRA？\n\n## 答案\n\n低秩分解。\n\n## A/B 测试怎么做？\n\n分流。\n"
+    )
+    got = [(a.question, a.status, a.answer, a.section) for a in doc.atoms]
+    assert got == [
+        ("什么是 KV Cache？", "answered", "A：缓存算过的 K 和 V。", ("推理优化",)),
+        ("PagedAttention 解决什么问题？", "answered", "A：显存碎片。\n\n按页管理 KV Cache。", ("推理优化",)),
+        ("什么是 LoRA？", "answered", "答案\n\n低秩分解。", ("推理优化",)),
+        ("A/B 测试怎么做？", "answered", "分流。", ("推理优化",)),  # `A/B` is no answer label
+    ]
+
+
+def test_an_answer_that_is_only_its_label_waits_to_be_written() -> None:
+    doc = _read("## 什么是 LoRA？\n\n答案：\n\n## 什么是 QLoRA？\n\n## 答案\n\n## 哪个选项正确？\n\nA\n")
+    assert [(a.question, a.status) for a in doc.atoms] == [
+        ("什么是 LoRA？", "unanswered"), ("什么是 QLoRA？", "unanswered"), ("哪个选项正确？", "answered")
+    ]

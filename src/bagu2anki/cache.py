@@ -49,9 +49,12 @@ _PICKLE = (b"\x80", b"(", b"]", b"}")  # how the pickles of older versions start
 _CODE = code_digest()  # every module and template of this installation
 
 
+_KEYS = hashlib.sha256(f"bagu2anki {__version__} {_CODE} cache {_FORMAT}".encode())
+
+
 def key_of(*parts: object) -> str:
     """SHA-256 of this installation's identity, then of each part after a NUL."""
-    h = hashlib.sha256(f"bagu2anki {__version__} {_CODE} cache {_FORMAT}".encode())
+    h = _KEYS.copy()  # the identity hashed once: a build asks for tens of thousands of keys
     if parts:
         h.update(("\x00" + "\x00".join(map(str, parts))).encode("utf-8", "surrogatepass"))
     return h.hexdigest()

@@ -67,6 +67,8 @@ def is_placeholder(answer: str) -> bool:
     text = answer.strip()
     if len(text) > 24 or "\n" in text:
         return False
+    if rules.only_label(text):  # `答案：` with nothing after it
+        return True
     return bool(_PLACEHOLDER.match(_PLACEHOLDER_FILL.sub("", text)))
 
 

@@ -115,6 +115,17 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
         if t.type == "heading_open":
             lvl = int(t.tag[1])
             text = inline_text(tokens, i)
+            if (
+                open_kind == "heading"
+                and events[-1].kind == "question"
+                and not any(x.strip() for x in lines[events[-1].body_start : start])
+                and (head := rules.answer_heading(strip_heading(text))) is not None
+            ):
+                # `#### Q：…？` then `#### A：…` (or `## 答案`): the labelled heading opens the answer
+                events[-1].answer_head = head
+                events[-1].body_start = t.map[1]
+                i += 1
+                continue
             asked_around = marked_majority.get(group_of.get(i, (-1, lvl)), False)
             in_answer = heading_parent is not None and heading_parent < lvl
             hq = heading_question(text, majority.get(lvl, False), asked_around, in_answer) if lvl > 1 else None

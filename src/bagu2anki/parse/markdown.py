@@ -243,7 +243,8 @@ def _assemble(
             body = textwrap.dedent(body)  # an outline's answer indented deeper than its question
         if ev.via == "details" and body.lower().count("</details") > body.lower().count("<details"):
             body = _DETAILS_END_RE.sub("", body)  # the wrapper's end is no part of the answer
-        answer = "\n".join(x for x in (ev.answer_head.strip(), body) if x)
+        # a heading question's answer head is the heading that opened it (`#### A：…`): a block of its own
+        answer = ("\n\n" if ev.level else "\n").join(x for x in (ev.answer_head.strip(), body) if x)
         if notes:
             answer = _with_footnotes(answer, notes)
         answer, given_id = explicit_id(answer)

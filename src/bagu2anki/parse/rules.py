@@ -154,6 +154,36 @@ ANSWER_LABEL = re.compile(  # `A：` / `A1:` / `**答：**` / `**回答**：` / 
     r"|【\s*(?:答|答案|回答|参考答案|解答)\s*】\s*[:：]?)\s*",
     re.I,
 )
+# `### 答` / `**答案**` / `参考答案` alone on the answer's first line, more below it: a label, not
+# content (a bare `A` only as a heading or bold: alone it may be the answer to a choice question)
+ANSWER_TITLE = re.compile(
+    r"^(?:#{1,6}[ \t]+(?:\*\*|__)?(?:A|Answer|答|答案|回答|参考答案|解答)(?:\*\*|__)?[ \t]*#*"
+    r"|(?:\*\*|__)(?:A|Answer|答|答案|回答|参考答案|解答)(?:\*\*|__)"
+    r"|(?:答|答案|回答|参考答案|解答))[ \t]*\n(?=\s*\S)",
+    re.I,
+)
+_LABEL_ONLY = re.compile(r"^(?:\*\*|__)?(?:A\d{0,3}|Answer|答|答案|回答|参考答案|解答)(?:\*\*|__)?\s*[:：]?$", re.I)
+
+
+def answer_heading(title: str) -> str | None:
+    """A heading's title that labels an answer (`A：缓存 K、V`, `答案`, `**答：**…`) -> the text
+    it puts at the answer's head, label and all (the card drops the label, as it does on any
+    answer's first line), or "" for a bare `A` / `Answer`; None for any other title."""
+    if _LABEL_ONLY.match(title):
+        return "" if title.strip("*_:： ").lower() in ("a", "answer") else title
+    return title if ANSWER_LABEL.match(title) else None
+
+
+def only_label(text: str) -> bool:
+    """`答案：`, `**答：**`, `【答案】`, `参考答案` and nothing else: an answer still to be written (a
+    bare `A` is not: it may answer a choice question)."""
+    text = text.strip()
+    if _LABEL_ONLY.match(text):
+        return text.strip("*_ ").lower() not in ("a", "answer")
+    m = ANSWER_LABEL.match(text)
+    return m is not None and m.end() == len(text)
+
+
 _PROBLEM_RE = re.compile(r"^\s*(?:\*\*|__)?问题(?:\*\*|__)?\s*[:：]\s*(?:(?:\*\*|__)\s*)?(?P<rest>\S.*)$")
 
 
