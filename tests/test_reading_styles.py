@@ -319,3 +319,23 @@ def test_an_answer_that_is_only_its_label_waits_to_be_written() -> None:
     assert [(a.question, a.status) for a in doc.atoms] == [
         ("什么是 LoRA？", "unanswered"), ("什么是 QLoRA？", "unanswered"), ("哪个选项正确？", "answered")
     ]
+
+
+def test_question_labels_keep_their_numbers_and_bracketed_kinds() -> None:
+    """`Q1：…`, `**问题3：…**`, `### Question 4: …` carry their numbers (references such as `同 Q2`
+    find them); `面试题：…` and `【八股】…` are kind prefixes like `八股：…`."""
+    doc = _read(
+        "# RL\n\nQ1：什么是 RLHF？\n\n先训练奖励模型。\n\nQ2：什么是 DPO？\n\n直接用偏好对优化。\n\n"
+        "**问题3：GRPO 的优势怎么估计？**\n\n组内奖励标准化。\n\n"
+        "## 解码\n\n### Question 4: What is beam search?\n\nKeep the top-k partial sequences.\n\n"
+        "## 采样\n\n面试题：什么是 top-p 采样？\n\n按累计概率截断。\n\n【八股】温度系数的作用？\n\n控制分布的平滑程度。\n"
+    )
+    got = [(a.number, a.kind, a.question) for a in doc.atoms]
+    assert got == [
+        ("1", None, "什么是 RLHF？"),
+        ("2", None, "什么是 DPO？"),
+        ("3", None, "GRPO 的优势怎么估计？"),
+        ("4", None, "What is beam search?"),
+        (None, "面试题", "什么是 top-p 采样？"),
+        (None, "八股", "温度系数的作用？"),
+    ]

@@ -29,16 +29,18 @@ KINDS = (
     "HR",
     "行为题",
     "概念题",
+    "面试题",
 )
-_KIND_RE = re.compile(
-    r"^(?P<kind>" + "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True)) + r")\s*[:：]\s*(?P<rest>\S.*)$"
+_KINDS_ALT = "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True))
+_KIND_RE = re.compile(  # `八股：…`, or bracketed, `【八股】…`
+    rf"^(?:(?P<kind>{_KINDS_ALT})\s*[:：]|【\s*(?P<bkind>{_KINDS_ALT})\s*】\s*[:：]?)\s*(?P<rest>\S.*)$"
 )
 _NUMBER_RE = re.compile(  # `3.` `3、` `3)` `（3）` `Q3:` `问题3：` `1.2`
-    r"^(?:(?P<q>[Qq]|问题|题目)\s*(?P<qn>\d{1,3})\s*[:：.．、·•｜|—–-]?|[（(](?P<pn>\d{1,3})[）)]"
+    r"^(?:(?P<q>[Qq]uestion|[Qq]|问题|题目)\s*(?P<qn>\d{1,3})\s*[:：.．、·•｜|—–-]?|[（(](?P<pn>\d{1,3})[）)]"
     r"|(?P<n>\d{1,3}(?:\.\d{1,2})*)\s*(?:[.．、)）]|\s)(?!\d))\s*(?P<rest>\S.*)$"
 )
 _QLABEL_RE = re.compile(
-    r"^(?:(?P<label>Q|问|问题|面试官|Question)\s*\d*\s*[:：]|【\s*(?:Q|问|问题|题目|面试题)\s*\d*\s*】\s*[:：]?)\s*(?P<rest>\S.*)$",
+    r"^(?:(?P<label>Q|问|问题|面试官|Question)\s*(?P<n>\d*)\s*[:：]|【\s*(?:Q|问|问题|题目|面试题)\s*(?P<bn>\d*)\s*】\s*[:：]?)\s*(?P<rest>\S.*)$",
     re.I,
 )
 _QWORD_RE = re.compile(r"^(?:Q\d*|问|问题|面试官|Question)\s*[:：]?$", re.I)
@@ -249,7 +251,7 @@ def kind_prefix(text: str) -> tuple[str | None, str]:
     m = _KIND_RE.match(text.strip())
     if not m:
         return None, text.strip()
-    return m.group("kind"), m.group("rest").strip()
+    return m.group("kind") or m.group("bkind"), m.group("rest").strip()
 
 
 def number_prefix(text: str) -> tuple[str | None, str]:
@@ -278,13 +280,19 @@ def strip_leading_emoji(text: str) -> str:
 def q_label(text: str) -> str | None:
     """`Q：…` / `问：…` / `面试官：…` / `【问题】…` -> the question text. `问题：` is also "the
     problem:" (`问题：显存按最大长度预分配，产生两种浪费：`): after it the text must ask."""
+    labelled = q_label_numbered(text)
+    return None if labelled is None else labelled[1]
+
+
+def q_label_numbered(text: str) -> tuple[str | None, str] | None:
+    """`q_label`, with the number the label carries (`Q3：…`, `【问题 2】…` -> "3", "2")."""
     m = _QLABEL_RE.match(text.strip())
     if m is None:
         return None
     rest = m.group("rest").strip()
     if m.group("label") == "问题" and not asks(rest):
         return None
-    return rest
+    return (m.group("n") or m.group("bn") or None), rest
 
 
 def bold_lead(text: str) -> tuple[str, str] | None:
@@ -337,11 +345,12 @@ def rule_kind_prefixed(text: str) -> QuestionMark | None:
 
 
 def rule_q_label(text: str) -> QuestionMark | None:
-    q = q_label(text)
-    if q is None:
+    labelled = q_label_numbered(text)
+    if labelled is None:
         return None
+    num, q = labelled
     kind, q2 = kind_prefix(q)
-    return QuestionMark(q2, None, kind, rule="q-label")
+    return QuestionMark(q2, num, kind, rule="q-label")
 
 
 def rule_bold_question(text: str) -> QuestionMark | None:
@@ -364,10 +373,10 @@ def rule_bold_question(text: str) -> QuestionMark | None:
         # `**…？** 🔥`: a decoration, no answer; `**…？**（常考）`: a note the front keeps
         note = rest.strip() if rest.strip()[:1] in _TAG_OPENERS else ""
         rest = ""
-    labelled = q_label(inner)
-    if labelled is not None:
-        num, kind, q = split_question(labelled)
-        return QuestionMark(_noted(q, note), num, kind, answer_head=rest, rule="bold-q")
+    numbered = q_label_numbered(inner)
+    if numbered is not None:
+        num, kind, q = split_question(numbered[1])
+        return QuestionMark(_noted(q, note), num or numbered[0], kind, answer_head=rest, rule="bold-q")
     if not ends_with_question_mark(inner):
         return None
     num, kind, q = split_question(inner)
