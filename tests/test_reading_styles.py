@@ -339,3 +339,42 @@ def test_question_labels_keep_their_numbers_and_bracketed_kinds() -> None:
         (None, "面试题", "什么是 top-p 采样？"),
         (None, "八股", "温度系数的作用？"),
     ]
+
+
+def test_labelled_pairs_without_blank_lines_are_one_card_each() -> None:
+    """`问：…` / `答：…` / `问：…` / `答：…` on consecutive lines (one Markdown paragraph), and
+    the same with `Q1：`/`A1：`, bare answers, `**Q：…？**`: a card per question, not one card
+    holding the rest."""
+    for text, answers in [
+        ("## E\n\n问：什么是对比学习？\n答：拉近正样本。\n问：为什么要 hard negative？\n答：随机负样本太易分。\n",
+         ["答：拉近正样本。", "答：随机负样本太易分。"]),
+        ("# D\n\nQ1：数据怎么清洗？\nA1：规则过滤。\nQ2：合成数据有什么风险？\nA2：模型崩溃。\n", ["A1：规则过滤。", "A2：模型崩溃。"]),
+        ("# D\n\nQ1：数据怎么清洗？\n规则过滤。\n去重。\nQ2：合成数据有什么风险？\n模型崩溃。\n", ["规则过滤。\n去重。", "模型崩溃。"]),
+        ("## E\n\n**Q：什么是对比学习？**\nA：拉近正样本。\n**Q：为什么要 hard negative？**\nA：太易分。\n", ["A：拉近正样本。", "A：太易分。"]),
+    ]:
+        doc = _read(text)
+        assert [a.answer for a in doc.atoms] == answers, text
+    kept = _read("## E\n\n问：什么是对比学习？\n答：拉近正样本，问：这句话不是新问题。\n")
+    assert [a.answer for a in kept.atoms] == ["答：拉近正样本，问：这句话不是新问题。"]
+
+
+def test_q_dot_labels_and_level_one_questions() -> None:
+    """`Q1. …？` with its answer on the next line; `# 什么是 Prefix LM？` and `# Q1：…` headings
+    (many write one level-1 heading per question); a level-1 title that asks only in words over an
+    article, or that holds several questions, stays a title."""
+    doc = _read("# 数据\n\nQ1. 数据怎么清洗？\n规则过滤。\nQ2. 合成数据有什么风险？\n模型崩溃。\n")
+    assert [(a.number, a.question, a.answer) for a in doc.atoms] == [
+        ("1", "数据怎么清洗？", "规则过滤。"), ("2", "合成数据有什么风险？", "模型崩溃。")
+    ]
+    h1 = _read("# 什么是 Prefix LM？\n\n输入双向，输出单向。\n\n# Q2：什么是 Scaling Law\n\n幂律。\n\n# 涌现能力是真的吗\n\n有争议。\n")
+    assert [(a.question, a.answer) for a in h1.atoms] == [
+        ("什么是 Prefix LM？", "输入双向，输出单向。"), ("什么是 Scaling Law", "幂律。"), ("涌现能力是真的吗", "有争议。")
+    ]
+    one = _read("# 大模型为什么会复读？\n\n## 原因\n\n正反馈。\n\n## 解决\n\n重复惩罚。\n")
+    assert [a.question for a in one.atoms] == ["大模型为什么会复读？"] and "重复惩罚" in one.atoms[0].answer
+    article = _read("# 如何学习大模型\n\n## 先学数学\n\n线性代数。\n\n## 再读论文\n\n从 Transformer 开始。\n")
+    assert article.atoms == ()
+    container = _read("# 大模型面试题有哪些？\n\n## 什么是 LoRA？\n\n低秩。\n\n## 什么是 QLoRA？\n\n量化加低秩。\n")
+    assert [(a.question, a.section) for a in container.atoms] == [
+        ("什么是 LoRA？", ("大模型面试题有哪些？",)), ("什么是 QLoRA？", ("大模型面试题有哪些？",))
+    ]

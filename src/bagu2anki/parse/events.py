@@ -21,6 +21,7 @@ from bagu2anki.parse.headings import (
     asks_as_heading,
     heading_question,
     strip_heading,
+    title_question,
 )
 from bagu2anki.parse.lists import (
     BOLD_LABEL_RE,
@@ -128,7 +129,10 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
                 continue
             asked_around = marked_majority.get(group_of.get(i, (-1, lvl)), False)
             in_answer = heading_parent is not None and heading_parent < lvl
-            hq = heading_question(text, majority.get(lvl, False), asked_around, in_answer) if lvl > 1 else None
+            if lvl > 1:
+                hq = heading_question(text, majority.get(lvl, False), asked_around, in_answer)
+            else:
+                hq = title_question(text, asked_around)
             if hq is None and lvl > 1 and _answers_listed(listed, strip_heading(text)):
                 hq = strip_heading(text), None, None  # `### DeepSpeed` answering the log's `2.deepspeed…`
             if heading_parent is not None and lvl <= heading_parent:
@@ -171,6 +175,17 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
                     )
                 )
                 open_kind = "inline"
+                form = rules.label_form(first, mark)
+                if form is not None:
+                    # `Q1：…？` / `A1：…` / `Q2：…？` / `A2：…` with no blank line between the pairs:
+                    # the paragraph's later lines of the first one's form are its next questions
+                    for k, row in enumerate(rows[1:], 1):
+                        more = rules.match_line(row)
+                        if more is not None and rules.label_form(row, more) == form:
+                            events.append(
+                                Event(start + k, "question", 0, more.question, more.number, more.kind,
+                                      more.answer_head, start + k + 1, via=more.rule)
+                            )
                 if mark.rule == "flashcard":
                     # one-line cards are often written one per line, without blank lines
                     for k, row in enumerate(rows[1:], 1):

@@ -76,6 +76,26 @@ def heading_question(
     return None
 
 
+def title_question(text: str, asked_majority: bool = False) -> tuple[str, str | None, str | None] | None:
+    """(question, number, kind) when a level-1 heading is a question rather than the file's
+    title: it asks plainly (`# 什么是 Prefix LM？`, `# Q1：…`, `# 八股：…`, `# 3. …？`), or asks in
+    words among level-1 headings of which a third or more end in `？`. `# 如何学习大模型` alone
+    over an article stays its title."""
+    hq = heading_question(text, False, asked_majority)
+    if hq is None:
+        return None
+    t = rules.strip_leading_emoji(_CN_NUMBER.sub("", strip_heading(text)))
+    if (
+        asked_majority
+        or rules.ends_with_question_mark(t)
+        or rules.labelled_number(t)
+        or hq[2] is not None
+        or rules.q_label(t) is not None
+    ):
+        return hq
+    return None
+
+
 # A heading asks in words when it holds an interrogative (`## 如何输出json`, `### What is LoRA`);
 # `A vs B`, `…的对比`, `…的区别` and `简述 …` name a topic as often as they ask, in headings.
 _ASKING_HEADING = re.compile(

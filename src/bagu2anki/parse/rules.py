@@ -40,7 +40,8 @@ _NUMBER_RE = re.compile(  # `3.` `3、` `3)` `（3）` `Q3:` `问题3：` `1.2`
     r"|(?P<n>\d{1,3}(?:\.\d{1,2})*)\s*(?:[.．、)）]|\s)(?!\d))\s*(?P<rest>\S.*)$"
 )
 _QLABEL_RE = re.compile(
-    r"^(?:(?P<label>Q|问|问题|面试官|Question)\s*(?P<n>\d*)\s*[:：]|【\s*(?:Q|问|问题|题目|面试题)\s*(?P<bn>\d*)\s*】\s*[:：]?)\s*(?P<rest>\S.*)$",
+    r"^(?:(?P<label>Q|问|问题|面试官|Question)\s*(?P<n>\d*)\s*[:：]|【\s*(?:Q|问|问题|题目|面试题)\s*(?P<bn>\d*)\s*】\s*[:：]?"
+    r"|(?:Q|Question)\s*(?P<dn>\d{1,3})\s*[.．、](?!\d))\s*(?P<rest>\S.*)$",
     re.I,
 )
 _QWORD_RE = re.compile(r"^(?:Q\d*|问|问题|面试官|Question)\s*[:：]?$", re.I)
@@ -292,7 +293,7 @@ def q_label_numbered(text: str) -> tuple[str | None, str] | None:
     rest = m.group("rest").strip()
     if m.group("label") == "问题" and not asks(rest):
         return None
-    return (m.group("n") or m.group("bn") or None), rest
+    return (m.group("n") or m.group("bn") or m.group("dn") or None), rest
 
 
 def bold_lead(text: str) -> tuple[str, str] | None:
@@ -480,6 +481,18 @@ LINE_RULES: tuple[tuple[str, LineRule], ...] = (
     ("q-label", rule_q_label),
     ("flashcard", rule_flashcard),
 )
+
+
+_LABEL_WORD = re.compile(r"^(?:\*\*|__)?\s*(?:【\s*)?(Q|问题|问|面试官|Question)", re.I)
+
+
+def label_form(text: str, mark: QuestionMark) -> str | None:
+    """How a labelled question line is written (`q-label Q`, `bold-q 问`, `bold-q`), for telling a
+    run of lines of one form; None for a question found otherwise (a kind prefix, a number)."""
+    if mark.rule not in ("q-label", "bold-q", "bold-q-label"):
+        return None
+    m = _LABEL_WORD.match(text.strip())
+    return f"{mark.rule} {m.group(1).lower() if m else ''}"
 
 
 def match_line(text: str) -> QuestionMark | None:
