@@ -378,3 +378,21 @@ def test_q_dot_labels_and_level_one_questions() -> None:
     assert [(a.question, a.section) for a in container.atoms] == [
         ("什么是 LoRA？", ("大模型面试题有哪些？",)), ("什么是 QLoRA？", ("大模型面试题有哪些？",))
     ]
+
+
+def test_flat_text_question_labels() -> None:
+    """A flat-text export with `问：`/`答：` or `Q：`/`A：` lines: every labelled question is one,
+    asking with a mark or not, and its label leaves the front (the answer's label leaves the card
+    when it renders)."""
+    flat = (
+        "微调笔记\n问：什么是 Instruction Tuning\n答：把任务改写成指令格式混合训练。\n"
+        "问：SFT 数据怎么保证质量？\n答：去重、过滤、打分。\n抽检也要做。\n"
+        "Q2：为什么 SFT 只对 answer 算 loss\nA2：prompt 是给定的。\n"
+    )
+    doc = _read(flat, "n.txt")
+    assert [(a.number, a.question, a.answer) for a in doc.atoms] == [
+        (None, "什么是 Instruction Tuning", "答：把任务改写成指令格式混合训练。"),
+        (None, "SFT 数据怎么保证质量？", "答：去重、过滤、打分。\n抽检也要做。"),
+        ("2", "为什么 SFT 只对 answer 算 loss", "A2：prompt 是给定的。"),
+    ]
+    assert [a.section for a in doc.atoms] == [("微调笔记",)] * 3

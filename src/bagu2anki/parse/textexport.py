@@ -279,6 +279,21 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
                 i += 1
                 continue
         kind, rest = rules.kind_prefix(rules.number_prefix(s)[1])
+        labelled = rules.q_label_numbered(s) if kind is None else None
+        if labelled is not None and (
+            rules.ANSWER_LABEL.match(lines[next_nonblank(i)].strip() if next_nonblank(i) < n else "")
+            or rules.ends_with_question_mark(labelled[1])
+            or rules.asks_unmarked(labelled[1])
+        ):
+            # `Q：…` / `问：…` / `Q1. …` that asks, or over an `A：` / `答：` line: a question,
+            # its label off the front
+            num, (kind, rest) = labelled[0], rules.kind_prefix(labelled[1])
+            st.mode = st.mode or "prefixed"
+            st.sublist_last = 0
+            atom_open = atom_open_flag = True
+            marks.append((i, "q", _Open(i, num, kind, rest, st.section)))
+            i += 1
+            continue
         if kind is None and section_title_at(i):
             title = s
             prev_title = st.section[-1] if st.section else None
