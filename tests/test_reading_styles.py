@@ -396,3 +396,23 @@ def test_flat_text_question_labels() -> None:
         ("2", "为什么 SFT 只对 answer 算 loss", "A2：prompt 是给定的。"),
     ]
     assert [a.section for a in doc.atoms] == [("微调笔记",)] * 3
+
+
+def test_a_break_after_a_bold_question_leaves_the_answer_markdown(tmp_path: Path) -> None:
+    """`**Q：…？**<br>` then `A：…**直接**…` and a list (Typora, CSDN): the `<br>` once made the
+    whole answer one raw HTML block, its Markdown shown as typed and its label left on."""
+    from bagu2anki.config import Config
+    from bagu2anki.pipeline import build
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "n.md").write_text(
+        "## 归一化\n\n**Q：Pre-LN 为什么更稳定？**<br>\nA：梯度可以**直接**回传，比如 `x + F(LN(x))`。<br>\n- 要点一\n- 要点二\n\n"
+        "**Q：top-k 为什么不如 top-p？**<br/>**A：** k 固定。\n",
+        encoding="utf-8",
+    )
+    result = build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock"))
+    backs = [c.back_html for c in result.cards if c.atom.source == "n.md"]
+    assert backs[0].startswith("<p>梯度可以<strong>直接</strong>回传，比如 <code>x + F(LN(x))</code>")
+    assert "<li>要点一</li>" in backs[0] and "A：" not in backs[0]
+    assert backs[1] == "<p>k 固定。</p>\n"

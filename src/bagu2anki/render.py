@@ -153,7 +153,8 @@ class Renderer:
 
     def answer(self, atom: Atom, base: Path, root: Path, answer: str | None = None) -> Rendered:
         src = atom.answer if answer is None else answer
-        src = rules.ANSWER_LABEL.sub("", src.lstrip(), count=1)
+        # `<br>` left over from the question's line would make the answer one raw HTML block
+        src = rules.ANSWER_LABEL.sub("", rules.LEADING_BREAKS.sub("", src.lstrip()), count=1)
         src = without_chat_closer(rules.ANSWER_TITLE.sub("", src, count=1))
         if atom.fmt == "markdown" and hexo.has_tags(src):
             src = hexo.to_markdown(src, Path(atom.source).stem)  # first: its code tags become fences

@@ -354,12 +354,16 @@ def rule_q_label(text: str) -> QuestionMark | None:
     return QuestionMark(q2, num, kind, rule="q-label")
 
 
+LEADING_BREAKS = re.compile(r"^(?:\s*<br\s*/?>)+\s*", re.I)  # `**Q：…？**<br>` ends the line twice
+
+
 def rule_bold_question(text: str) -> QuestionMark | None:
     """`**…？**` alone, `**Q：…？** answer`, `**面试官：…**`."""
     lead = bold_lead(text)
     if lead is None:
         return None
     inner, rest = lead
+    rest = LEADING_BREAKS.sub("", rest)
     if _QWORD_RE.match(inner) and rest:
         # `**问：** LoRA 的秩怎么选？` / `**问题**：…`: the bold part is only the label
         rest = rest.lstrip(":： ")
