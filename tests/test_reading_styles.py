@@ -416,3 +416,14 @@ def test_a_break_after_a_bold_question_leaves_the_answer_markdown(tmp_path: Path
     assert backs[0].startswith("<p>梯度可以<strong>直接</strong>回传，比如 <code>x + F(LN(x))</code>")
     assert "<li>要点一</li>" in backs[0] and "A：" not in backs[0]
     assert backs[1] == "<p>k 固定。</p>\n"
+
+
+def test_a_section_of_hands_on_tasks() -> None:
+    """`## 手撕代码` over `### 1. 实现 RMSNorm` or `### LayerNorm`: a section whose headings are one
+    task each; `## 手撕 MHA` stays one task with its `### 代码` part."""
+    numbered = _read("## 手撕代码\n\n### 1. 实现 RMSNorm\n\n```python\nx / rms\n```\n\n### 2. 实现因果 mask\n\n```python\ntriu\n```\n")
+    assert [(a.question, a.section) for a in numbered.atoms] == [("实现 RMSNorm", ("手撕代码",)), ("实现因果 mask", ("手撕代码",))]
+    named = _read("## 手撕代码\n\n### LayerNorm\n\n```python\nln\n```\n\n### 交叉熵\n\n```python\nce\n```\n\n## 反问\n\n问了业务。\n")
+    assert [(a.question, a.kind) for a in named.atoms] == [("手撕 LayerNorm", "手撕"), ("手撕 交叉熵", "手撕")]
+    one = _read("## 手撕 MHA\n\n### 代码\n\n```python\nattn\n```\n\n### 复杂度\n\nO(n^2)。\n")
+    assert [a.question for a in one.atoms] == ["手撕 MHA"] and "O(n^2)" in one.atoms[0].answer

@@ -18,6 +18,8 @@ from bagu2anki.parse.declared import declared_block
 from bagu2anki.parse.headings import (
     FOLLOW_UPS,
     HANDS_ON_RE,
+    HANDS_ON_SECTION,
+    TASK_WORDS,
     asks_as_heading,
     heading_question,
     strip_heading,
@@ -83,6 +85,7 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
     refused_runs: set[int] = set()
     listed: dict[str, str] = {}  # an interview log's questions (number -> text), answered later or not
     heading_parent: int | None = None  # level of the question heading whose answer is open
+    hands_on: int | None = None  # level of an open `## 手撕代码` section
 
     def spine_item(line: int) -> SpineItem | None:
         """The file's question of a repeated form at this line. A numbered or lettered run that
@@ -135,8 +138,16 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
                 hq = title_question(text, asked_around)
             if hq is None and lvl > 1 and _answers_listed(listed, strip_heading(text)):
                 hq = strip_heading(text), None, None  # `### DeepSpeed` answering the log's `2.deepspeed…`
+            if hands_on is not None and lvl <= hands_on:
+                hands_on = None
+            if hq is None and hands_on is not None and lvl == hands_on + 1:
+                # `### LayerNorm` / `### 1. 实现 RMSNorm` under `## 手撕代码`: one task each
+                t_num, _t_kind, task = rules.split_question(strip_heading(text))
+                hq = (task if TASK_WORDS.match(task) else f"手撕 {task}"), t_num, "手撕"
             if heading_parent is not None and lvl <= heading_parent:
                 heading_parent = None
+            if hq is None and HANDS_ON_SECTION.match(strip_heading(text)):
+                hands_on = lvl
             if hq is not None:
                 q, num, kind = hq
                 if heading_parent is None:

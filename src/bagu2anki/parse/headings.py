@@ -119,5 +119,9 @@ def interview_prefixed(q: str) -> bool:
 
 FOLLOW_UPS = ("那", "那么", "所以", "因此", "但是", "可是", "而", "这", "此时")
 # `## 手撕 MHA`; not `## 手撕 / 编码题` (a section of them) nor 手写 (`手写数字识别实战` is MNIST)
-HANDS_ON_RE = re.compile(r"^手撕\s*[^\W_]")
+HANDS_ON_RE = re.compile(r"^手撕\s*(?!(?:代码|题目?|环节|部分|算法题?|编程题?|coding|code)\s*$)[^\W_]", re.I)
+# `## 手撕代码` / `## 代码题` over `### LayerNorm`, `### 交叉熵`: a section of hands-on tasks, each
+# heading right under it one task
+TASK_WORDS = re.compile(r"^(?:手撕|手写|实现|写一个|写出|推导|设计)")
+HANDS_ON_SECTION = re.compile(r"^(?:手撕|手写)\s*(?:代码|题目?|环节|部分|算法题?|编程题?)?\s*$|^(?:代码题|编程题|算法题|手撕题)\s*$")
 _INTERVIEW_RE = re.compile(r"^(?:面试专项|面试题|面试追问|高频面试题|高频题|面试官追问)\s*[:：]\s*")
