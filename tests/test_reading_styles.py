@@ -427,3 +427,21 @@ def test_a_section_of_hands_on_tasks() -> None:
     assert [(a.question, a.kind) for a in named.atoms] == [("手撕 LayerNorm", "手撕"), ("手撕 交叉熵", "手撕")]
     one = _read("## 手撕 MHA\n\n### 代码\n\n```python\nattn\n```\n\n### 复杂度\n\nO(n^2)。\n")
     assert [a.question for a in one.atoms] == ["手撕 MHA"] and "O(n^2)" in one.atoms[0].answer
+
+
+def test_anchors_in_headings_and_review_lists() -> None:
+    """`## <span id="q1">1. …？</span>` (Typora anchors) is the question it wraps; a list of
+    one-line questions alone under a heading (`- [ ] 什么是 ring attention？`) is questions still to
+    answer, the task box off the front, and what follows the list is no answer of theirs."""
+    doc = _read('# 框架\n\n## <span id="q1">1. vLLM 的核心技术？</span>\n\nPagedAttention。\n\n'
+                '## <a name="q2"></a>2. SGLang 快在哪？\n\nRadixAttention。\n')
+    assert [(a.number, a.question, a.answer) for a in doc.atoms] == [
+        ("1", "vLLM 的核心技术？", "PagedAttention。"), ("2", "SGLang 快在哪？", "RadixAttention。")
+    ]
+    review = _read("# 清单\n\n## 已掌握\n\n- [x] 什么是梯度累积？\n  > 累加后再更新。\n\n"
+                   "## 待复习\n\n- [ ] 张量并行和流水线并行的区别？\n- [ ] 什么是 ring attention？\n\n下周再看。\n")
+    assert [(a.question, a.status) for a in review.atoms] == [
+        ("什么是梯度累积？", "answered"), ("张量并行和流水线并行的区别？", "unanswered"), ("什么是 ring attention？", "unanswered")
+    ]
+    kept = _read("## 什么是 RAG？\n\n检索增强生成。常见追问：\n\n- 怎么切块？\n- 怎么重排？\n")
+    assert len(kept.atoms) == 1 and "怎么重排" in kept.atoms[0].answer

@@ -358,6 +358,20 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
                 after_heading = False
                 i = skip_block(tokens, i)
                 continue
+            if t.type == "bullet_list_open" and open_kind is None and (after_heading or plain_section) and _question_list(
+                items, lines, t.map[1]
+            ):
+                # `- [ ] 什么是 ring attention？` …, one-line questions alone under a heading, none
+                # answered: a list of questions still to answer (a review list, a to-do list)
+                for item_line, item_text, indent, _num in items:
+                    num, kind, qtext = rules.split_question(item_text)
+                    events.append(Event(item_line, "question", 0, qtext, num, kind, "", item_line + 1,
+                                        item_indent=indent, via="todo-run"))
+                events.append(Event(t.map[1], "end", body_start=t.map[1]))
+                open_kind = None
+                after_heading = False
+                i = skip_block(tokens, i)
+                continue
             if open_kind is not None and introduced(lines, start, events):
                 # `主要有三个原因：` then `- **…？** …`: the list is that answer's, bold questions and all
                 after_heading = False
@@ -492,6 +506,15 @@ def _todo_list(items: list[tuple[int, str, int, str | None]], lines: list[str], 
         return False  # items with text under them: an outline
     nxt = next((ln for ln in lines[end:] if ln.strip()), None)
     return nxt is None or nxt.lstrip().startswith("#")
+
+
+def _question_list(items: list[tuple[int, str, int, str | None]], lines: list[str], end: int) -> bool:
+    """Two or more list items, each one line that ends with a question mark, nothing under any."""
+    if len(items) < 2 or not all("\n" not in text and rules.ends_with_question_mark(text) for _l, text, _i, _n in items):
+        return False
+    return not any(
+        ln.strip() for k in range(len(items)) for ln in lines[items[k][0] + 1 : (items[k + 1][0] if k + 1 < len(items) else end)]
+    )
 
 
 def _spine_question(item: SpineItem) -> tuple[str, str | None, str]:

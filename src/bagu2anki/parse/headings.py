@@ -32,10 +32,18 @@ def _without_attrs(t: str) -> str:
     return t[:cut].rstrip()  # with the white space before it
 
 
+# Markup editors put around or before a heading's words: `<span id="q1">…</span>` (Typora's
+# anchors), `<a name="q1"></a>`, `<font color=…>…</font>`
+_HEADING_MARKUP = re.compile(r"</?(?:span|font)\b[^<>]*>|<a\s+(?:name|id)\s*=[^<>]*>\s*</a>", re.I)
+
+
 def strip_heading(text: str) -> str:
-    """A heading's text without `**…**` around it, a trailing `{#id .class}` (Pandoc, Hugo) or
-    an Obsidian block id (` ^q1`)."""
-    t = _without_attrs(text.strip())
+    """A heading's text without `**…**` around it, a trailing `{#id .class}` (Pandoc, Hugo), an
+    Obsidian block id (` ^q1`) or anchor and colour tags."""
+    t = text.strip()
+    if "<" in t:
+        t = _HEADING_MARKUP.sub("", t).strip()
+    t = _without_attrs(t)
     lead = rules.bold_lead(t)
     if lead is not None and not lead[1]:
         t = lead[0]

@@ -322,9 +322,13 @@ class QuestionMark:
     rule: str = ""
 
 
+_CHECKBOX = re.compile(r"^\[[ xX]\]\s+")  # a task list item's box: `- [ ] …`, `- [x] …`
+
+
 def split_question(text: str) -> tuple[str | None, str | None, str]:
-    """Peel a number and a kind prefix off a question line (in either order)."""
-    t = text.strip()
+    """Peel a task box, a number and a kind prefix off a question line (number and kind in
+    either order)."""
+    t = _CHECKBOX.sub("", text.strip())
     num, rest = number_prefix(t)
     kind, rest = kind_prefix(rest)
     if num is None and kind is not None:
