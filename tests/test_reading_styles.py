@@ -445,3 +445,11 @@ def test_anchors_in_headings_and_review_lists() -> None:
     ]
     kept = _read("## 什么是 RAG？\n\n检索增强生成。常见追问：\n\n- 怎么切块？\n- 怎么重排？\n")
     assert len(kept.atoms) == 1 and "怎么重排" in kept.atoms[0].answer
+
+
+def test_question_tables_with_other_headers() -> None:
+    """`| 题目 | 解析 |` and `| 序号 | 问题 | 答案 |` are question tables too; a comparison is not."""
+    doc = _read("## 表\n\n| 题目 | 解析 |\n|---|---|\n| 什么是 LoRA？ | 低秩适配 |\n\n"
+                "| 序号 | 问题 | 答案 |\n|---|---|---|\n| 1 | 什么是 QLoRA？ | 4bit 底座 |\n\n"
+                "| 方法 | 显存 |\n|---|---|\n| LoRA | 低 |\n")
+    assert [(a.question, a.answer) for a in doc.atoms] == [("什么是 LoRA？", "低秩适配"), ("什么是 QLoRA？", "4bit 底座")]

@@ -183,8 +183,9 @@ def details_question(html_text: str) -> tuple[str, str | None, str | None, str, 
     return q, num, kind, rest, html_text[: m.end()].count("\n")
 
 
-_Q_HEADER = re.compile(r"^(?:问题|问|题目|面试题|Q|Question)$", re.I)
-_A_HEADER = re.compile(r"^(?:答案|答|回答|参考答案|解答|要点|A|Answer)$", re.I)
+_Q_HEADER = re.compile(r"^(?:问题|问|题目|面试题|面试问题|常见问题|Q|Question)$", re.I)
+_A_HEADER = re.compile(r"^(?:答案|答|回答|参考答案|参考回答|解答|解析|参考解析|简答|要点|答题要点|回答要点|A|Answer)$", re.I)
+_N_HEADER = re.compile(r"^(?:序号|编号|题号|#|No\.?|\d*)$", re.I)  # a numbering column before the question
 
 
 def qa_table_rows(tokens: list[Token], i: int) -> list[tuple[int, str, str]]:
@@ -204,7 +205,8 @@ def qa_table_rows(tokens: list[Token], i: int) -> list[tuple[int, str, str]]:
     if len(cells) < 2 or len(cells[0]) < 2:
         return []
     head = [re.sub(r"[*_`]", "", c).strip() for c in cells[0]]
-    if not (_Q_HEADER.match(head[0]) and _A_HEADER.match(head[1])):
+    q = 1 if len(head) >= 3 and _N_HEADER.match(head[0]) else 0  # `| 序号 | 问题 | 答案 |`
+    if not (_Q_HEADER.match(head[q]) and _A_HEADER.match(head[q + 1])):
         return []
     body = zip(lines[1:], cells[1:], strict=True)
-    return [(line, row[0], " / ".join(c for c in row[1:] if c)) for line, row in body if row and row[0]]
+    return [(line, row[q], " / ".join(c for c in row[q + 1 :] if c)) for line, row in body if len(row) > q and row[q]]
