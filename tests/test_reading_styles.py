@@ -453,3 +453,16 @@ def test_question_tables_with_other_headers() -> None:
                 "| 序号 | 问题 | 答案 |\n|---|---|---|\n| 1 | 什么是 QLoRA？ | 4bit 底座 |\n\n"
                 "| 方法 | 显存 |\n|---|---|\n| LoRA | 低 |\n")
     assert [(a.question, a.answer) for a in doc.atoms] == [("什么是 LoRA？", "低秩适配"), ("什么是 QLoRA？", "4bit 底座")]
+
+
+def test_ordinals_leave_the_front() -> None:
+    """`第1题　…`, `一、…`, `① …`, `1️⃣ **…**` before a question: its number, off the front."""
+    doc = _read(
+        "## 一\n\n**第1题　什么是 SFT？**\n\nA。\n\n**第二题：RM 的损失是什么？**\n\nB。\n\n"
+        "## 二\n\n① 怎么稳定输出 JSON？\n\nC。\n\n② 提示词注入怎么防？\n\nD。\n\n"
+        "## 三\n\n### 1️⃣ **什么是 MCP？**\n\nE。\n\n### 2️⃣ **MCP 和 Function Calling 的关系？**\n\nF。\n"
+    )
+    assert [(a.number, a.question) for a in doc.atoms] == [
+        ("1", "什么是 SFT？"), ("2", "RM 的损失是什么？"), ("1", "怎么稳定输出 JSON？"), ("2", "提示词注入怎么防？"),
+        ("1", "什么是 MCP？"), ("2", "MCP 和 Function Calling 的关系？"),
+    ]

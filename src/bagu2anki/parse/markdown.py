@@ -30,6 +30,7 @@ from bagu2anki.parse.common import (
     is_container,
 )
 from bagu2anki.parse.events import demote_containers, find_events
+from bagu2anki.parse.titles import ordinal_prefix
 from bagu2anki.sources import file_title
 
 
@@ -249,15 +250,16 @@ def _assemble(
             answer = _with_footnotes(answer, notes)
         answer, given_id = explicit_id(answer)
         status, ref = classify_answer(answer)
+        number, question = (ev.number, ev.title) if ev.number is not None else ordinal_prefix(ev.title)
         atoms.append(
             Atom(
                 source=src.rel,
                 line=ev.line + 1,
                 end_line=max(ev.line + 1, last_line),
                 section=_titles(section),
-                number=ev.number,
+                number=number,
                 kind=ev.qkind,
-                question=ev.title,
+                question=question,
                 answer=answer,
                 status=status,
                 explicit_id=given_id,

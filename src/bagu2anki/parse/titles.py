@@ -108,3 +108,39 @@ def title_like(line: str) -> bool:
     return bool(colon) and _NUMBERED_LEAD.match(head + " ") is not None and looks_like_title(head) and (
         not tail.strip() or looks_like_title(tail)
     )
+
+
+# How a question's place may be written before it, beyond `3.` / `Q3：`: `第3题`, `第三问`,
+# `一、`, `①`, `1️⃣`.
+_ORDINAL = re.compile(
+    r"^(?:第\s*(?P<d>\d{1,3}|[一二三四五六七八九十]{1,3})\s*[题问][\s:：.．、　]*"
+    r"|(?P<cn>[一二三四五六七八九十]{1,3})[、．.]\s*"
+    r"|(?P<circled>[\u2460-\u2473])\s*"
+    r"|(?P<key>[0-9])\ufe0f?\u20e3\s*|(?P<ten>\U0001f51f)\s*)(?P<rest>\S.*)$",
+    re.S,
+)
+
+
+def ordinal_prefix(text: str) -> tuple[str | None, str]:
+    """`第3题　什么是 SFT？` -> ("3", "什么是 SFT？"); also `第三题`, `三、…`, `③ …`, `3️⃣ **…**`
+    (a question wholly in bold loses its stars); (None, text) otherwise."""
+    m = _ORDINAL.match(text.strip())
+    if m is None:
+        return None, text
+    if m.group("d") is not None:
+        d = m.group("d")
+        value = int(d) if d.isdigit() else cn_value(d + "、")
+    elif m.group("cn") is not None:
+        value = cn_value(m.group("cn") + "、")
+    elif m.group("circled") is not None:
+        value = ord(m.group("circled")) - 0x2460 + 1
+    elif m.group("key") is not None:
+        value = int(m.group("key"))
+    else:
+        value = 10
+    rest = m.group("rest").strip()
+    lead = rules.bold_lead(rest)
+    if lead is not None and not lead[1]:
+        rest = lead[0]
+    return (str(value) if value else None), rest
+
