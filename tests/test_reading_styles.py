@@ -466,3 +466,21 @@ def test_ordinals_leave_the_front() -> None:
         ("1", "什么是 SFT？"), ("2", "RM 的损失是什么？"), ("1", "怎么稳定输出 JSON？"), ("2", "提示词注入怎么防？"),
         ("1", "什么是 MCP？"), ("2", "MCP 和 Function Calling 的关系？"),
     ]
+
+
+def test_a_table_of_contents_is_no_section_and_back_links_leave_the_card(tmp_path: Path) -> None:
+    from bagu2anki.config import Config
+    from bagu2anki.pipeline import build
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "n.md").write_text(
+        "# 目录\n\n- [什么是蒸馏？](#什么是蒸馏)\n\n## 什么是蒸馏？\n\n学 teacher 的分布。\n\n[返回目录](#目录)\n\n"
+        "## 温度有什么用？\n\n让分布更平滑。\n\n[⬆ 回到顶部](#top)\n\n```md\n[返回目录](#目录)\n```\n",
+        encoding="utf-8",
+    )
+    result = build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock"))
+    cards = [c for c in result.cards if c.atom.source == "n.md"]
+    assert [c.atom.section for c in cards] == [(), ()]
+    assert cards[0].back_html == "<p>学 teacher 的分布。</p>\n"
+    assert "回到顶部" not in cards[1].back_html and "返回目录" in cards[1].back_html  # code keeps it

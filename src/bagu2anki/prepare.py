@@ -205,6 +205,19 @@ def logseq_properties(text: str) -> str:
     return outside_code(text, lambda part: LOGSEQ_PROPERTY.sub("", part))
 
 
+# `[返回目录](#目录)`, `[⬆ 回到顶部](#top)`: a way back up the page, nowhere to go on a card
+BACK_TO_TOP = re.compile(
+    r"^[ \t]*\[\s*(?:⬆️?|↑|🔝)?\s*(?:返回|回到)?(?:目录|顶部|top|back to top|↑|⬆️?)\s*\]\(#[^()\s]*\)[ \t]*$\n?", re.M | re.I
+)
+
+
+def back_links(text: str) -> str:
+    """Lines that only link back up the page left out (never inside code)."""
+    if "](#" not in text:
+        return text
+    return outside_code(text, lambda part: BACK_TO_TOP.sub("", part))
+
+
 _SENTENCE_THEN_RULE = re.compile(r"^(?P<text>[^\n]*[^\s#|][。！!；;.])[ \t]*\n(?P<rule> {0,3}-{3,}[ \t]*)$", re.M)
 
 

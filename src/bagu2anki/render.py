@@ -164,7 +164,7 @@ class Renderer:
         if atom.fmt == "text":
             src = to_markdown(src)
         else:
-            src = prepare.separators(prepare.logseq_properties(src))
+            src = prepare.separators(prepare.logseq_properties(prepare.back_links(src)))
         protected, spans = _protected(src)
         if self.fast and _fast_ok(protected):
             return self._fast_answer(protected, spans)

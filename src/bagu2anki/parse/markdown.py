@@ -219,7 +219,8 @@ def _assemble(
         if ev.kind == "topic":
             while section and section[-1][0] >= ev.level:
                 section.pop()
-            section.append((ev.level, ev.title))
+            if not _TOC_TITLE.match(ev.title):  # `# 目录` heads the page's links, not what follows them
+                section.append((ev.level, ev.title))
             # a topic's text is no card, whatever it holds (an image included): it is listed
             _collect_unattached(src, lines, ev.body_start, end, _titles(section), meta_lines, unattached)
             continue
@@ -282,6 +283,9 @@ def _with_footnotes(answer: str, notes: dict[str, str]) -> str:
     """The answer with the definitions of the footnotes it cites appended."""
     cited = [k for k in dict.fromkeys(_FOOTNOTE_REF.findall(answer)) if k in notes]
     return answer + "\n\n" + "\n".join(notes[k] for k in cited) if cited else answer
+
+
+_TOC_TITLE = re.compile(r"^(?:目\s*录|文章目录|索引|table of contents|contents|toc)$", re.I)
 
 
 def _titles(section: list[tuple[int, str]]) -> tuple[str, ...]:
