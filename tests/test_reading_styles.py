@@ -484,3 +484,21 @@ def test_a_table_of_contents_is_no_section_and_back_links_leave_the_card(tmp_pat
     assert [c.atom.section for c in cards] == [(), ()]
     assert cards[0].back_html == "<p>学 teacher 的分布。</p>\n"
     assert "回到顶部" not in cards[1].back_html and "返回目录" in cards[1].back_html  # code keeps it
+
+
+def test_line_breaks_inside_a_paragraph_stay_on_the_card(tmp_path: Path) -> None:
+    """`①…` / `②…` on lines of their own, an error over its cause: kept as line breaks (as
+    Obsidian, Typora and Hexo show them) on both rendering paths; code keeps its own lines."""
+    from bagu2anki.diagnostics import Diagnostics
+    from bagu2anki.model import Atom
+    from bagu2anki.render import Renderer
+
+    text = "原因：\n①权重读写\n②**自回归**串行\n\n- 一项\n  续行\n\n```python\nx = 1\ny = 2\n```\n\n硬换行  \n之后\n"
+    atom = Atom(source="n.md", line=1, end_line=2, section=(), number=None, kind=None, question="q", answer=text, status="answered")
+    r = Renderer(Diagnostics())
+    for fast in (True, False):
+        r.fast = fast
+        back = r.answer(atom, tmp_path, tmp_path).html
+        assert back.startswith("<p>原因：<br>\n①权重读写<br>\n②<strong>自回归</strong>串行</p>"), (fast, back)
+        assert "<li>一项<br>\n续行</li>" in back and "<br" not in back.split("<pre>")[1].split("</pre>")[0]
+        assert back.count("<br") == 4, (fast, back)  # three kept breaks and the hard one

@@ -79,7 +79,9 @@ class Renderer:
     def __init__(self, diags: Diagnostics, fold_threshold: int = FOLD_THRESHOLD) -> None:
         self.diags = diags
         self.fold_threshold = fold_threshold
-        md = MarkdownIt("commonmark", {"html": True, "linkify": True, "typographer": False})
+        # `breaks`: a line break inside a paragraph is kept, as Obsidian, Typora and Hexo show it
+        # (`①…` / `②…` on lines of their own, an error message over its cause), not run together
+        md = MarkdownIt("commonmark", {"html": True, "linkify": True, "typographer": False, "breaks": True})
         md.enable(["table", "strikethrough", "linkify"])
         md.use(front_matter_plugin)
         md.use(container_plugin, name="box", validate=is_container, render=_render_container)
@@ -113,6 +115,7 @@ class Renderer:
             return f"{_CODE_OPEN}{len(codes) - 1}{_CODE_CLOSE}"
 
         raw = _PRE_RE.sub(code, raw)
+        raw = _SOFT_BREAK_RE.sub("<br>\n", raw)  # kept, as markdown-it's `breaks` (and nh3) render them
         if "<table>" in raw:
             raw = _CELL_ALIGN_RE.sub(r'<\1 align="\2">', raw)
             raw = raw.replace("<table>", '<div class="table-wrap"><table>').replace("</table>", "</table></div>")
@@ -245,6 +248,11 @@ def _fast_ok(text: str) -> bool:
 
 _CODE_OPEN, _CODE_CLOSE = "\ue002", "\ue003"
 _CODE_RE = re.compile(_CODE_OPEN + r"(\d+)" + _CODE_CLOSE)
+# A line break pulldown-cmark left inside a paragraph or item: not after a hard break, not
+# before a block's tag, a code box's placeholder or the end (code boxes are out by then).
+_SOFT_BREAK_RE = re.compile(
+    r"(?<!<br />)\n(?=[^<\n\ue002]|<(?!/?(?:p|ul|ol|li|h[1-6]|table|thead|tbody|tr|th|td|blockquote|hr|div|pre|dl|dt|dd)\b))"
+)
 _PRE_RE = re.compile(r'<pre><code(?: class="language-([^"]*)")?>(.*?)</code></pre>\n?', re.S)
 _CELL_ALIGN_RE = re.compile(r'<(th|td) style="text-align: (left|center|right)">')
 

@@ -296,7 +296,7 @@ def test_deeply_nested_parentheses_raise_no_recursion_error() -> None:
 def test_a_long_outline_reads_every_question() -> None:
     doc = _read(logseq_outline(300), "n.md")
     assert len(doc.atoms) == 300
-    assert doc.atoms[7].question == "第7题 为什么要除以根号 d？"
+    assert (doc.atoms[7].number, doc.atoms[7].question) == ("7", "为什么要除以根号 d？")  # `第7题` is its number
     assert doc.atoms[7].section == ("主题7",) and doc.atoms[7].answer == "- 点积的方差随维度增大。"
 
 
