@@ -502,3 +502,19 @@ def test_line_breaks_inside_a_paragraph_stay_on_the_card(tmp_path: Path) -> None
         assert back.startswith("<p>原因：<br>\n①权重读写<br>\n②<strong>自回归</strong>串行</p>"), (fast, back)
         assert "<li>一项<br>\n续行</li>" in back and "<br" not in back.split("<pre>")[1].split("</pre>")[0]
         assert back.count("<br") == 4, (fast, back)  # three kept breaks and the hard one
+
+
+def test_deep_nesting_keeps_the_questions_after_it_or_says_so() -> None:
+    """Ten nested lists (CommonMark's default limit) no longer swallow the next question; past the
+    reader's limit a warning names the line."""
+    from bagu2anki.parse.markdown import read_markdown
+
+    def nested(depth: int) -> str:
+        items = "".join("  " * k + f"- 层{k}\n" for k in range(depth))
+        return f"## 1. 深嵌套列表？\n\n{items}\n## 2. 后面的问题？\n\n答案。\n"
+
+    assert [a.question for a in _read(nested(10)).atoms] == ["深嵌套列表？", "后面的问题？"]
+    diags = Diagnostics()
+    text = nested(120)
+    read_markdown(SourceFile(Path("n.md"), "n.md", text, "utf-8", "markdown", Path(".")), diags)
+    assert [(d.code, d.line) for d in diags.items if d.code == "deep-nesting"] == [("deep-nesting", 51)]  # `- 层48`

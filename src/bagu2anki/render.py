@@ -81,7 +81,7 @@ class Renderer:
         self.fold_threshold = fold_threshold
         # `breaks`: a line break inside a paragraph is kept, as Obsidian, Typora and Hexo show it
         # (`①…` / `②…` on lines of their own, an error message over its cause), not run together
-        md = MarkdownIt("commonmark", {"html": True, "linkify": True, "typographer": False, "breaks": True})
+        md = MarkdownIt("commonmark", {"html": True, "linkify": True, "typographer": False, "breaks": True, "maxNesting": 100})
         md.enable(["table", "strikethrough", "linkify"])
         md.use(front_matter_plugin)
         md.use(container_plugin, name="box", validate=is_container, render=_render_container)

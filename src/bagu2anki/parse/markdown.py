@@ -35,7 +35,8 @@ from bagu2anki.sources import file_title
 
 
 def block_parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    # maxNesting: CommonMark's 20 levels (ten nested lists) would end the file's reading silently
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": 100}).enable(["table", "strikethrough"])
     md.use(front_matter_plugin)
     md.use(dollarmath_plugin, allow_space=True, allow_digits=False, double_inline=True)
     md.use(container_plugin, name="box", validate=is_container)
@@ -57,6 +58,7 @@ def read_markdown(src: SourceFile, diags: Diagnostics, reading: ReadingRules | N
     view = prepare.escape_stray_html(view, _STRAY_LT)
     tokens = _MD.parse(view)
     _check_fences(src, tokens, view.split("\n") if view is not src.text else lines, diags)
+    _check_depth(src, tokens, diags)
     events = find_events(tokens, lines, reading)
     if _STRAY_LT in view:
         for ev in events:
@@ -66,6 +68,19 @@ def read_markdown(src: SourceFile, diags: Diagnostics, reading: ReadingRules | N
     doc = _assemble(src, lines, events, tokens, diags)
     asked = file_question(src, lines, doc)
     return asked if asked is not None else doc
+
+
+def _check_depth(src: SourceFile, tokens: list[Token], diags: Diagnostics) -> None:
+    """Lists or quotes nested deeper than the parser follows: past that depth the rest of the
+    file is read as part of the deepest block, so say where it starts."""
+    limit = _MD.options["maxNesting"]
+    deep = next((t for t in tokens if t.level >= limit - 1 and t.map), None)
+    if deep is not None and deep.map is not None:
+        diags.warning(
+            src.rel, deep.map[0] + 1,
+            f"lists or quotes nested over {limit // 2} levels deep: what follows may be read as part of them",
+            "deep-nesting",
+        )
 
 
 REPEATS_NAME = 85  # similarity (0-100) at which a first line repeats the file's name
