@@ -518,3 +518,21 @@ def test_deep_nesting_keeps_the_questions_after_it_or_says_so() -> None:
     text = nested(120)
     read_markdown(SourceFile(Path("n.md"), "n.md", text, "utf-8", "markdown", Path(".")), diags)
     assert [(d.code, d.line) for d in diags.items if d.code == "deep-nesting"] == [("deep-nesting", 51)]  # `- 层48`
+
+
+def test_a_question_line_with_its_answer_on_the_next_line() -> None:
+    """`1、什么是 OOV？` (or `什么是 OOV？`) with its answer on the very next line, no blank line
+    between (Typora, CSDN): a question with that answer, not a paragraph in no card; several such
+    pairs in one paragraph are a card each; a numbered line in prose stays prose."""
+    numbered = _read("## 一、基础\n\n1、什么是 OOV 问题？\n词表中没有的词。\n\n2、为什么用 BPE？\n词表可控。\n\n3、为什么扩词表？\n\n中文切分太碎。\n")
+    assert [(a.number, a.question, a.answer) for a in numbered.atoms] == [
+        ("1", "什么是 OOV 问题？", "词表中没有的词。"), ("2", "为什么用 BPE？", "词表可控。"), ("3", "为什么扩词表？", "中文切分太碎。")
+    ]
+    plain = _read("## 基础\n\n什么是 OOV 问题？\n词表中没有的词。\n\n为什么用 BPE？\n词表可控。\n")
+    assert [(a.question, a.answer) for a in plain.atoms] == [("什么是 OOV 问题？", "词表中没有的词。"), ("为什么用 BPE？", "词表可控。")]
+    one = _read("1、什么是 OOV？\n没有的词。\n2、为什么用 BPE？\n词表可控。\n3、为什么扩词表？\n切分太碎。\n")
+    assert [a.question for a in one.atoms] == ["什么是 OOV？", "为什么用 BPE？", "为什么扩词表？"]
+    worded = _read("# 字节一面\n\n1、介绍一下 RLHF 的流程\nSFT、RM、PPO。\n\n2、PPO 的 clip 是干什么的？\n\n限制比值。\n")
+    assert [(a.question, a.answer) for a in worded.atoms] == [("介绍一下 RLHF 的流程", "SFT、RM、PPO。"), ("PPO 的 clip 是干什么的？", "限制比值。")]
+    prose = _read("## 归一化\n\n1. 为什么需要归一化\n因为分布会漂移。\n\n2. 常见的归一化方法\nBN、LN。\n")
+    assert prose.atoms == ()

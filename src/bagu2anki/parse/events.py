@@ -218,6 +218,14 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
                 )
                 open_kind = "inline"
                 plain_section = True  # later lines that ask in this section are questions too
+                for k, row in enumerate(rows[1:], 1):
+                    # `1、…？` / answer / `2、…？` / answer in one paragraph: the next number, asking
+                    # with a mark, is the next question
+                    more = rules.rule_numbered_unmarked(row) if rules.ends_with_question_mark(row) else None
+                    head = (events[-1].number or "").split(".")[0]
+                    if more is not None and more.number is not None and head.isdigit() and more.number == str(int(head) + 1):
+                        events.append(Event(start + k, "question", 0, more.question, more.number, more.kind, "", start + k + 1,
+                                            via=more.rule))
             elif (
                 (bold := rules.bold_only(content)) is not None
                 and (open_kind is None or (open_kind == "inline" and events[-1].via in _BOLD_VIAS))
@@ -233,13 +241,13 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
                 events.append(Event(start, "end", body_start=start))
                 open_kind = None
             elif (
-                "\n" not in content
-                and rules.ends_with_question_mark(content)
-                and len(content) <= 80
+                rules.ends_with_question_mark(first)
+                and len(first) <= 80
                 and (after_heading or plain_section)
                 and open_kind != "heading"
             ):
-                num, kind, q = rules.split_question(content)
+                # a line that asks, alone or over its answer (no blank line between them)
+                num, kind, q = rules.split_question(first)
                 events.append(Event(start, "question", 0, q, num, kind, "", start + 1, via="plain"))
                 open_kind = "inline"
                 plain_section = True

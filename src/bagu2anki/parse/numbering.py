@@ -18,8 +18,12 @@ def numbered_unmarked(
     of the open question's answer, or when the same number comes again before the next heading
     (a real question 2 after the answer's point 2) or the next number does not ask (a tutorial's
     `1. 为什么需要归一化` / `2. 常见的归一化方法`), for a line that asks only in words."""
-    if "\n" in content or open_kind == "heading":
+    if open_kind == "heading":
         return None
+    if "\n" in content:
+        # `2、什么是 teacher forcing？` with its answer on the next line, no blank line between:
+        # the first line is the one to judge
+        content = content.split("\n", 1)[0]
     mark = rules.rule_numbered_unmarked(content)
     if mark is None or mark.number is None or not mark.number.split(".")[0].isdigit():
         return None
