@@ -536,3 +536,16 @@ def test_a_question_line_with_its_answer_on_the_next_line() -> None:
     assert [(a.question, a.answer) for a in worded.atoms] == [("介绍一下 RLHF 的流程", "SFT、RM、PPO。"), ("PPO 的 clip 是干什么的？", "限制比值。")]
     prose = _read("## 归一化\n\n1. 为什么需要归一化\n因为分布会漂移。\n\n2. 常见的归一化方法\nBN、LN。\n")
     assert prose.atoms == ()
+
+
+def test_headings_that_ask_the_reader_to_tell_or_do() -> None:
+    """`### 介绍一下 GQA`, `### 简述…`, `### 说说…`, `### 请解释 …`, tasks (`### 手写 …`, `### 实现 …`,
+    `### 推导 …`) are questions without a mark; among them `### 比较 …` too. `### 实现细节`,
+    `### 推导过程`, `### 解释器` stay topics."""
+    doc = _read(
+        "## T\n\n### 简述残差连接\n\n缓解退化。\n\n### 介绍一下 GQA\n\n分组共享 KV。\n\n### 手写 attention\n\n```python\nsoftmax(q @ k.T) @ v\n```\n\n"
+        "### 推导 RoPE 的相对位置性质\n\n$R_m^T R_n = R_{n-m}$\n\n### 比较 MHA 和 GQA\n\nKV 头数不同。\n"
+    )
+    assert [a.question for a in doc.atoms] == ["简述残差连接", "介绍一下 GQA", "手写 attention", "推导 RoPE 的相对位置性质", "比较 MHA 和 GQA"]
+    topics = _read("## 实现细节\n\n用 PyTorch。\n\n## 推导过程\n\n见论文。\n\n## 解释器\n\nCPython。\n")
+    assert topics.atoms == ()

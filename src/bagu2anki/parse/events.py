@@ -21,6 +21,7 @@ from bagu2anki.parse.headings import (
     HANDS_ON_SECTION,
     TASK_WORDS,
     asks_as_heading,
+    asks_reader,
     heading_question,
     strip_heading,
     title_question,
@@ -71,7 +72,7 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
             group_of[i] = group
             siblings[group] += 1
             title = strip_heading(inline_text(tokens, i))
-            marked[group] += rules.ends_with_question_mark(title) or bool(HANDS_ON_RE.match(title))
+            marked[group] += rules.ends_with_question_mark(title) or bool(HANDS_ON_RE.match(title)) or asks_reader(title)
     marked_majority = {g: marked[g] >= 1 and marked[g] * 3 >= siblings[g] for g in siblings}
 
     events: list[Event] = []

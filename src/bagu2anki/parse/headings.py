@@ -74,6 +74,8 @@ def heading_question(
         return q, num, kind
     if not in_answer and _ASKING_HEADING.search(q) and not interview_prefixed(q):
         return q, num, kind  # `## 如何输出json`, `### What is LoRA`: asks in words as plainly as with `？`
+    if not in_answer and asks_reader(q):
+        return q, num, kind  # `### 介绍一下 GQA`, `### 简述 …`, `### 实现 LayerNorm`: asked of the reader
     if asked_majority and rules.asks_unmarked(q.lstrip("⭐★☆🔥✨❗‼️ ")):
         return q, num, kind  # `### 说一说 YaRN` among headings that end in `？`
     if HANDS_ON_RE.match(q):
@@ -109,6 +111,22 @@ def title_question(text: str, asked_majority: bool = False) -> tuple[str, str | 
 _ASKING_HEADING = re.compile(
     r"什么|为什么|为何|如何|怎么|怎样|哪些|哪个|哪种|是否|能否|有没有|多少|^(?:what|why|how|which|when)\b\W*\w", re.I
 )
+
+
+# Headings that ask the reader to tell: `### 介绍一下 GQA`, `### 说说 MoE`, `### 简述残差连接`,
+# `### 解释 dropout` (a bare 解释/描述/介绍 only before a space or a Latin name: `解释器` is a noun).
+_TELL_ME = re.compile(
+    r"^(?:请\s*)?(?:(?:简单)?介绍一?下|简述|说(?:说|一说|一下)|讲(?:讲|一讲|一下)|谈(?:谈|一谈|一下)|聊(?:聊|一下)"
+    r"|解释一?下|描述一下|分析一下|阐述|(?:解释|描述|介绍)(?=\s|[A-Za-z]))\s*\S"
+)
+# Tasks: `### 实现 LayerNorm`, `### 手写 MHA`, `### 推导 softmax 的梯度`, not `### 实现细节` nor
+# `### 推导过程` (the verb runs into a noun) nor `手写数字识别` (MNIST).
+_TASK_HEADING = re.compile(r"^(?:手写|实现|推导|写出|编写|手推)(?:\s+|(?=[A-Za-z$\\]))\S|^写一个\s*\S")
+
+
+def asks_reader(title: str) -> bool:
+    """A heading that asks the reader to tell or to do something (`介绍一下 GQA`, `实现 LayerNorm`)."""
+    return bool(_TELL_ME.match(title) or _TASK_HEADING.match(title))
 
 
 _ABOUT_PAGE = re.compile(
