@@ -549,3 +549,32 @@ def test_headings_that_ask_the_reader_to_tell_or_do() -> None:
     assert [a.question for a in doc.atoms] == ["简述残差连接", "介绍一下 GQA", "手写 attention", "推导 RoPE 的相对位置性质", "比较 MHA 和 GQA"]
     topics = _read("## 实现细节\n\n用 PyTorch。\n\n## 推导过程\n\n见论文。\n\n## 解释器\n\nCPython。\n")
     assert topics.atoms == ()
+
+
+def test_review_tables_references_upwards_and_bold_tasks() -> None:
+    """`| 问题 | 我的回答 | 面试官反馈 |` is a question table; `见上` / `见上题` point at the question
+    above as `同上` does; a bold task line (`**实现 RoPE**`) over its code is a question."""
+    doc = _read(
+        "## 面经\n\n| 问题 | 我的回答 | 面试官反馈 |\n|---|---|---|\n| 什么是 GQA？ | 分组共享 KV | 还行 |\n\n"
+        "## 优化器\n\n### 1. AdamW 和 Adam 的区别？\n\n解耦权重衰减。\n\n### 2. AdamW 的衰减设多少？\n\n见上题\n\n"
+        "## 手撕\n\n**实现 RoPE**\n\n```python\nrope(x)\n```\n"
+    )
+    assert [(a.question, a.status, a.answer) for a in doc.atoms] == [
+        ("什么是 GQA？", "answered", "分组共享 KV / 还行"),
+        ("AdamW 和 Adam 的区别？", "answered", "解耦权重衰减。"),
+        ("AdamW 的衰减设多少？", "reference", "见上题"),
+        ("实现 RoPE", "answered", "```python\nrope(x)\n```"),
+    ]
+
+
+def test_a_missing_image_is_named_as_the_note_spells_it(tmp_path: Path) -> None:
+    from bagu2anki.config import Config
+    from bagu2anki.pipeline import build
+
+    notes = tmp_path / "notes"
+    (notes / "sub").mkdir(parents=True)
+    (notes / "sub" / "n.md").write_text("## 什么是 mask？\n\n![图](../训练/img/mask.png)\n", encoding="utf-8")
+    result = build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock"))
+    messages = [d.message for d in result.diagnostics.items if d.code == "missing-image"]
+    assert messages and "../训练/img/mask.png" in messages[0] and "%E8" not in messages[0]
+    assert "[图片缺失: ../训练/img/mask.png]" in result.cards[0].back_html

@@ -69,7 +69,7 @@ def image_html(src: str, alt_text: str, e: ImageEnv | None) -> str:
         return f"[图片] {alt}"
     resolved = _resolve_image(src, e)
     if resolved is None:
-        return f'<span class="missing-image">[图片缺失: {html.escape(src)}]</span>'
+        return f'<span class="missing-image">[图片缺失: {html.escape(unquote(src))}]</span>'
     name = media_name(resolved)
     e.media[resolved] = name
     return f'<img src="{html.escape(name)}" alt="{alt}">'
@@ -78,6 +78,7 @@ def image_html(src: str, alt_text: str, e: ImageEnv | None) -> str:
 def _resolve_image(src: str, e: ImageEnv) -> Path | None:
     where, line = e.atom.source, _image_line(src, e)
     rel = unquote(src.split("#", 1)[0].split("?", 1)[0]).strip()
+    src = unquote(src)  # as the note spells it (markdown-it hands over `%E8%AE%AD…` for `训…`)
     refused = _refused(rel)
     if refused:
         if e.diags:  # refused as firmly as a path outside the notes

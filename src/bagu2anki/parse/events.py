@@ -230,7 +230,7 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
             elif (
                 (bold := rules.bold_only(content)) is not None
                 and (open_kind is None or (open_kind == "inline" and events[-1].via in _BOLD_VIAS))
-                and (asks_as_heading(bold[0]) or rules.asks_unmarked(bold[0]))
+                and (asks_as_heading(bold[0]) or rules.asks_unmarked(bold[0]) or asks_reader(bold[0]))
             ):
                 # `**什么是扣子**` alone on its line outside any answer, or among bold questions
                 # (`**学习率怎么衰减**` after `**为什么要 warmup**？`): a heading that asks, in bold

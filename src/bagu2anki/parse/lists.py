@@ -184,7 +184,9 @@ def details_question(html_text: str) -> tuple[str, str | None, str | None, str, 
 
 
 _Q_HEADER = re.compile(r"^(?:问题|问|题目|面试题|面试问题|常见问题|Q|Question)$", re.I)
-_A_HEADER = re.compile(r"^(?:答案|答|回答|参考答案|参考回答|解答|解析|参考解析|简答|要点|答题要点|回答要点|A|Answer)$", re.I)
+_A_HEADER = re.compile(
+    r"^(?:答案|答|回答|我的回答|我的答案|参考答案|参考回答|解答|解析|参考解析|简答|要点|答题要点|回答要点|A|Answer)$", re.I
+)
 _N_HEADER = re.compile(r"^(?:序号|编号|题号|#|No\.?|\d*)$", re.I)  # a numbering column before the question
 
 

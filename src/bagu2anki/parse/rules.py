@@ -526,7 +526,7 @@ def parse_reference(answer: str) -> tuple[str, str] | None:
     lines = [ln.strip() for ln in answer.strip().splitlines() if ln.strip()]
     if len(lines) != 1:
         return None
-    if lines[0].rstrip("。.") in ("同上", "答案同上", "同上题"):
+    if lines[0].rstrip("。.") in ("同上", "答案同上", "同上题", "见上", "见上题", "答案见上", "同前", "参见上题", "参考上题"):
         return "", "^"
     m = REFERENCE_RE.match(nfkc(lines[0]))
     if not m:
