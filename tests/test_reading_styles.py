@@ -578,3 +578,18 @@ def test_a_missing_image_is_named_as_the_note_spells_it(tmp_path: Path) -> None:
     messages = [d.message for d in result.diagnostics.items if d.code == "missing-image"]
     assert messages and "../训练/img/mask.png" in messages[0] and "%E8" not in messages[0]
     assert "[图片缺失: ../训练/img/mask.png]" in result.cards[0].back_html
+
+
+def test_mkdocs_admonitions() -> None:
+    """MkDocs Material: `??? question "…"` (folded, or `???+` open) with its indented body is a
+    question and its answer; `!!! note "补充"` inside an answer is a titled box; code fences and
+    their `!!!` lines are left alone."""
+    doc = _read(
+        '# 分布式\n\n??? question "数据并行和模型并行的区别？"\n    数据并行切数据；模型并行切模型。\n\n'
+        '???+ question "ZeRO 切分什么？"\n\n    优化器状态、梯度、参数。\n\n    ```python\n    !!! not an admonition\n    ```\n\n'
+        '!!! note "补充"\n    可以卸载到 CPU。\n'
+    )
+    assert [a.question for a in doc.atoms] == ["数据并行和模型并行的区别？", "ZeRO 切分什么？"]
+    assert doc.atoms[0].answer == "数据并行切数据；模型并行切模型。"
+    second = doc.atoms[1].answer
+    assert second == "优化器状态、梯度、参数。\n\n```python\n!!! not an admonition\n```\n\n> [!note] 补充\n> 可以卸载到 CPU。"

@@ -34,6 +34,68 @@ _ATTACHMENT_RE = re.compile(r"\.(?!md$)[A-Za-z][A-Za-z0-9]{0,4}$", re.I)
 _CALLOUT_RE = re.compile(r"^> ?\[!(\w+)\][+-]? ?(.*)$")
 
 
+# MkDocs Material admonitions: `!!! note "标题"`, `??? question "问题"` (folded), `???+` (open),
+# the body indented four spaces under them
+_ADMONITION_RE = re.compile(
+    r'^(?P<mark>\?\?\?\+?|!!!)[ \t]+(?P<kind>[A-Za-z][\w-]*)(?:[ \t]+inline(?:[ \t]+end)?)?(?:[ \t]+"(?P<title>[^"]*)")?[ \t]*$'
+)
+_FENCE_LINE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+
+
+def _in_body(line: str) -> bool:
+    return line.startswith(("    ", "\t"))
+
+
+def mkdocs_admonitions(text: str) -> str:
+    """MkDocs admonitions as the Obsidian callouts they mean (`??? question "问题"` ->
+    `> [!question]- 问题`, the body quoted instead of indented), line for line; code fences
+    outside them are left alone."""
+    if "!!!" not in text and "???" not in text:
+        return text
+    if not any(_ADMONITION_RE.match(line) for line in text.split("\n") if line[:1] in ("!", "?")):
+        return text  # the same object: nothing to rewrite
+    lines = text.split("\n")
+    out: list[str] = []
+    fence: str | None = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        fm = _FENCE_LINE.match(line)
+        if fence is not None or fm:
+            if fence is None and fm:
+                fence = fm.group(1)
+            elif fm and fm.group(1)[0] == fence[0] and len(fm.group(1)) >= len(fence or ""):
+                fence = None
+            out.append(line)
+            i += 1
+            continue
+        m = _ADMONITION_RE.match(line)
+        if m is None:
+            out.append(line)
+            i += 1
+            continue
+        fold = {"???": "-", "???+": "+"}.get(m.group("mark"), "")
+        title = (m.group("title") or "").strip()
+        out.append(f"> [!{m.group('kind').lower()}]{fold}" + (f" {title}" if title else ""))
+        i += 1
+        while i < len(lines):
+            if not lines[i].strip():
+                j = i
+                while j < len(lines) and not lines[j].strip():
+                    j += 1
+                if j < len(lines) and _in_body(lines[j]):
+                    out.extend([">"] * (j - i))
+                    i = j
+                    continue
+                break
+            if not _in_body(lines[i]):
+                break
+            body = lines[i][1:] if lines[i].startswith("\t") else lines[i][4:]
+            out.append("> " + body)
+            i += 1
+    return "\n".join(out)
+
+
 def obsidian_callouts(text: str) -> str:
     """`> [!note] 标题` blockquotes (Obsidian callouts) become the same boxes as `::: note`."""
     if "[!" not in text:

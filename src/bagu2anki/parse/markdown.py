@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from dataclasses import replace
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -50,6 +51,11 @@ _STRAY_LT = "\ue004"  # a stray tag's `<` while the block structure is read
 
 
 def read_markdown(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None = None) -> Document:
+    admonitions = prepare.mkdocs_admonitions(src.text)
+    if admonitions is not src.text:
+        # MkDocs `??? question "…"` as the Obsidian callout it means, line for line: read, and
+        # carried into the answers, as one (the reading pages show the file as written)
+        src = replace(src, text=admonitions)
     lines = src.text.split("\n")
     # line for line: Hexo `{% codeblock %}` as fences, `句子。` over `---` a separator
     view = prepare.separators(hexo.block_view(src.text))
