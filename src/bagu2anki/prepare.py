@@ -62,9 +62,9 @@ def mkdocs_admonitions(text: str) -> str:
         line = lines[i]
         fm = _FENCE_LINE.match(line)
         if fence is not None or fm:
-            if fence is None and fm:
-                fence = fm.group(1)
-            elif fm and fm.group(1)[0] == fence[0] and len(fm.group(1)) >= len(fence or ""):
+            if fence is None:
+                fence = fm.group(1) if fm else None
+            elif fm and fm.group(1)[0] == fence[0] and len(fm.group(1)) >= len(fence):
                 fence = None
             out.append(line)
             i += 1
