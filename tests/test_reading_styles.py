@@ -593,3 +593,15 @@ def test_mkdocs_admonitions() -> None:
     assert doc.atoms[0].answer == "数据并行切数据；模型并行切模型。"
     second = doc.atoms[1].answer
     assert second == "优化器状态、梯度、参数。\n\n```python\n!!! not an admonition\n```\n\n> [!note] 补充\n> 可以卸载到 CPU。"
+
+
+def test_docusaurus_titled_boxes(tmp_path: Path) -> None:
+    from bagu2anki.diagnostics import Diagnostics
+    from bagu2anki.model import Atom
+    from bagu2anki.render import Renderer
+
+    text = ":::info[简答]\nGPTQ 逐列量化；AWQ 保护重要通道。\n:::\n\n:::nonsense[x]\n不是盒子。\n:::\n"
+    atom = Atom(source="n.md", line=1, end_line=2, section=(), number=None, kind=None, question="q", answer=text, status="answered")
+    back = Renderer(Diagnostics()).answer(atom, tmp_path, tmp_path).html
+    assert back.startswith('<div class="callout info"><p class="callout-title">简答</p>')
+    assert ":::nonsense[x]" in back  # an unknown kind stays text

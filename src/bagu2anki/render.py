@@ -40,7 +40,7 @@ from bagu2anki.images import RAW_IMG_RE, ImageEnv, image_html, raw_image
 from bagu2anki.model import Atom
 from bagu2anki.parse import hexo, rules
 from bagu2anki.parse import math as mathx
-from bagu2anki.parse.common import is_container
+from bagu2anki.parse.common import container_head, is_container
 from bagu2anki.parse.flatten import to_markdown
 
 ALLOWED_TAGS = {
@@ -300,9 +300,7 @@ def _render_html(self: Any, tokens: list[Token], idx: int, options: Any, env: An
 def _render_container(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     tok = tokens[idx]
     if tok.nesting == 1:
-        info = tok.info.strip().split(maxsplit=1)
-        kind = info[0] if info else "note"
-        title = info[1] if len(info) > 1 else ""
+        kind, title = container_head(tok.info) or ("note", "")
         head = f'<p class="callout-title">{html.escape(title)}</p>' if title else ""
         return f'<div class="callout {html.escape(kind)}">{head}\n'
     return "</div>\n"

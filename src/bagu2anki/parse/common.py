@@ -137,10 +137,23 @@ CONTAINERS = (
 
 
 def is_container(params: str, *_: object) -> bool:
-    """`::: tip 标题` opens a box of one of the known kinds. One container rule for all the
-    kinds: markdown-it tries every block rule on every line, so nine rules cost nine times."""
-    words = params.split(maxsplit=1)
-    return bool(words) and words[0] in CONTAINERS
+    """`::: tip 标题` (or Docusaurus' `:::tip[标题]`) opens a box of one of the known kinds. One
+    container rule for all the kinds: markdown-it tries every block rule on every line, so nine
+    rules cost nine times."""
+    return container_head(params) is not None
+
+
+_BRACKET_TITLE = re.compile(r"^(\w+)\[(.*)\]$")
+
+
+def container_head(params: str) -> tuple[str, str] | None:
+    """(kind, title) of a box's opening line: `tip 标题`, `info[简答]`; None for an unknown kind."""
+    words = params.strip().split(maxsplit=1)
+    if not words:
+        return None
+    m = _BRACKET_TITLE.match(words[0]) if len(words) == 1 else None
+    kind, title = (m.group(1), m.group(2).strip()) if m else (words[0], words[1] if len(words) > 1 else "")
+    return (kind, title) if kind in CONTAINERS else None
 
 
 @dataclass
