@@ -605,3 +605,14 @@ def test_docusaurus_titled_boxes(tmp_path: Path) -> None:
     back = Renderer(Diagnostics()).answer(atom, tmp_path, tmp_path).html
     assert back.startswith('<div class="callout info"><p class="callout-title">简答</p>')
     assert ":::nonsense[x]" in back  # an unknown kind stays text
+
+
+def test_a_dialog_answer_loses_its_speaker(tmp_path: Path) -> None:
+    """`面试官：…？` / `我：…`: the candidate's label leaves the back as `答：` does."""
+    from bagu2anki.diagnostics import Diagnostics
+    from bagu2anki.render import Renderer
+
+    doc = _read("## 三面\n\n面试官：RAG 怎么切分？\n\n我：按段落切，相邻块重叠。\n")
+    assert [a.question for a in doc.atoms] == ["RAG 怎么切分？"]
+    back = Renderer(Diagnostics()).answer(doc.atoms[0], tmp_path, tmp_path).html
+    assert back == "<p>按段落切，相邻块重叠。</p>\n"
