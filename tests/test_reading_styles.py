@@ -616,3 +616,14 @@ def test_a_dialog_answer_loses_its_speaker(tmp_path: Path) -> None:
     assert [a.question for a in doc.atoms] == ["RAG 怎么切分？"]
     back = Renderer(Diagnostics()).answer(doc.atoms[0], tmp_path, tmp_path).html
     assert back == "<p>按段落切，相邻块重叠。</p>\n"
+
+
+def test_a_closing_section_of_a_flat_interview_log_is_no_answer() -> None:
+    """Flat text: `HR面` / `聊人生…` after `一面` / `二面`: a section of its own (text in no card), not
+    the last technical answer's tail."""
+    flat = "大模型面经\n一面\n1.讲一下Transformer的结构\n编码器解码器。\n二面\n1.讲一下MoE\n稀疏激活。\nHR面\n聊人生，问了职业规划。\n"
+    doc = _read(flat, "n.txt")
+    assert [(a.section[-1], a.question, a.answer) for a in doc.atoms] == [
+        ("一面", "讲一下Transformer的结构", "编码器解码器。"), ("二面", "讲一下MoE", "稀疏激活。")
+    ]
+    assert [u.section[-1] for u in doc.unattached] == ["HR面"]
