@@ -236,7 +236,7 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
         standalone = _standalone_question(lines, j)
         if standalone and known_shape():
             return True, False  # `HR面` after `一面` / `二面`, holding questions that only ask
-        if st.section_shapes and (shape(lines[i]) in st.section_shapes or st.section_shapes.same_family(lines[i])):
+        if cn is None and st.section_shapes and (shape(lines[i]) in st.section_shapes or st.section_shapes.same_family(lines[i])):
             return True, False  # `HR面` / `聊人生…` closing a 面经 of `一面`, `二面`: no answer's text
         if title_like(nxt) and not atom_open:
             # A title over a section title: the page title, or a part heading.
