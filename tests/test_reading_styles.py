@@ -627,3 +627,32 @@ def test_a_closing_section_of_a_flat_interview_log_is_no_answer() -> None:
         ("一面", "讲一下Transformer的结构", "编码器解码器。"), ("二面", "讲一下MoE", "稀疏激活。")
     ]
     assert [u.section[-1] for u in doc.unattached] == ["HR面"]
+
+
+def test_exam_style_questions() -> None:
+    """Choice questions keep their options on the front (the back says `B`); a statement to judge
+    (`…。（ ）`) and a blank to fill (`…是 ______。`) are questions, as a `？` is."""
+    doc = _read(
+        "## 选择题\n\n1. 以下哪种方法不属于参数高效微调？\n   A. LoRA\n   B. 全参数微调\n   C. Adapter\n\n   答案：B\n\n"
+        "2. FFN 的中间维度是隐藏维度的几倍？\n\n   A. 2  B. 4  C. 8\n\n   答案：B\n\n"
+        "## 判断题\n\n3. LayerNorm 对 batch size 敏感。（ ）\n\n   答案：错。\n\n"
+        "## 填空题\n\n4. 缩放点积注意力中除以的是 ______。\n\n   答案：$\\sqrt{d_k}$\n"
+    )
+    assert [(a.number, a.question, a.answer) for a in doc.atoms] == [
+        ("1", "以下哪种方法不属于参数高效微调？\nA. LoRA\nB. 全参数微调\nC. Adapter", "答案：B"),
+        ("2", "FFN 的中间维度是隐藏维度的几倍？\nA. 2  B. 4  C. 8", "答案：B"),
+        ("3", "LayerNorm 对 batch size 敏感。（ ）", "答案：错。"),
+        ("4", "缩放点积注意力中除以的是 ______。", "答案：$\\sqrt{d_k}$"),
+    ]
+    kept = _read("## 什么是 A/B 测试？\n\nA. 分流\nB. 对比指标\n\n上线前必做。\n")
+    assert kept.atoms[0].answer.startswith("A. 分流")  # no answer line after them: an answer's own points
+
+
+def test_a_choice_question_keeps_its_note_when_its_options_move_to_the_front() -> None:
+    from bagu2anki.identity import fingerprint
+    from bagu2anki.model import Atom
+
+    def atom(q: str) -> Atom:
+        return Atom(source="n.md", line=1, end_line=2, section=(), number=None, kind=None, question=q, answer="B", status="answered")
+
+    assert fingerprint(atom("以下哪种不是 PEFT？\nA. LoRA\nB. 全参")) == fingerprint(atom("以下哪种不是 PEFT？"))

@@ -41,8 +41,10 @@ SMALL_GROUP = 4096
 
 
 def fingerprint(atom: Atom) -> str:
-    """The question as a person would recognise it: no spacing, case, width or punctuation."""
-    q = unicodedata.normalize("NFKC", atom.question).lower()
+    """The question as a person would recognise it: no spacing, case, width or punctuation; its
+    first line only (a choice question's options, on the lines below, may be reworded or
+    reordered without making it another question)."""
+    q = unicodedata.normalize("NFKC", atom.question.split("\n", 1)[0]).lower()
     return _PUNCT_RE.sub("", q) or _PUNCT_RE.sub("", unicodedata.normalize("NFKC", atom.answer)[:80])
 
 

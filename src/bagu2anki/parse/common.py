@@ -72,6 +72,40 @@ def is_placeholder(answer: str) -> bool:
     return bool(_PLACEHOLDER.match(_PLACEHOLDER_FILL.sub("", text)))
 
 
+# A choice question's options (`A. LoRA` / `B. 全参数微调` …, one per line or `A. 2  B. 4  C. 8` on
+# one) opening what follows it, then the answer (`答案：B`): they belong on the front.
+_OPTION = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?[（(]?([A-H])[)）.．、:：][ \t]*\S")
+_OPTIONS_IN_A_ROW = re.compile(r"^[ \t]*[（(]?A[)）.．、:：][ \t]*\S.*?[ \t][（(]?B[)）.．、:：][ \t]*\S")
+_CHOSEN = re.compile(r"^(?:\*\*|__)?(?:正确答案|参考答案|答案|答)\s*(?:是|为)?\s*[:：]?", re.I)
+
+
+def options_to_front(question: str, answer: str) -> tuple[str, str]:
+    """(question with its options, the answer after them) for a choice question; the two as
+    they were otherwise. Options count from A, one letter after another, at least two, and an
+    answer line (`答案：B`) must follow them."""
+    if not answer or answer.lstrip()[:1] not in "ABＡ(（-*+" :
+        return question, answer
+    lines = answer.split("\n")
+    k = 0
+    options: list[str] = []
+    if _OPTIONS_IN_A_ROW.match(lines[0]):
+        options, k = [lines[0].strip()], 1
+    else:
+        for k, line in enumerate(lines):  # noqa: B007 (k is where the options end)
+            m = _OPTION.match(line)
+            if m is None or m.group(1) != chr(ord("A") + len(options)):
+                break
+            options.append(line.strip())
+        else:
+            k = len(lines)
+        if len(options) < 2:
+            return question, answer
+    rest = "\n".join(lines[k:]).strip("\n")
+    if not _CHOSEN.match(rest.lstrip()):
+        return question, answer
+    return question + "\n" + "\n".join(options), rest
+
+
 def classify_answer(answer: str) -> tuple[Status, str | None]:
     """answered | link_only | reference | unanswered (with the reference, when one)."""
     if not answer.strip() or is_placeholder(answer):

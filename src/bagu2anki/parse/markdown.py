@@ -29,6 +29,7 @@ from bagu2anki.parse.common import (
     explicit_id,
     find_chain,
     is_container,
+    options_to_front,
 )
 from bagu2anki.parse.events import demote_containers, find_events
 from bagu2anki.parse.titles import ordinal_prefix
@@ -271,8 +272,9 @@ def _assemble(
         if notes:
             answer = _with_footnotes(answer, notes)
         answer, given_id = explicit_id(answer)
-        status, ref = classify_answer(answer)
         number, question = (ev.number, ev.title) if ev.number is not None else ordinal_prefix(ev.title)
+        question, answer = options_to_front(question, answer)
+        status, ref = classify_answer(answer)
         atoms.append(
             Atom(
                 source=src.rel,

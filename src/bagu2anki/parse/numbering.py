@@ -30,7 +30,14 @@ def numbered_unmarked(
     value = int(mark.number.split(".")[0])
     previous = next((ev for ev in reversed(events) if ev.kind == "question" or ev.level), None)
     if previous is None or previous.kind == "topic":
-        if not (value == 1 and after_heading):
+        last_q = next((ev for ev in reversed(events) if ev.kind == "question"), None)
+        goes_on = (
+            last_q is not None
+            and (last_q.number or "").isdigit()
+            and value == int(last_q.number or "0") + 1
+            and rules.ends_with_question_mark(content)
+        )  # `## 填空题` then `5. …______。` after question 4: the file's count goes on
+        if not ((value == 1 and after_heading) or goes_on):
             return None
     else:
         head = (previous.number or "").split(".")[0]

@@ -204,18 +204,24 @@ def strip_trailing_tags(text: str) -> str:
     return t[: _trailing_tags_start(t)].rstrip().rstrip("*_ ").rstrip()
 
 
+# A blank to fill asks as a question mark does: `…敏感。（ ）` (true or false), `…是 ______。`
+_BLANK = re.compile(r"(?:（[ \t\u3000]*）|\([ \t\u3000]+\))[ \t]*$|_{4,}")
+
+
 def ends_with_question_mark(text: str) -> bool:
     t = strip_trailing_tags(text)
-    return t.endswith(("?", "？")) or t.endswith(("吗", "呢"))
+    if t.endswith(("?", "？")) or t.endswith(("吗", "呢")):
+        return True
+    return ("）" in text or ")" in text or "____" in text) and _BLANK.search(text.rstrip().rstrip("*")) is not None
 
 
 def asks_unmarked(text: str) -> bool:
     """A numbered line standing alone that asks without a mark (`2、对称量化和非对称量化的区别`,
     `**3. 简述 GQA**`): imperative or interrogative wording, no sentence end, long enough not
     to be an answer's sub-heading (`**1. 原理**`)."""
-    t = strip_trailing_tags(text)
-    if ends_with_question_mark(t):
+    if ends_with_question_mark(text):  # (before the tags go: `（ ）` is a blank, not a tag)
         return True
+    t = strip_trailing_tags(text)
     t = re.split(r"[：:]\s*", t)[-1]  # `SwiGLU：为什么比 ReLU 好`: what follows the topic asks
     if len(t) < 6 or len(t) > 60 or any(c in t for c in "。；;！!"):
         return False

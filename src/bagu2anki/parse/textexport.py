@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from bagu2anki.diagnostics import Diagnostics, clip
 from bagu2anki.model import Atom, Document, SourceFile, Unattached
 from bagu2anki.parse import rules
-from bagu2anki.parse.common import ReadingRules, classify_answer, explicit_id, find_chain
+from bagu2anki.parse.common import (
+    ReadingRules,
+    classify_answer,
+    explicit_id,
+    find_chain,
+    options_to_front,
+)
 from bagu2anki.parse.titles import (
     KIND_TITLE,
     SECTION_WORD,
@@ -459,6 +465,7 @@ def _assemble(
             body.pop()
         answer = "\n".join(body).strip("\n")
         answer, given_id = explicit_id(answer)
+        question, answer = options_to_front(payload.question, answer)
         status, ref = classify_answer(answer)
         last = idx + 1 + len(body)
         atoms.append(
@@ -469,7 +476,7 @@ def _assemble(
                 section=payload.section,
                 number=payload.number,
                 kind=payload.kind,
-                question=payload.question,
+                question=question,
                 answer=answer,
                 status=status,
                 explicit_id=given_id,
