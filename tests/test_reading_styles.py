@@ -656,3 +656,12 @@ def test_a_choice_question_keeps_its_note_when_its_options_move_to_the_front() -
         return Atom(source="n.md", line=1, end_line=2, section=(), number=None, kind=None, question=q, answer="B", status="answered")
 
     assert fingerprint(atom("以下哪种不是 PEFT？\nA. LoRA\nB. 全参")) == fingerprint(atom("以下哪种不是 PEFT？"))
+
+
+def test_a_choice_questions_options_are_not_its_subject() -> None:
+    from bagu2anki.concepts.catalogue import load_catalogue
+    from bagu2anki.concepts.recognize import recognize
+
+    doc = _read("## 选择题\n\n1. 以下哪种方法不属于参数高效微调（PEFT）？\n   A. LoRA\n   B. 全参数微调\n   C. Adapter\n\n   答案：B\n")
+    concepts, main = recognize(doc.atoms[0], load_catalogue(None, Diagnostics()))
+    assert main == "PEFT" and "LoRA" not in concepts

@@ -120,7 +120,7 @@ def _ordered(hits: Iterable[Hit]) -> list[str]:
 def recognize(atom: Atom, catalogue: Catalogue) -> tuple[tuple[str, ...], str | None]:
     """The concepts `atom` is about (main concept first) and its main concept, or None."""
     m = matcher_for(catalogue)
-    question = m.scan(atom.question)
+    question = m.scan(atom.question.split("\n", 1)[0])  # not a choice question's options: distractors
     read = m.read(atom.answer)
     answer = read.hits
     # Headings repeat across atoms and are only needed for guarded aliases or a question with no
