@@ -427,7 +427,7 @@ def find_events(tokens: list[Token], lines: list[str], reading: ReadingRules | N
                 after_heading = False
                 i = skip_block(tokens, i)
                 continue
-            if not q_list and t.type == "ordered_list_open" and len(items) == 1 and "\n" not in items[0][1]:
+            if not q_list and t.type == "ordered_list_open" and len(items) == 1:
                 # `1. LoRA 的原理是什么？` / (blank) / `答案…` / `2. …`: each question its own list
                 single = numbered_unmarked(
                     f"{items[0][3]}. {items[0][1]}", events, after_heading, open_kind, lines, start
