@@ -305,3 +305,16 @@ def test_unchanged_pages_are_kept_and_changed_ones_rendered_again(tmp_path: Path
     assert second[0].read_bytes() == first[0].read_bytes()
     assert "<script" not in second[1].read_text(encoding="utf-8")
     assert second[1].read_text(encoding="utf-8") == render_reading(show_file(notes / "b.md"))
+
+
+def test_a_file_name_question_marks_no_line_of_the_file_as_its_question(tmp_path: Path) -> None:
+    """The file's name asks: its first line is the answer's, not the question's."""
+    from bagu2anki.parse import read
+
+    note = tmp_path / "为什么要用 RMSNorm？.md"
+    note.write_text("相比 LayerNorm 去掉了减均值，只做缩放。\n\n好处：计算更少。\n", encoding="utf-8")
+    src = sources.load(sources.Found(note, note.name, tmp_path), Diagnostics())
+    assert src is not None
+    doc = read(src, Diagnostics())
+    assert [a.question for a in doc.atoms] == ["为什么要用 RMSNorm？"]
+    assert [x.role for x in line_roles(doc, src.text)] == ["answer", None, "answer"]

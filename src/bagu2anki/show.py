@@ -102,6 +102,14 @@ def _question_end(atom: Atom, lines: Sequence[str]) -> int:
     `?` line between a flashcard's question and answer). The answer's first line must be found
     there, or the question is one line (flat-text repairs and appended footnotes move lines)."""
     body = atom.answer.split("\n")
+    if (
+        not atom.part_of
+        and 0 < atom.line <= len(lines)
+        and body[0].strip()
+        and lines[atom.line - 1].strip() == body[0].strip()
+        and atom.question.strip()[:8] not in lines[atom.line - 1]
+    ):
+        return atom.line - 1  # the answer starts on the atom's first line: the file's name asks
     first = atom.end_line - len(body) + 1
     if first <= atom.line + 1 or first > len(lines):
         return atom.line
