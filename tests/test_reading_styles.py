@@ -665,3 +665,24 @@ def test_a_choice_questions_options_are_not_its_subject() -> None:
     doc = _read("## 选择题\n\n1. 以下哪种方法不属于参数高效微调（PEFT）？\n   A. LoRA\n   B. 全参数微调\n   C. Adapter\n\n   答案：B\n")
     concepts, main = recognize(doc.atoms[0], load_catalogue(None, Diagnostics()))
     assert main == "PEFT" and "LoRA" not in concepts
+
+
+def test_flat_text_short_answers_are_not_section_titles() -> None:
+    """Flat text: a short line right under a question (`略`, `同上`, `4bit量化底座`, `A1：router是线性层`,
+    `用的vLLM` under a `八股:` question) is its answer, not a section that takes the questions after
+    it; a count that starts again at 1 under a short line still opens a section."""
+    numbered = _read("模板3\n1.什么是LoRA\n低秩适配\n2.什么是QLoRA\n4bit量化底座\n3.什么是DoRA\n略\n4.LoRA的秩取多少\n8到64\n", "n.txt")
+    assert [(a.question, a.status, a.answer, a.section) for a in numbered.atoms] == [
+        ("什么是LoRA", "answered", "低秩适配", ("模板3",)),
+        ("什么是QLoRA", "answered", "4bit量化底座", ("模板3",)),
+        ("什么是DoRA", "unanswered", "略", ("模板3",)),
+        ("LoRA的秩取多少", "answered", "8到64", ("模板3",)),
+    ]
+    prefixed = _read("项目八股\n八股:QLoRA用了什么技术?\n用的vLLM\n八股:DoRA是什么?\n权重分解\n", "n.txt")
+    assert [(a.question, a.answer) for a in prefixed.atoms] == [("QLoRA用了什么技术?", "用的vLLM"), ("DoRA是什么?", "权重分解")]
+    labelled = _read("模板15\nQ1：MoE的路由是怎么做的？\nA1：router是线性层\nQ2：共享专家的作用\nA2：学公共知识\n", "n.txt")
+    assert [a.answer for a in labelled.atoms] == ["A1：router是线性层", "A2：学公共知识"]
+    restart = _read("模板3\n1.什么是LoRA\n低秩适配\n2.什么是QLoRA\n分布式训练\n1.什么是ZeRO\n切分状态\n", "n.txt")
+    assert [(a.question, a.section[-1]) for a in restart.atoms] == [
+        ("什么是LoRA", "模板3"), ("什么是QLoRA", "模板3"), ("什么是ZeRO", "分布式训练")
+    ]

@@ -57,7 +57,9 @@ def explicit_id(answer: str) -> tuple[str, str | None]:
 
 # what stands in for an answer not written yet: `略`, `。。不会`, `待补充`, `TODO`
 _PLACEHOLDER = re.compile(
-    r"^(?:略|省略|不会|不知道|待补充|待补|待完善|待续|待整理|未完成|暂无|暂缺|空|无|todo|tbd|wip|\?+|？+)?$", re.I
+    r"^(?:略|省略|不会|不会写|不知道|待补充|待补|待完善|待续|待整理|未完成|暂无|暂缺|空|无|没写|没写出来|没答出来|没答上来|没答好|没记|"
+    r"todo|tbd|wip|\?+|？+)?$",
+    re.I,
 )
 _PLACEHOLDER_FILL = re.compile(r"[\s。.…,，、!！~～*_()（）\[\]【】:：-]+")
 

@@ -20,6 +20,7 @@ from bagu2anki.parse.common import (
     classify_answer,
     explicit_id,
     find_chain,
+    is_placeholder,
     options_to_front,
 )
 from bagu2anki.parse.titles import (
@@ -202,7 +203,12 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
             # `一、数据并行` inside an answer: the count starts outside any answer and goes on
             return False, False
         # a question whose answer has not started yet does not hold this line
-        atom_open = atom_open_flag and not (marks and marks[-1][1] == "q" and marks[-1][0] == i - 1)
+        after_question = bool(atom_open_flag and marks and marks[-1][1] == "q" and marks[-1][0] == i - 1)
+        atom_open = atom_open_flag and not after_question
+        if after_question and (
+            is_placeholder(lines[i]) or rules.ANSWER_LABEL.match(lines[i].strip()) or rules.parse_reference(lines[i])
+        ):
+            return False, False  # `略`, `待补充`, `A1：router是线性层`, `同上` under a question: its answer
         j = next_nonblank(i)
         if j >= n:
             return False, False
@@ -219,13 +225,19 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
             )
 
         if rules.kind_prefix(rules.number_prefix(nxt)[1])[0]:
-            return (not atom_open) or known_shape(), False
+            # `八股:…?` / `用的vLLM` / `八股:…`: a short line under a question is its answer,
+            # unless it is titled as the sections are
+            return ((not atom_open) and not after_question) or known_shape(), False
         num, rest = rules.number_prefix(nxt)
         if num is not None and rest:
             value = int(num.split(".")[0]) if num.split(".")[0].isdigit() else 0
             score = rules.question_score(nxt)
             if score < 0:
                 return False, False
+            if after_question and not known_shape():
+                # `2.什么是QLoRA` / `4bit量化底座` / `3.…`: the count goes on, so the short line
+                # is the answer; a count that starts again at 1 opens a section
+                return value == 1, False
             if not atom_open or known_shape():
                 return value <= 3, False
             # numbering that starts again at 1 right under a short title: a new section, unless
@@ -239,6 +251,8 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
                 and (score >= 1 or (st.current_number >= 3 and not numbered_titles))
                 and not old_numbering_goes_on(j)
             ), False
+        if after_question and not known_shape():
+            return False, False  # `6.lc 25 …` / `写出来了` / `阿里 通义 二面`: the short line answers
         standalone = _standalone_question(lines, j)
         if standalone and known_shape():
             return True, False  # `HR面` after `一面` / `二面`, holding questions that only ask
