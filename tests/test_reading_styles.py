@@ -686,3 +686,25 @@ def test_flat_text_short_answers_are_not_section_titles() -> None:
     assert [(a.question, a.section[-1]) for a in restart.atoms] == [
         ("什么是LoRA", "模板3"), ("什么是QLoRA", "模板3"), ("什么是ZeRO", "分布式训练")
     ]
+
+
+def test_an_escaped_angle_bracket_is_shown_once(tmp_path: Path) -> None:
+    """`\\<PAD>` in Markdown and `<think>` in flat text (which the flat reader escapes so) show as
+    `<PAD>` / `<think>`, not as `&lt;PAD>`."""
+    from bagu2anki.diagnostics import Diagnostics
+    from bagu2anki.model import Atom
+    from bagu2anki.render import Renderer
+
+    r = Renderer(Diagnostics())
+    for fmt, text, shown in [
+        ("text", "先在<think>里推理,a<b 且 c>d", "<p>先在&lt;think&gt;里推理,a&lt;b 且 c&gt;d</p>"),
+        ("markdown", '用 {"\\<PAD>": 0} 和 \\\\<eos>', '<p>用 {"&lt;PAD&gt;": 0} 和 \\&lt;eos&gt;</p>'),
+    ]:
+        atom = Atom(source="n", line=1, end_line=2, section=(), number=None, kind=None, question="q",
+                    answer=text, status="answered", fmt=fmt)  # type: ignore[arg-type]
+        for fast in (True, False):
+            r.fast = fast
+            assert r.answer(atom, tmp_path, tmp_path).html.strip() == shown, (fmt, fast)
+    front = r.question(Atom(source="n", line=1, end_line=2, section=(), number=None, kind=None,
+                            question='word_2_index = {"\\<PAD>": 0} 何用?', answer="", status="answered"))
+    assert "&lt;PAD&gt;" in front and "&amp;" not in front

@@ -366,8 +366,14 @@ def escape_stray_html(text: str, mark: str = "&lt;") -> str:
     if "<" not in text:
         return text
 
+    def escaped(part: str, at: int) -> bool:  # `\<think>`: Markdown shows that `<` as written
+        k = at
+        while k > 0 and part[k - 1] == "\\":
+            k -= 1
+        return (at - k) % 2 == 1
+
     def change(part: str) -> str:
-        starts = stray_tag_starts(part)
+        starts = [at for at in stray_tag_starts(part) if not escaped(part, at)]
         if not starts:
             return part
         out: list[str] = []
