@@ -701,7 +701,7 @@ def test_an_escaped_angle_bracket_is_shown_once(tmp_path: Path) -> None:
         ("markdown", '用 {"\\<PAD>": 0} 和 \\\\<eos>', '<p>用 {"&lt;PAD&gt;": 0} 和 \\&lt;eos&gt;</p>'),
     ]:
         atom = Atom(source="n", line=1, end_line=2, section=(), number=None, kind=None, question="q",
-                    answer=text, status="answered", fmt=fmt)  # type: ignore[arg-type]
+                    answer=text, status="answered", fmt=fmt)
         for fast in (True, False):
             r.fast = fast
             assert r.answer(atom, tmp_path, tmp_path).html.strip() == shown, (fmt, fast)
