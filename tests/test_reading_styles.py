@@ -708,3 +708,15 @@ def test_an_escaped_angle_bracket_is_shown_once(tmp_path: Path) -> None:
     front = r.question(Atom(source="n", line=1, end_line=2, section=(), number=None, kind=None,
                             question='word_2_index = {"\\<PAD>": 0} 何用?', answer="", status="answered"))
     assert "&lt;PAD&gt;" in front and "&amp;" not in front
+
+
+def test_flat_text_questions_asked_in_words_without_a_mark() -> None:
+    flat = "笔记\n模板13:快手\n如何评估RAG系统的好坏\n检索的召回率\n生成的忠实度\n评测集怎么构造\n线上怎么做AB实验\n分桶对比。\n模板14\n1.什么是GQA?\n分组。\n"
+    doc = _read(flat, "n.txt")
+    assert [(a.question, a.status, a.section[-1]) for a in doc.atoms] == [
+        ("如何评估RAG系统的好坏", "answered", "模板13:快手"),
+        ("评测集怎么构造", "unanswered", "模板13:快手"),
+        ("线上怎么做AB实验", "answered", "模板13:快手"),
+        ("什么是GQA?", "answered", "模板14"),
+    ]
+    assert doc.atoms[0].answer == "检索的召回率\n生成的忠实度"

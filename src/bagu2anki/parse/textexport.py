@@ -424,10 +424,12 @@ def _todo_run(lines: list[str], i: int, next_nonblank: Callable[[int], int]) -> 
 
 
 def _asks_alone(s: str) -> bool:
-    """A line that is a question by itself: short, ends with `?`, no list item, table or formula."""
+    """A line that is a question by itself: short, ends with `?` (or asks in words, shorter, with
+    no comma: `评测集怎么构造`, as this export's author often writes), no list item, table or
+    formula."""
     return (
         len(s) <= 80
-        and rules.ends_with_question_mark(s)
+        and (rules.ends_with_question_mark(s) or (len(s) <= 40 and not any(c in s for c in "，,") and rules.asks_unmarked(s)))
         and not rules.LIST_START.match(s)
         and not s.startswith(("|", "\\", "(", "（"))
     )
