@@ -720,3 +720,14 @@ def test_flat_text_questions_asked_in_words_without_a_mark() -> None:
         ("什么是GQA?", "answered", "模板14"),
     ]
     assert doc.atoms[0].answer == "检索的召回率\n生成的忠实度"
+
+
+def test_flat_text_a_number_written_twice() -> None:
+    """`5.DPO有哪些变体` … `5.在线和离线偏好优化的区别` … `6.…`: the second 5 is a question of its own;
+    an answer's own points numbered from 1 stay in it."""
+    flat = ("模板5\n4.什么是KL惩罚\n限制偏离。\n5.DPO有哪些变体\n- IPO\n- KTO\n5.在线和离线偏好优化的区别\n在线用当前策略采样\n"
+            "6.什么是reward hacking\n钻奖励模型的空子\n")
+    doc = _read(flat, "n.txt")
+    assert [(a.number, a.question) for a in doc.atoms] == [
+        ("4", "什么是KL惩罚"), ("5", "DPO有哪些变体"), ("5", "在线和离线偏好优化的区别"), ("6", "什么是reward hacking")
+    ]

@@ -112,6 +112,11 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
             if value <= 5 and (score >= 1 or not atom_open):
                 return num, rest
             return None
+        if value == st.current_number and not st.sublist_last and score >= 1 and comes_later(idx, value + 1, value + 1):
+            # `5.DPO有哪些变体` … `5.在线和离线偏好优化的区别` … `6.…`: a number written twice, the
+            # second one a question of its own (it asks, no list of the answer's is under way,
+            # and the count goes on after it)
+            return num, rest
         if value <= st.current_number or value > st.current_number + 10:
             return None
         if st.sublist_last and value == st.sublist_last + 1:
