@@ -731,3 +731,14 @@ def test_flat_text_a_number_written_twice() -> None:
     assert [(a.number, a.question) for a in doc.atoms] == [
         ("4", "什么是KL惩罚"), ("5", "DPO有哪些变体"), ("5", "在线和离线偏好优化的区别"), ("6", "什么是reward hacking")
     ]
+
+
+def test_flat_text_topic_titles_between_questions() -> None:
+    """`Transformer基础`, `RAG相关`, `其他场景题` between an answer and the next question open a section."""
+    flat = "笔记\n模板1\n八股:整体架构怎么设计?\n分层扩容\nTransformer基础\n八股:为什么除以根号dk?\n防止softmax饱和\nRAG相关\n八股:怎么切块?\n按段落\n"
+    doc = _read(flat, "n.txt")
+    assert [(a.question, a.answer, a.section[-1]) for a in doc.atoms] == [
+        ("整体架构怎么设计?", "分层扩容", "模板1"),
+        ("为什么除以根号dk?", "防止softmax饱和", "Transformer基础"),
+        ("怎么切块?", "按段落", "RAG相关"),
+    ]

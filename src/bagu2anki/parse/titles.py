@@ -50,7 +50,8 @@ def shape(title: str) -> str:
 
 # Words that name a part of an interview write-up: `美团一面`, `第二轮`, `模板3`, `RAG 专题`.
 SECTION_WORD = re.compile(
-    r"(?:[一二三四五六七八九十\d]+面|(?:HR|hr|主管|交叉|终)面$|面试(?:题|八股|记录|总结|复盘)?$|[一二三四五六七八九十\d]+轮|模板|专题|合集|题库|篇$|章$)"
+    r"(?:[一二三四五六七八九十\d]+面|(?:HR|hr|主管|交叉|终)面$|面试(?:题|八股|记录|总结|复盘)?$|[一二三四五六七八九十\d]+轮|模板|专题|合集|题库|篇$|章$"
+    r"|\S(?:相关|部分|基础|进阶|场景题|问题汇总)$)"
 )
 # A title that names a kind of question: `代码题`, `手撕`, `项目八股`, `Agent八股`.
 KIND_TITLE = re.compile(r"^(?:" + "|".join(map(re.escape, rules.KINDS)) + r"|.{0,12}八股)$", re.I)
