@@ -742,3 +742,18 @@ def test_flat_text_topic_titles_between_questions() -> None:
         ("为什么除以根号dk?", "防止softmax饱和", "Transformer基础"),
         ("怎么切块?", "按段落", "RAG相关"),
     ]
+
+
+def test_labelled_placeholders_and_references_and_dotted_answer_labels() -> None:
+    """`答:待补充` waits for its answer, `答:同上` refers as `同上` does; `Q2.` / `A2.` pairs read as
+    `Q2：` / `A2：` do."""
+    flat = "模板15\nQ1：路由怎么做？\nA1：线性层\nQ2. 共享专家的作用\nA2. 学公共知识\n八股:什么是EP?\n答:待补充\n八股:什么是TP?\n答:同上\n"
+    doc = _read(flat, "n.txt")
+    assert [(a.number, a.question, a.status) for a in doc.atoms] == [
+        ("1", "路由怎么做？", "answered"), ("2", "共享专家的作用", "answered"),
+        (None, "什么是EP?", "unanswered"), (None, "什么是TP?", "reference"),
+    ]
+    from bagu2anki.parse.rules import ANSWER_LABEL
+
+    assert ANSWER_LABEL.sub("", "A2. 学公共知识", count=1) == "学公共知识"
+    assert ANSWER_LABEL.sub("", "A2.5 倍", count=1) == "A2.5 倍"

@@ -33,6 +33,7 @@ from bagu2anki.lockfile import (
     seen_in,
 )
 from bagu2anki.model import Atom, Card, field_safe
+from bagu2anki.parse import rules
 from bagu2anki.references import References
 from bagu2anki.related import related_remembered
 from bagu2anki.render import Rendered, Renderer
@@ -194,11 +195,12 @@ def plan_job(
     prefix = ""
     if a.status == "reference":
         target = references.resolve(a)
+        said = rules.ANSWER_LABEL.sub("", a.answer.strip(), count=1)  # `答:同上` says `同上`
         if target is None:
-            diags.warning(a.source, a.line, f"reference '{a.answer.strip()}' points at no question with an answer", "unresolved-reference")
+            diags.warning(a.source, a.line, f"reference '{said}' points at no question with an answer", "unresolved-reference")
         else:
             prefix = (
-                f'<p class="ref">（{html.escape(a.answer.strip())}：'
+                f'<p class="ref">（{html.escape(said)}：'
                 f"{html.escape(target.question)} — {html.escape(target.source)}:{target.line}）</p>"
             )
             tbase, troot = roots.get(target.source, _NO_ROOT)

@@ -109,9 +109,15 @@ def options_to_front(question: str, answer: str) -> tuple[str, str]:
 
 
 def classify_answer(answer: str) -> tuple[Status, str | None]:
-    """answered | link_only | reference | unanswered (with the reference, when one)."""
+    """answered | link_only | reference | unanswered (with the reference, when one); read past
+    an answer's label (`答:待补充` waits, `答:同上` refers)."""
     if not answer.strip() or is_placeholder(answer):
         return "unanswered", None
+    unlabelled = rules.ANSWER_LABEL.sub("", answer.strip(), count=1)
+    if unlabelled != answer.strip():
+        if not unlabelled.strip() or is_placeholder(unlabelled):
+            return "unanswered", None
+        answer = unlabelled
     ref = rules.parse_reference(answer)
     if ref is not None:
         section, number = ref
