@@ -757,3 +757,25 @@ def test_labelled_placeholders_and_references_and_dotted_answer_labels() -> None
 
     assert ANSWER_LABEL.sub("", "A2. 学公共知识", count=1) == "学公共知识"
     assert ANSWER_LABEL.sub("", "A2.5 倍", count=1) == "A2.5 倍"
+
+
+def test_an_answer_that_shows_nothing_is_no_card(tmp_path: Path) -> None:
+    """`7.…` over a bare `8.` (its text missing) waits for its answer; an answer that renders to
+    markup alone (`&nbsp;<br>`) is left out of the deck with a warning, never an empty back."""
+    from bagu2anki.config import Config
+    from bagu2anki.pipeline import build
+
+    flat = _read("模板12\n1.什么是MoE\n稀疏激活\n2.困惑度是什么\n3.\n4.BLEU和ROUGE的区别\n前者看precision\n", "n.txt")
+    assert [(a.question, a.status) for a in flat.atoms][1:2] == [("困惑度是什么", "unanswered")]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "n.md").write_text("## 什么是 GQA？\n\n&nbsp;<br>\n\n## 什么是 MQA？\n\n共享一组 KV。\n", encoding="utf-8")
+    result = build(Config(paths=(notes,), out=tmp_path / "out", lock=tmp_path / "l.lock"))
+    assert [d.line for d in result.diagnostics.items if d.code == "empty-back"] == [1]
+    import sqlite3
+    import zipfile
+
+    with zipfile.ZipFile(next((tmp_path / "out").glob("*.apkg"))) as z:
+        (tmp_path / "c.db").write_bytes(z.read("collection.anki2"))
+    fronts = [r[0].split("\x1f")[0] for r in sqlite3.connect(tmp_path / "c.db").execute("select flds from notes")]
+    assert "什么是 GQA？" not in fronts and "什么是 MQA？" in fronts

@@ -71,6 +71,8 @@ def is_placeholder(answer: str) -> bool:
         return False
     if rules.only_label(text):  # `答案：` with nothing after it
         return True
+    if re.fullmatch(r"\d{1,3}[.．、]?", text):  # `8.`: the next question's number, its text missing
+        return True
     return bool(_PLACEHOLDER.match(_PLACEHOLDER_FILL.sub("", text)))
 
 

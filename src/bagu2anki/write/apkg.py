@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from bagu2anki.diagnostics import Diagnostics
 from bagu2anki.images import media_name
+from bagu2anki.lockfile import seen_in
 from bagu2anki.model import Card
 
 if TYPE_CHECKING:  # genanki is imported where the deck is written (the deck's own thread)
@@ -73,6 +75,14 @@ def build_model(extra_css: str) -> genanki.Model:
         css=template_text("card.css") + "\n" + extra_css,
         sort_field_index=0,
     )
+
+
+def _shows_anything(fragment: str) -> bool:
+    """Visible text, an image, a formula or a drawing in an HTML fragment (`<ol><li></li></ol>`
+    from an answer that was only `8.` shows nothing)."""
+    if re.search(r"<(?:img|svg|math|video|audio|iframe)\b", fragment, re.I):
+        return True
+    return bool(seen_in(fragment)[0])
 
 
 def deck_id(name: str) -> int:
@@ -124,6 +134,9 @@ def write_apkg(
     for card in cards:
         if not card.front_html.strip():  # Anki would make no card from an empty front
             diags.warning(card.atom.source, card.atom.line, "empty question: left out of the deck", "empty-front")
+            continue
+        if not card.media and not _shows_anything(card.back_html):
+            diags.warning(card.atom.source, card.atom.line, "its answer shows nothing (only markup): left out of the deck", "empty-back")
             continue
         by_deck[card.deck].append(card)
         for p in card.media:
