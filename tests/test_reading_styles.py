@@ -779,3 +779,8 @@ def test_an_answer_that_shows_nothing_is_no_card(tmp_path: Path) -> None:
         (tmp_path / "c.db").write_bytes(z.read("collection.anki2"))
     fronts = [r[0].split("\x1f")[0] for r in sqlite3.connect(tmp_path / "c.db").execute("select flds from notes")]
     assert "什么是 GQA？" not in fronts and "什么是 MQA？" in fronts
+
+
+def test_flat_text_a_question_over_two_lines() -> None:
+    doc = _read("场景题\n场景题:用户反馈模型回答越来越慢,\n你怎么定位?\n先看监控\n场景题:怎么降本?\n量化\n", "n.txt")
+    assert [(a.question, a.answer) for a in doc.atoms] == [("用户反馈模型回答越来越慢,你怎么定位?", "先看监控"), ("怎么降本?", "量化")]

@@ -482,13 +482,19 @@ def _assemble(
             continue
         assert isinstance(payload, _Open)
         body = lines[idx + 1 : end]
+        question = payload.question
+        carried = 0
+        if question.rstrip().endswith(("，", ",")) and body and 0 < len(body[0].strip()) <= 30 and rules.ends_with_question_mark(body[0]):
+            # `场景题:用户反馈模型越来越慢,` / `你怎么定位?`: one question written over two lines
+            question, carried = question.rstrip() + body[0].strip(), 1
+            body = body[1:]
         while body and not body[-1].strip():
             body.pop()
         answer = "\n".join(body).strip("\n")
         answer, given_id = explicit_id(answer)
-        question, answer = options_to_front(payload.question, answer)
+        question, answer = options_to_front(question, answer)
         status, ref = classify_answer(answer)
-        last = idx + 1 + len(body)
+        last = idx + 1 + carried + len(body)
         atoms.append(
             Atom(
                 source=src.rel,
