@@ -79,7 +79,10 @@ def build_model(extra_css: str) -> genanki.Model:
 
 def _shows_anything(fragment: str) -> bool:
     """Visible text, an image, a formula or a drawing in an HTML fragment (`<ol><li></li></ol>`
-    from an answer that was only `8.` shows nothing)."""
+    from an answer that was only `8.` shows nothing). Markup alone is short: a longer fragment is
+    not read through (the deck's answers are tens of megabytes)."""
+    if len(fragment) > 1024:
+        return True
     if re.search(r"<(?:img|svg|math|video|audio|iframe)\b", fragment, re.I):
         return True
     return bool(seen_in(fragment)[0])
