@@ -282,6 +282,12 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
                 return True
         return False
 
+    def open_question(i: int, num: str | None, kind: str | None, rest: str) -> bool:
+        """Line i opens a question (its answer follows): True, for the open-answer flags."""
+        st.sublist_last = 0
+        marks.append((i, "q", _Open(i, num, kind, rest, st.section)))
+        return True
+
     i = 0
     chains: list[tuple[tuple[str, ...], int]] = []
     while i < n:
@@ -316,9 +322,7 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
             # its label off the front
             num, (kind, rest) = labelled[0], rules.kind_prefix(labelled[1])
             st.mode = st.mode or "prefixed"
-            st.sublist_last = 0
-            atom_open = atom_open_flag = True
-            marks.append((i, "q", _Open(i, num, kind, rest, st.section)))
+            atom_open = atom_open_flag = open_question(i, num, kind, rest)
             i += 1
             continue
         if kind is None and section_title_at(i):
@@ -351,9 +355,7 @@ def read_text(src: SourceFile, diags: Diagnostics, reading: ReadingRules | None 
                 st.mode = st.mode or "numbered"
             else:
                 st.mode = st.mode or "prefixed"
-            st.sublist_last = 0
-            atom_open = atom_open_flag = True
-            marks.append((i, "q", _Open(i, num, kind, rest, st.section)))
+            atom_open = atom_open_flag = open_question(i, num, kind, rest)
             i += 1
             continue
         cand = numbered_candidate(i, restart_ok=False)
