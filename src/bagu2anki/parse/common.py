@@ -61,6 +61,7 @@ _PLACEHOLDER = re.compile(
     r"todo|tbd|wip|\?+|？+)?$",
     re.I,
 )
+_BARE_NUMBER = re.compile(r"\d{1,3}[.．、]?")
 _PLACEHOLDER_FILL = re.compile(r"[\s。.…,，、!！~～*_()（）\[\]【】:：-]+")
 
 
@@ -71,7 +72,7 @@ def is_placeholder(answer: str) -> bool:
         return False
     if rules.only_label(text):  # `答案：` with nothing after it
         return True
-    if re.fullmatch(r"\d{1,3}[.．、]?", text):  # `8.`: the next question's number, its text missing
+    if _BARE_NUMBER.fullmatch(text):  # `8.`: the next question's number, its text missing
         return True
     return bool(_PLACEHOLDER.match(_PLACEHOLDER_FILL.sub("", text)))
 

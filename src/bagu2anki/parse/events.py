@@ -507,12 +507,10 @@ def _todo_list(items: list[tuple[int, str, int, str | None]], lines: list[str], 
                events: list[Event]) -> bool:
     """The list at `start`..`end` is a run of one-line questions after the open question's answer
     (which does not introduce it with a colon), running to the section's end."""
-    if len(items) < TODO_RUN or not all("\n" not in text and rules.ends_with_question_mark(text) for _l, text, _i, _n in items):
-        return False
+    if len(items) < TODO_RUN or not _question_list(items, lines, end):
+        return False  # (items with text under them: an outline)
     if not _answered_before(events, lines, start) or _after_colon(lines, start):
         return False
-    if any(ln.strip() for k in range(len(items)) for ln in lines[items[k][0] + 1 : (items[k + 1][0] if k + 1 < len(items) else end)]):
-        return False  # items with text under them: an outline
     nxt = next((ln for ln in lines[end:] if ln.strip()), None)
     return nxt is None or nxt.lstrip().startswith("#")
 
