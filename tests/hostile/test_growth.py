@@ -211,6 +211,35 @@ def _growth(tmp_path: Path, make: Callable[[int], str], n: int, suffix: str, run
 
 
 
+def labelled_pairs(n: int) -> str:
+    """`问：…？` / `答：…` pairs with no blank line: one paragraph split into n questions."""
+    return "## 对\n\n" + "".join(f"问：{_word(k)} 是什么？\n答：{_word(k)} 的答案。\n" for k in range(n))
+
+
+def admonitions(n: int) -> str:
+    """MkDocs `??? question` admonitions with indented bodies, fenced code among them."""
+    return "".join(f'??? question "{_word(k)} 是什么？"\n    答案 {k}。\n\n    ```\n    !!! x\n    ```\n\n' for k in range(n))
+
+
+def flat_short_answers(n: int) -> str:
+    """Flat text: numbered questions whose answers are short lines (`略`, a few words), the count
+    restarting under short titles every 20 questions."""
+    out = ["笔记"]
+    for k in range(n):
+        if k % 20 == 0:
+            out.append(f"部分{k // 20}相关")
+        out.append(f"{k % 20 + 1}.{_word(k)}是什么")
+        out.append("略" if k % 3 else f"{_word(k)}答案")
+    return "\n".join(out) + "\n"
+
+
+def choice_questions(n: int) -> str:
+    """Numbered choice questions, their options and `答案：B` under each."""
+    return "## 选择题\n\n" + "".join(
+        f"{k + 1}. {_word(k)} 是哪一个？\n   A. 甲\n   B. 乙\n   C. 丙\n\n   答案：B\n\n" for k in range(n)
+    )
+
+
 CASES = [
     # the issue's cliffs
     pytest.param(logseq_outline, 400, ".md", id="logseq-outline"),
@@ -249,6 +278,10 @@ CASES = [
     pytest.param(details_nesting, 2000, ".md", id="details-nesting"),
     pytest.param(table_rows, 3000, ".md", id="table-rows"),
     pytest.param(stars, 20000, ".md", id="emphasis-runs"),
+    pytest.param(labelled_pairs, 4000, ".md", id="labelled-pairs-in-a-paragraph"),
+    pytest.param(admonitions, 2000, ".md", id="mkdocs-admonitions"),
+    pytest.param(flat_short_answers, 4000, ".txt", id="flat-short-answers"),
+    pytest.param(choice_questions, 1500, ".md", id="choice-questions"),
 ]
 
 
